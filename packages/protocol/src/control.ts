@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { FrameType } from "./frame-types.js";
+import { encodeFrame, ProtocolError } from "./codec.js";
+import { MAX_CONTROL_PAYLOAD } from "./limits.js";
+
+/** Agent -> hub, first frame on a new connection. */
+export const helloMessage = z.object({
+  type: z.literal("hello"),
+  versions: z.array(z.number().int().positive()).min(1).max(16),
+  agentVersion: z.string().max(64),
+});
+
+/** Hub -> agent, answer to hello: the agreed version and who the hub thinks we are. */
+export const welcomeMessage = z.object({
+  type: z.literal("welcome"),
+  version: z.number().int().positive(),
+  agentId: z.string(),
+  workspaceId: z.string(),
+  label: z.string(),
+  tokenExpiresAt: z.string(),
+});
+
+/** Hub -> agent, something the user should see (token expiring, IP change). */
+export const noticeMessage = z.object({
+  type: z.literal("notice"),
+  level: z.enum(["info", "warning"]),
+  code: z.string().max(64),
+  message: z.string().max(1024),
+});
+
+/** Either side, just before it closes the connection: why. */
+export const errorMessage = z.object({
+  type: z.literal("error"),
+  code: z.string().max(64),
+  message: z.string().max(1024),
+});
+
+/** Hub -> agent: the hub is going away; reconnect (to it or another hub). */
+export const goAwayMessage = z.object({
+  type: z.literal("goaway"),
+  reason: z.string().max(256),
+});
+
+export const controlMessage = z.discriminatedUnion("type", [
+  helloMessage,
+  welcomeMessage,
+  noticeMessage,
+  errorMessage,
+  goAwayMessage,
+]);
+
+export type HelloMessage = z.infer<typeof helloMessage>;
+export type WelcomeMessage = z.infer<typeof welcomeMessage>;
+export type NoticeMessage = z.infer<typeof noticeMessage>;
+export type ErrorMessage = z.infer<typeof errorMessage>;
+export type GoAwayMessage = z.infer<typeof goAwayMessage>;
+export type ControlMessage = z.infer<typeof controlMessage>;
+
+/**
+ * OPEN payload. From a reaching agent: the service name it wants (and optionally the
+ * workspace a share comes from). From the hub to the exposing agent: only the service
+ * name; the exposing agent maps it to the target it registered itself, so the hub can
+ * never make an agent dial a host of the hub's choosing.
+ */
+export const openRequest = z.object({
+  service: z.string().min(1).max(63),
+  from: z.string().min(1).max(63).optional(),
+});
+export type OpenRequest = z.infer<typeof openRequest>;
+
+function parseJsonPayload<T>(schema: z.ZodType<T>, payload: Buffer, what: string): T {
+  if (payload.length > MAX_CONTROL_PAYLOAD) throw new ProtocolError(`${what} payload too large`);
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString("utf8"));
+  } catch {
+    throw new ProtocolError(`${what} payload is not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ProtocolError(`invalid ${what}: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
+  return parsed.data;
+}
+
+export function decodeControl(payload: Buffer): ControlMessage {
+  return parseJsonPayload(controlMessage, payload, "control message");
+}
+
+export function encodeControl(message: ControlMessage): Buffer {
+  return encodeFrame(FrameType.CONTROL, 0, Buffer.from(JSON.stringify(message), "utf8"));
+}
+
+export function decodeOpen(payload: Buffer): OpenRequest {
+  return parseJsonPayload(openRequest, payload, "OPEN request");
+}
+
+export function encodeOpen(streamId: number, request: OpenRequest): Buffer {
+  return encodeFrame(FrameType.OPEN, streamId, Buffer.from(JSON.stringify(request), "utf8"));
+}
+
+/** Picks the newest version both sides speak, or undefined when there is none. */
+export function negotiateVersion(offered: readonly number[], supported: readonly number[]): number | undefined {
+  let best: number | undefined;
+  for (const version of offered) {
+    if (supported.includes(version) && (best === undefined || version > best)) best = version;
+  }
+  return best;
+}
