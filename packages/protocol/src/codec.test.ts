@@ -16,8 +16,8 @@ import {
   MAX_FRAME_PAYLOAD,
   negotiateVersion,
   ProtocolError,
-  ResetCode,
   ReceiveWindow,
+  ResetCode,
   rewriteStreamId,
   SendCredit,
 } from "./index.js";
@@ -106,7 +106,10 @@ describe("hostile input", () => {
     ["an unknown frame type", header(0x09, 0, 1, 0)],
     ["frame type zero", header(0x00, 0, 1, 0)],
     ["an unknown flag", header(FrameType.DATA, 0x80, 1, 0)],
-    ["an oversized payload length", Buffer.concat([header(FrameType.DATA, 0, 1, MAX_FRAME_PAYLOAD + 1), Buffer.alloc(MAX_FRAME_PAYLOAD + 1)])],
+    [
+      "an oversized payload length",
+      Buffer.concat([header(FrameType.DATA, 0, 1, MAX_FRAME_PAYLOAD + 1), Buffer.alloc(MAX_FRAME_PAYLOAD + 1)]),
+    ],
     ["a length beyond the message", Buffer.concat([header(FrameType.DATA, 0, 1, 100), Buffer.alloc(10)])],
     ["a truncated header", Buffer.from([FrameType.DATA, 0, 0])],
     ["trailing bytes after a frame", Buffer.concat([encodeFrame(FrameType.FIN, 1), Buffer.from([1, 2])])],
@@ -127,7 +130,10 @@ describe("hostile input", () => {
     ["not JSON", Buffer.from("{nope")],
     ["an unknown control type", Buffer.from(JSON.stringify({ type: "pwn" }))],
     ["a hello without versions", Buffer.from(JSON.stringify({ type: "hello", versions: [], agentVersion: "1" }))],
-    ["an oversized control payload", Buffer.from(JSON.stringify({ type: "notice", level: "info", code: "x", message: "y".repeat(20_000) }))],
+    [
+      "an oversized control payload",
+      Buffer.from(JSON.stringify({ type: "notice", level: "info", code: "x", message: "y".repeat(20_000) })),
+    ],
   ])("rejects a control payload that is %s", (_name, payload) => {
     expect(() => decodeControl(payload)).toThrow(ProtocolError);
   });

@@ -12,12 +12,7 @@ export class ProtocolError extends Error {
  * starts in the message, so a relay can rewrite the stream id in place and forward
  * `message.subarray(offset, offset + FRAME_HEADER_BYTES + payload.length)` without copying.
  */
-export type FrameVisitor = (
-  type: FrameTypeValue,
-  streamId: number,
-  payload: Buffer,
-  offset: number,
-) => void;
+export type FrameVisitor = (type: FrameTypeValue, streamId: number, payload: Buffer, offset: number) => void;
 
 /**
  * Walks every frame of one WebSocket message. A message holds one or more whole frames;

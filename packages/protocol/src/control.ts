@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { FrameType } from "./frame-types.js";
 import { encodeFrame, ProtocolError } from "./codec.js";
+import { FrameType } from "./frame-types.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 
 /** Agent -> hub, first frame on a new connection. */

@@ -67,9 +67,5 @@ export const CloseCode = {
 
 /** Close codes after which reconnecting with the same credentials cannot help. */
 export function isFatalCloseCode(code: number): boolean {
-  return (
-    code === CloseCode.UNAUTHORIZED ||
-    code === CloseCode.TOKEN_EXPIRED ||
-    code === CloseCode.UNSUPPORTED_VERSION
-  );
+  return code === CloseCode.UNAUTHORIZED || code === CloseCode.TOKEN_EXPIRED || code === CloseCode.UNSUPPORTED_VERSION;
 }

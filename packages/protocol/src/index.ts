@@ -1,5 +1,5 @@
-export * from "./frame-types.js";
-export * from "./limits.js";
 export * from "./codec.js";
 export * from "./control.js";
 export * from "./credit.js";
+export * from "./frame-types.js";
+export * from "./limits.js";
