@@ -1,0 +1,33 @@
+import { z } from "zod";
+import {
+  exposedServiceOutput,
+  exposeServiceInput,
+  getServiceInput,
+  serviceView,
+  unexposeServiceInput,
+  unexposeServiceOutput,
+} from "../schemas/services.js";
+import { exposeService } from "../services/services/expose-service.js";
+import { getService } from "../services/services/get-service.js";
+import { listServices } from "../services/services/list-services.js";
+import { unexposeService } from "../services/services/unexpose-service.js";
+import { agentProcedure, router, workspaceProcedure } from "../trpc.js";
+
+export const servicesRouter = router({
+  expose: agentProcedure
+    .input(exposeServiceInput)
+    .output(exposedServiceOutput)
+    .mutation(({ ctx, input }) => exposeService(ctx.deps, ctx.principal, input)),
+
+  unexpose: agentProcedure
+    .input(unexposeServiceInput)
+    .output(unexposeServiceOutput)
+    .mutation(({ ctx, input }) => unexposeService(ctx.deps, ctx.principal, input)),
+
+  list: workspaceProcedure.output(z.array(serviceView)).query(({ ctx }) => listServices(ctx.deps, ctx.principal)),
+
+  get: workspaceProcedure
+    .input(getServiceInput)
+    .output(serviceView)
+    .query(({ ctx, input }) => getService(ctx.deps, ctx.principal, input)),
+});

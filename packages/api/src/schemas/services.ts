@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+export const SERVICE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const serviceName = z
+  .string()
+  .regex(
+    SERVICE_NAME_PATTERN,
+    "Service name must be 1-63 characters of lowercase letters, digits and dashes, starting with a letter or digit (for example prod-db): pass a different --name",
+  );
+
+/**
+ * Lookups accept any short string: a name that cannot exist is simply "not found", so lookups by
+ * outsiders and typos all get the same answer.
+ */
+export const serviceLookupName = z.string().min(1).max(253);
+
+export const exposeServiceInput = z.object({
+  name: serviceName,
+  targetHost: z
+    .string()
+    .min(1, "Target host must not be empty: expose HOST:PORT, for example 127.0.0.1:5432")
+    .max(253, "Target host must be at most 253 characters")
+    .regex(/^[A-Za-z0-9._:%[\]-]+$/, "Target host must be a host name or IP address, for example 127.0.0.1 or db.internal"),
+  targetPort: z
+    .number()
+    .int("Target port must be a whole number")
+    .min(1, "Target port must be between 1 and 65535")
+    .max(65535, "Target port must be between 1 and 65535"),
+});
+export type ExposeServiceInput = z.infer<typeof exposeServiceInput>;
+
+export const exposedServiceOutput = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  targetHost: z.string(),
+  targetPort: z.number().int(),
+  agentId: z.uuid(),
+});
+export type ExposedService = z.infer<typeof exposedServiceOutput>;
+
+export const unexposeServiceInput = z.object({ name: serviceLookupName });
+export type UnexposeServiceInput = z.infer<typeof unexposeServiceInput>;
+export const unexposeServiceOutput = z.object({ removed: z.boolean() });
+
+export const serviceView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  agentId: z.uuid(),
+  agentLabel: z.string(),
+  targetHost: z.string(),
+  targetPort: z.number().int(),
+  online: z.boolean(),
+});
+export type ServiceView = z.infer<typeof serviceView>;
+
+export const getServiceInput = z.object({ name: serviceLookupName });
+export type GetServiceInput = z.infer<typeof getServiceInput>;

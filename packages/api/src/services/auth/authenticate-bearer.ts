@@ -1,0 +1,39 @@
+import { sha256Hex } from "@private-connect/db";
+import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
+import { AGENT_TOKEN_EXPIRED, AppError, INVALID_CREDENTIALS } from "../../errors.js";
+import { AGENT_TOKEN_PATTERN, API_KEY_PATTERN } from "./secrets.js";
+
+/**
+ * Resolves a bearer (API key or agent token) to its principal and workspace.
+ * Throws AppError UNAUTHORIZED (unknown, malformed or revoked: one message for all, so a probe
+ * learns nothing) or TOKEN_EXPIRED. Never logs or echoes the bearer.
+ */
+export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise<Principal> {
+  if (bearer.startsWith("pc_")) {
+    // Malformed keys cannot exist in the table; skip the lookup.
+    if (!API_KEY_PATTERN.test(bearer)) throw invalidCredentials();
+    const found = await deps.db.authenticateApiKeyHash(sha256Hex(bearer));
+    if (found === null) throw invalidCredentials();
+    return { kind: "apiKey", apiKeyId: found.apiKeyId, workspaceId: found.workspaceId };
+  }
+  if (AGENT_TOKEN_PATTERN.test(bearer)) {
+    const found = await deps.db.authenticateAgentTokenHash(sha256Hex(bearer));
+    if (found === null || found.revokedAt !== null) throw invalidCredentials();
+    if (found.tokenExpiresAt.getTime() <= currentTime(deps).getTime()) {
+      throw new AppError("TOKEN_EXPIRED", AGENT_TOKEN_EXPIRED);
+    }
+    return {
+      kind: "agent",
+      agentId: found.agentId,
+      workspaceId: found.workspaceId,
+      label: found.label,
+      clientType: found.clientType,
+      tokenExpiresAt: found.tokenExpiresAt,
+    };
+  }
+  throw invalidCredentials();
+}
+
+function invalidCredentials(): AppError {
+  return new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
+}

@@ -1,0 +1,14 @@
+import type { ApiDeps, Principal } from "../../deps.js";
+import { serviceNotFound } from "../../errors.js";
+import type { GetServiceInput, ServiceView } from "../../schemas/services.js";
+import { serviceViewSelect, toServiceView } from "./service-view.js";
+
+/** One service of the caller's workspace; "Service not found" whether it exists elsewhere or nowhere. */
+export async function getService(deps: ApiDeps, principal: Principal, input: GetServiceInput): Promise<ServiceView> {
+  const { workspaceId } = principal;
+  const row = await deps.db.withWorkspace(workspaceId, (tx) =>
+    tx.service.findFirst({ where: { workspaceId, name: input.name }, select: serviceViewSelect }),
+  );
+  if (row === null) throw serviceNotFound();
+  return toServiceView(deps, row);
+}

@@ -1,0 +1,88 @@
+import { sha256Hex } from "@private-connect/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectAppError, type Harness, openHarness, testEngines } from "../../test-support/harness.js";
+import { createWorkspace, slugify } from "./create-workspace.js";
+
+describe.each(testEngines)("createWorkspace on $name", ({ name, skip }) => {
+  let harness: Harness;
+
+  beforeAll(async () => {
+    if (skip) return;
+    harness = await openHarness(name);
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it.skipIf(skip)("returns a pc_ key that authenticates, and stores only its hash", async () => {
+    const created = await createWorkspace(harness.deps, { name: "Acme Corp", ownerEmail: "  Alice@Example.COM " });
+    expect(created.apiKey).toMatch(/^pc_[A-Za-z0-9]{32}$/);
+    expect(created.apiKeyPrefix).toBe(created.apiKey.slice(0, 7));
+    expect(created.workspace).toEqual({ id: created.workspace.id, name: "Acme Corp", slug: expect.stringMatching(/^acme-corp/) });
+
+    // The key works end to end.
+    expect(await (await harness.caller(created.apiKey)).services.list()).toEqual([]);
+
+    // And the table holds the hash and the prefix, never the key.
+    const rows = await harness.db.withWorkspace(
+      created.workspace.id,
+      (tx) => tx.$queryRaw<Record<string, unknown>[]>`SELECT * FROM api_keys WHERE workspace_id = ${created.workspace.id}::uuid`,
+    );
+    expect(rows).toHaveLength(1);
+    const row = rows[0] ?? {};
+    expect(row).toMatchObject({
+      name: "default",
+      prefix: created.apiKeyPrefix,
+      key_hash: sha256Hex(created.apiKey),
+      revoked_at: null,
+    });
+    for (const value of Object.values(row)) {
+      expect(String(value)).not.toContain(created.apiKey.slice(3));
+    }
+
+    // Owner membership for a lower-cased user.
+    const members = await harness.db.withWorkspace(created.workspace.id, (tx) =>
+      tx.membership.findMany({
+        where: { workspaceId: created.workspace.id },
+        select: { role: true, user: { select: { email: true } } },
+      }),
+    );
+    expect(members).toEqual([{ role: "owner", user: { email: "alice@example.com" } }]);
+  });
+
+  it.skipIf(skip)("reuses the user for a second workspace and gives the clashing slug a suffix", async () => {
+    const first = await createWorkspace(harness.deps, { name: "Twin", ownerEmail: "bob@example.com" });
+    const second = await createWorkspace(harness.deps, { name: "Twin", ownerEmail: "BOB@example.com" });
+    expect(first.workspace.slug).toBe("twin");
+    expect(second.workspace.slug).toMatch(/^twin-[0-9a-f]{6}$/);
+    expect(second.apiKey).not.toBe(first.apiKey);
+    const owners = await Promise.all(
+      [first, second].map((created) =>
+        harness.db.withWorkspace(created.workspace.id, (tx) =>
+          tx.membership.findFirst({ where: { workspaceId: created.workspace.id }, select: { userId: true } }),
+        ),
+      ),
+    );
+    expect(owners[0]?.userId).toBeDefined();
+    expect(owners[0]?.userId).toBe(owners[1]?.userId);
+  });
+
+  it.skipIf(skip)("rejects a bad email or empty name with a message saying what to pass", async () => {
+    await expectAppError(createWorkspace(harness.deps, { name: "X", ownerEmail: "not-an-email" }), "BAD_REQUEST", /pass --email/);
+    await expectAppError(
+      createWorkspace(harness.deps, { name: " ", ownerEmail: "a@example.com" }),
+      "BAD_REQUEST",
+      /must not be empty/,
+    );
+  });
+});
+
+describe("slugify", () => {
+  it("keeps lowercase letters, digits and single dashes", () => {
+    expect(slugify("Acme Corp!")).toBe("acme-corp");
+    expect(slugify("  --Déjà Vu 2--  ")).toBe("deja-vu-2");
+    expect(slugify("!!!")).toBe("workspace");
+    expect(slugify("a".repeat(100))).toHaveLength(48);
+  });
+});

@@ -1,0 +1,406 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openDatabase, RUNTIME_ROLE } from "./database.js";
+import { sha256Hex } from "./hash.js";
+import type { WorkspaceTx } from "./prisma.js";
+import {
+  createThrowawayPostgres,
+  getTestAdminUrl,
+  isPostgresReachable,
+  type ThrowawayPostgres,
+  withAdminClient,
+} from "./testing.js";
+
+const WORKSPACE_SCOPED_TABLES = ["memberships", "api_keys", "agents", "services"] as const;
+const ALL_TENANT_TABLES = ["workspaces", ...WORKSPACE_SCOPED_TABLES] as const;
+
+const adminUrl = getTestAdminUrl();
+const postgresReachable = await isPostgresReachable(adminUrl);
+
+interface Engine {
+  name: string;
+  skip: boolean;
+  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+}
+
+const engines: Engine[] = [
+  {
+    name: "pglite (in-memory)",
+    skip: false,
+    async open() {
+      const db = await openDatabase();
+      return { db, cleanup: () => db.close() };
+    },
+  },
+  {
+    name: "postgres (superuser migrates, pool of 5)",
+    skip: !postgresReachable,
+    async open() {
+      const database = await createThrowawayPostgres(adminUrl);
+      const db = await openDatabase({ databaseUrl: database.url, poolSize: 5 }).catch(async (error: unknown) => {
+        await database.drop();
+        throw error;
+      });
+      return {
+        db,
+        async cleanup() {
+          await db.close();
+          await database.drop();
+        },
+      };
+    },
+  },
+  {
+    // The production shape on managed PostgreSQL: the migrating user owns the tables but is not a
+    // superuser, so FORCE ROW LEVEL SECURITY applies to it too.
+    name: "postgres (non-superuser owner migrates, pool of 5)",
+    skip: !postgresReachable,
+    async open() {
+      const owner = `pc_test_owner_${randomBytes(5).toString("hex")}`;
+      await withAdminClient(adminUrl, (client) =>
+        client.query(`CREATE ROLE ${pg.escapeIdentifier(owner)} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS`),
+      );
+      let database: ThrowawayPostgres | undefined;
+      const dropAll = async () => {
+        await database?.drop();
+        await withAdminClient(adminUrl, (client) => client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(owner)}`));
+      };
+      try {
+        database = await createThrowawayPostgres(adminUrl, { owner });
+        const url = new URL(database.url);
+        url.username = owner;
+        url.password = "";
+        const db = await openDatabase({ databaseUrl: url.toString(), poolSize: 5 });
+        return {
+          db,
+          async cleanup() {
+            await db.close();
+            await dropAll();
+          },
+        };
+      } catch (error) {
+        await dropAll();
+        throw error;
+      }
+    },
+  },
+];
+
+interface SeededWorkspace {
+  id: string;
+  apiKey: string;
+  apiKeyId: string;
+  agentToken: string;
+  agentId: string;
+  serviceId: string;
+}
+
+async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace> {
+  const id = randomUUID();
+  const apiKey = `pc_${randomBytes(16).toString("hex")}`;
+  const agentToken = randomBytes(32).toString("hex");
+  return db.withWorkspace(id, async (tx) => {
+    await tx.workspace.create({ data: { id, name: `Workspace ${tag}`, slug: `ws-${tag}-${id.slice(0, 8)}` } });
+    const user = await tx.user.create({ data: { email: `owner-${id}@example.com` }, select: { id: true } });
+    await tx.membership.create({ data: { workspaceId: id, userId: user.id, role: "owner" } });
+    const key = await tx.apiKey.create({
+      data: {
+        workspaceId: id,
+        name: "default",
+        prefix: apiKey.slice(0, 7),
+        keyHash: sha256Hex(apiKey),
+        createdByUserId: user.id,
+      },
+      select: { id: true },
+    });
+    const agent = await tx.agent.create({
+      data: {
+        workspaceId: id,
+        label: `agent-${tag}`,
+        tokenHash: sha256Hex(agentToken),
+        tokenExpiresAt: new Date(Date.now() + 86_400_000),
+      },
+      select: { id: true },
+    });
+    const service = await tx.service.create({
+      data: { workspaceId: id, agentId: agent.id, name: "prod-db", targetHost: "127.0.0.1", targetPort: 5432 },
+      select: { id: true },
+    });
+    return { id, apiKey, apiKeyId: key.id, agentToken, agentId: agent.id, serviceId: service.id };
+  });
+}
+
+async function readWorkspaceIds(tx: WorkspaceTx, table: (typeof ALL_TENANT_TABLES)[number]): Promise<string[]> {
+  // Raw SQL on purpose: no application-side where clause, only the policies decide.
+  const column = table === "workspaces" ? "id" : "workspace_id";
+  const rows = await tx.$queryRawUnsafe<{ ws: string }[]>(`SELECT ${column}::text AS ws FROM ${table}`);
+  return rows.map((row) => row.ws);
+}
+
+async function expectRlsViolation(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toThrow(/row-level security|violates row-level|42501/);
+}
+
+describe.each(engines)("database on $name", (engine) => {
+  let db: Database;
+  let cleanup: () => Promise<void>;
+  let a: SeededWorkspace;
+  let b: SeededWorkspace;
+
+  beforeAll(async () => {
+    if (engine.skip) return;
+    ({ db, cleanup } = await engine.open());
+    a = await seedWorkspace(db, "a");
+    b = await seedWorkspace(db, "b");
+  }, 60_000);
+
+  afterAll(async () => {
+    await cleanup?.();
+  });
+
+  it.skipIf(engine.skip)("runs application queries as the confined runtime role", async () => {
+    const rows = await db.prisma.$queryRaw<{ role: string; is_superuser: boolean; bypasses_rls: boolean; owned: bigint }[]>`
+      SELECT current_user::text AS role, r.rolsuper AS is_superuser, r.rolbypassrls AS bypasses_rls,
+             (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid) AS owned
+        FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`;
+    expect(rows).toEqual([{ role: RUNTIME_ROLE, is_superuser: false, bypasses_rls: false, owned: 0n }]);
+  });
+
+  it.skipIf(engine.skip)("denies the runtime role schema changes and the migrations ledger", async () => {
+    await expect(db.prisma.$executeRawUnsafe("CREATE TABLE pc_sneaky (id int)")).rejects.toThrow(/permission denied/);
+    await expect(db.prisma.$queryRawUnsafe("SELECT * FROM _pc_migrations")).rejects.toThrow(/permission denied/);
+    await expect(db.prisma.$executeRawUnsafe("ALTER TABLE services NO FORCE ROW LEVEL SECURITY")).rejects.toThrow(
+      /must be owner|permission denied/,
+    );
+  });
+
+  it.skipIf(engine.skip)("forces row-level security on every table with a workspace_id, and on workspaces", async () => {
+    const rows = await db.prisma.$queryRaw<{ table: string; rls: boolean; forced: boolean; policies: bigint }[]>`
+      SELECT c.relname::text AS table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+             (SELECT count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'workspace_isolation') AS policies
+        FROM pg_catalog.pg_class c
+       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+         AND (c.relname = 'workspaces' OR EXISTS (
+               SELECT 1 FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped))
+       ORDER BY 1`;
+    expect(rows.map((row) => row.table)).toEqual([...ALL_TENANT_TABLES].sort());
+    for (const row of rows) {
+      expect(row, row.table).toMatchObject({ rls: true, forced: true, policies: 1n });
+    }
+  });
+
+  it.skipIf(engine.skip)("keeps EXECUTE on the credential lookups away from PUBLIC", async () => {
+    const rows = await db.prisma.$queryRaw<
+      { name: string; security_definer: boolean; public_grants: bigint; config: string[] }[]
+    >`
+      SELECT p.proname::text AS name, p.prosecdef AS security_definer, p.proconfig AS config,
+             (SELECT count(*) FROM aclexplode(p.proacl) x WHERE x.grantee = 0) AS public_grants
+        FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'pc_auth_%' ORDER BY 1`;
+    expect(rows).toEqual([
+      { name: "pc_auth_agent_token", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_api_key", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+    ]);
+  });
+
+  it.skipIf(engine.skip)("shows zero rows of every tenant table without a workspace context", async () => {
+    for (const table of ALL_TENANT_TABLES) {
+      const rows = await db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM ${table}`);
+      expect(rows[0]?.n, table).toBe(0n);
+    }
+    expect(await db.prisma.service.findMany({ select: { id: true } })).toEqual([]);
+    // A finished withWorkspace must not leave its context behind on the (pooled) connection.
+    for (let i = 0; i < 10; i += 1) {
+      await db.withWorkspace(a.id, (tx) => tx.service.count());
+    }
+    expect(await db.prisma.agent.count()).toBe(0);
+    const leftover = await db.prisma.$queryRaw<{ ws: string | null }[]>`SELECT current_setting('app.workspace_id', true) AS ws`;
+    expect(leftover[0]?.ws ?? "").toBe("");
+  });
+
+  it.skipIf(engine.skip)("shows workspace A only its own rows in every tenant table", async () => {
+    await db.withWorkspace(a.id, async (tx) => {
+      for (const table of ALL_TENANT_TABLES) {
+        const ids = await readWorkspaceIds(tx, table);
+        expect(ids.length, table).toBeGreaterThan(0);
+        expect(new Set(ids), table).toEqual(new Set([a.id]));
+      }
+      // Even a lookup by B's primary key finds nothing.
+      expect(await tx.service.findUnique({ where: { id: b.serviceId }, select: { id: true } })).toBeNull();
+      expect(await tx.agent.findUnique({ where: { id: b.agentId }, select: { id: true } })).toBeNull();
+    });
+  });
+
+  it.skipIf(engine.skip)("lets workspace A neither update nor delete B's rows", async () => {
+    await db.withWorkspace(a.id, async (tx) => {
+      expect(await tx.$executeRaw`UPDATE workspaces SET name = 'pwned' WHERE id = ${b.id}::uuid`).toBe(0);
+      for (const table of WORKSPACE_SCOPED_TABLES) {
+        expect(
+          await tx.$executeRawUnsafe(`UPDATE ${table} SET created_at = now() WHERE workspace_id = $1::uuid`, b.id),
+          table,
+        ).toBe(0);
+        expect(await tx.$executeRawUnsafe(`DELETE FROM ${table} WHERE workspace_id = $1::uuid`, b.id), table).toBe(0);
+      }
+      expect(await tx.$executeRaw`DELETE FROM workspaces WHERE id = ${b.id}::uuid`).toBe(0);
+      expect((await tx.service.updateMany({ where: { id: b.serviceId }, data: { targetPort: 1 } })).count).toBe(0);
+    });
+    await db.withWorkspace(b.id, async (tx) => {
+      for (const table of ALL_TENANT_TABLES) {
+        expect(await readWorkspaceIds(tx, table), table).not.toHaveLength(0);
+      }
+      const service = await tx.service.findUnique({ where: { id: b.serviceId }, select: { targetPort: true } });
+      expect(service?.targetPort).toBe(5432);
+      const workspace = await tx.workspace.findUnique({ where: { id: b.id }, select: { name: true } });
+      expect(workspace?.name).toBe("Workspace b");
+    });
+  });
+
+  it.skipIf(engine.skip)("rejects inserting rows into B, or moving A's rows to B, from A's context", async () => {
+    const attempts: ((tx: WorkspaceTx) => Promise<unknown>)[] = [
+      (tx) =>
+        tx.workspace.create({
+          data: { id: b.id === a.id ? randomUUID() : randomUUID(), name: "x", slug: `x-${randomUUID().slice(0, 8)}` },
+        }),
+      (tx) => tx.$executeRaw`INSERT INTO memberships (workspace_id, user_id, role)
+                              SELECT ${b.id}::uuid, id, 'member' FROM users LIMIT 1`,
+      (tx) => tx.apiKey.create({ data: { workspaceId: b.id, name: "x", prefix: "pc_xxxx", keyHash: sha256Hex(randomUUID()) } }),
+      (tx) =>
+        tx.agent.create({
+          data: { workspaceId: b.id, label: "x", tokenHash: sha256Hex(randomUUID()), tokenExpiresAt: new Date() },
+        }),
+      (tx) => tx.service.create({ data: { workspaceId: b.id, agentId: b.agentId, name: "x", targetHost: "h", targetPort: 1 } }),
+      (tx) => tx.$executeRaw`UPDATE services SET workspace_id = ${b.id}::uuid WHERE id = ${a.serviceId}::uuid`,
+      (tx) => tx.$executeRaw`UPDATE agents SET workspace_id = ${b.id}::uuid WHERE id = ${a.agentId}::uuid`,
+    ];
+    for (const attempt of attempts) {
+      await expectRlsViolation(db.withWorkspace(a.id, attempt));
+    }
+  });
+
+  it.skipIf(engine.skip)("refuses a service of A that points at B's agent, even though foreign keys ignore RLS", async () => {
+    await expect(
+      db.withWorkspace(a.id, (tx) =>
+        tx.service.create({ data: { workspaceId: a.id, agentId: b.agentId, name: "cross", targetHost: "h", targetPort: 1 } }),
+      ),
+    ).rejects.toThrow(/foreign key|Foreign key/);
+  });
+
+  it.skipIf(engine.skip)("refuses a workspace id that is not a UUID", async () => {
+    await expect(db.withWorkspace("' OR true --", async () => 1)).rejects.toThrow(/UUID/);
+  });
+
+  it.skipIf(engine.skip)(
+    "finds an API key by hash, stamps last_used_at, and finds nothing for unknown or revoked keys",
+    async () => {
+      const before = new Date(Date.now() - 1_000);
+      expect(await db.authenticateApiKeyHash(sha256Hex(a.apiKey))).toEqual({ apiKeyId: a.apiKeyId, workspaceId: a.id });
+      const stamped = await db.withWorkspace(a.id, (tx) =>
+        tx.apiKey.findUnique({ where: { id: a.apiKeyId }, select: { lastUsedAt: true } }),
+      );
+      expect(stamped?.lastUsedAt?.getTime()).toBeGreaterThanOrEqual(before.getTime());
+
+      expect(await db.authenticateApiKeyHash(sha256Hex("pc_unknown"))).toBeNull();
+      expect(await db.authenticateApiKeyHash("not-a-hash")).toBeNull();
+
+      const revokedKey = `pc_${randomBytes(16).toString("hex")}`;
+      await db.withWorkspace(b.id, (tx) =>
+        tx.apiKey.create({
+          data: {
+            workspaceId: b.id,
+            name: "old",
+            prefix: revokedKey.slice(0, 7),
+            keyHash: sha256Hex(revokedKey),
+            revokedAt: new Date(),
+          },
+        }),
+      );
+      expect(await db.authenticateApiKeyHash(sha256Hex(revokedKey))).toBeNull();
+    },
+  );
+
+  it.skipIf(engine.skip)("finds an agent by token hash with its expiry and revocation", async () => {
+    const found = await db.authenticateAgentTokenHash(sha256Hex(b.agentToken));
+    expect(found).toMatchObject({ agentId: b.agentId, workspaceId: b.id, label: "agent-b", clientType: "cli", revokedAt: null });
+    expect(found?.tokenExpiresAt).toBeInstanceOf(Date);
+    expect(await db.authenticateAgentTokenHash(sha256Hex("0".repeat(64)))).toBeNull();
+
+    const token = randomBytes(32).toString("hex");
+    const revokedAt = new Date("2030-01-01T00:00:00.000Z");
+    await db.withWorkspace(a.id, (tx) =>
+      tx.agent.create({
+        data: { workspaceId: a.id, label: "gone", tokenHash: sha256Hex(token), tokenExpiresAt: new Date(), revokedAt },
+      }),
+    );
+    expect((await db.authenticateAgentTokenHash(sha256Hex(token)))?.revokedAt).toEqual(revokedAt);
+  });
+
+  it.skipIf(engine.skip)(
+    "never lets 200 concurrent transactions of A and B see each other's rows",
+    async () => {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => {
+          const expected = i % 2 === 0 ? a.id : b.id;
+          return db.withWorkspace(expected, async (tx) => {
+            const seen: string[] = [];
+            const settings: (string | null)[] = [];
+            for (let step = 0; step < 3; step += 1) {
+              const [setting] = await tx.$queryRaw<
+                { ws: string | null }[]
+              >`SELECT current_setting('app.workspace_id', true) AS ws`;
+              settings.push(setting?.ws ?? null);
+              // Hand the event loop to the other 199 callers mid-transaction: if their statements
+              // could run on this transaction's session, this is where they would.
+              await yieldToEventLoop();
+              seen.push(...(await readWorkspaceIds(tx, "services")), ...(await readWorkspaceIds(tx, "agents")));
+            }
+            return { expected, seen, settings };
+          });
+        }),
+      );
+      for (const { expected, seen, settings } of results) {
+        expect(settings).toEqual([expected, expected, expected]);
+        expect(seen.length).toBeGreaterThan(0);
+        expect(seen.every((ws) => ws === expected)).toBe(true);
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(engine.skip)("never runs a context-free query inside another caller's open transaction", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let signalEntered = () => {};
+    const entered = new Promise<void>((resolve) => {
+      signalEntered = resolve;
+    });
+    const inside = db.withWorkspace(a.id, async (tx) => {
+      signalEntered();
+      await gate;
+      return tx.service.count();
+    });
+    await entered;
+    // Issued while A's transaction is open. On PGlite's single session it must wait for that
+    // transaction instead of running in it, where it would inherit A's context and see A's rows.
+    const outside = Promise.all([
+      db.prisma.service.count(),
+      db.prisma.agent.count(),
+      db.authenticateApiKeyHash(sha256Hex(b.apiKey)),
+    ]);
+    await yieldToEventLoop();
+    release();
+    const [servicesOutside, agentsOutside, keyB] = await outside;
+    expect(servicesOutside).toBe(0);
+    expect(agentsOutside).toBe(0);
+    expect(keyB).toEqual({ apiKeyId: b.apiKeyId, workspaceId: b.id });
+    expect(await inside).toBeGreaterThan(0);
+  });
+
+  it.skipIf(engine.skip)("answers ping", async () => {
+    await expect(db.ping()).resolves.toBeUndefined();
+  });
+});
