@@ -1,0 +1,157 @@
+import type { Socket } from "node:net";
+import {
+  encodeFrame,
+  encodeReset,
+  encodeWindow,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  ReceiveWindow,
+  type ResetInfo,
+  SendCredit,
+} from "@private-connect/protocol";
+
+/** Where a bridge puts its frames: the agent's one hub connection. */
+export interface FrameSink {
+  send(frame: Buffer): void;
+}
+
+/**
+ * One relayed TCP connection: a local socket on one side, a stream of frames on the
+ * other. Credit-based flow control in both directions: we read the socket only while the
+ * far side has granted credit, and we grant credit back only for bytes the local socket
+ * has accepted, so a stalled reader anywhere stalls its writer instead of filling memory.
+ */
+export class StreamBridge {
+  private readonly credit = new SendCredit();
+  private readonly window = new ReceiveWindow();
+  /** Bytes read from the socket that the far side has no credit for yet. */
+  private unsent: Buffer[] = [];
+  /** Bytes written to the socket while it was over its buffer mark; granted on 'drain'. */
+  private undrainedBytes = 0;
+  private isAwaitingDrain = false;
+  private isReadEnded = false;
+  private hasSentFin = false;
+  private hasReceivedFin = false;
+  private isClosed = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly sink: FrameSink,
+    private readonly onClosed: (bridge: StreamBridge) => void,
+  ) {
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.sendData(chunk));
+    socket.on("end", () => {
+      this.isReadEnded = true;
+      this.maybeSendFin();
+    });
+    socket.on("drain", () => this.onSocketDrain());
+    socket.on("error", () => this.abort("local connection failed"));
+    socket.on("close", () => this.abort("local connection closed"));
+  }
+
+  /** DATA from the far side. */
+  receiveData(payload: Buffer): void {
+    if (this.isClosed || this.hasReceivedFin) return;
+    const isBelowMark = this.socket.write(payload);
+    if (isBelowMark && !this.isAwaitingDrain) {
+      this.grant(this.window.release(payload.length));
+    } else {
+      this.isAwaitingDrain = true;
+      this.undrainedBytes += payload.length;
+    }
+  }
+
+  /** WINDOW from the far side: more bytes we may send. */
+  receiveWindow(increment: number): void {
+    if (this.isClosed) return;
+    this.credit.grant(increment);
+    const queued = this.unsent;
+    this.unsent = [];
+    for (const chunk of queued) this.sendData(chunk);
+    if (this.unsent.length === 0) {
+      this.socket.resume();
+      this.maybeSendFin();
+    }
+  }
+
+  /** FIN from the far side: it sends no more; pass the half-close on to the socket. */
+  receiveFin(): void {
+    if (this.isClosed || this.hasReceivedFin) return;
+    this.hasReceivedFin = true;
+    this.socket.end();
+    this.maybeFinish();
+  }
+
+  /** RST from the far side, or the hub connection is gone: drop the socket at once. */
+  receiveReset(_reset?: ResetInfo): void {
+    if (this.isClosed) return;
+    this.close();
+    // A TCP reset tells the local client plainly that the connection did not survive.
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  /** Aborts from our side: tell the far side, then drop the socket. */
+  abort(reason: string, code: number = 10 /* ResetCode.CANCELLED */): void {
+    if (this.isClosed) return;
+    if (this.hasSentFin && this.hasReceivedFin) {
+      this.close();
+      return;
+    }
+    this.sink.send(encodeReset(this.id, code, reason));
+    this.close();
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  private sendData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    if (this.unsent.length > 0) {
+      this.unsent.push(chunk);
+      return;
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      const size = Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes);
+      if (size === 0) {
+        this.unsent.push(chunk.subarray(offset));
+        this.socket.pause();
+        return;
+      }
+      this.credit.consume(size);
+      this.sink.send(encodeFrame(FrameType.DATA, this.id, chunk.subarray(offset, offset + size)));
+      offset += size;
+    }
+  }
+
+  private onSocketDrain(): void {
+    if (!this.isAwaitingDrain) return;
+    this.isAwaitingDrain = false;
+    const bytes = this.undrainedBytes;
+    this.undrainedBytes = 0;
+    this.grant(this.window.release(bytes));
+  }
+
+  private grant(increment: number): void {
+    if (increment > 0 && !this.isClosed) this.sink.send(encodeWindow(this.id, increment));
+  }
+
+  private maybeSendFin(): void {
+    if (this.isClosed || this.hasSentFin || !this.isReadEnded || this.unsent.length > 0) return;
+    this.hasSentFin = true;
+    this.sink.send(encodeFrame(FrameType.FIN, this.id));
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    // Both directions are done; the socket closes itself once its writes flush.
+    if (this.hasSentFin && this.hasReceivedFin) this.close();
+  }
+
+  private close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.unsent = [];
+    this.onClosed(this);
+  }
+}

@@ -1,0 +1,405 @@
+import { connect as connectTcp, type Socket } from "node:net";
+import {
+  CloseCode,
+  decodeControl,
+  decodeOpen,
+  decodeReset,
+  decodeWindow,
+  encodeControl,
+  encodeFrame,
+  encodeOpen,
+  encodeReset,
+  FrameType,
+  type FrameTypeValue,
+  forEachFrame,
+  isFatalCloseCode,
+  MAX_WS_MESSAGE_BYTES,
+  type NoticeMessage,
+  PROTOCOL_VERSIONS,
+  ProtocolError,
+  ResetCode,
+} from "@private-connect/protocol";
+import WebSocket from "ws";
+import { Backoff } from "./backoff.js";
+import { type FrameSink, StreamBridge } from "./stream-bridge.js";
+
+export type TunnelState = "connecting" | "connected" | "disconnected" | "closed";
+
+export interface WelcomeInfo {
+  agentId: string;
+  workspaceId: string;
+  label: string;
+  tokenExpiresAt: string;
+  protocolVersion: number;
+}
+
+export interface TunnelTarget {
+  host: string;
+  port: number;
+}
+
+export interface TunnelOptions {
+  /** http(s)://host:port of the hub; the relay lives at ws(s)://host:port/relay. */
+  hubUrl: string;
+  token: string;
+  /** The exposures this agent registered. The hub only names a service, never a host. */
+  resolveTarget(serviceName: string): TunnelTarget | undefined;
+  onStateChange?(state: TunnelState, detail?: { reason?: string }): void;
+  /** The hub refused us in a way retrying cannot fix (bad or expired token). */
+  onFatal?(error: Error): void;
+  onNotice?(notice: NoticeMessage): void;
+  agentVersion?: string;
+  /** How often to ping the hub; a hub silent for two intervals is considered gone. */
+  heartbeatMs?: number;
+  backoff?: Backoff;
+}
+
+interface ConnectedWaiter {
+  resolve(info: WelcomeInfo): void;
+  reject(error: Error): void;
+}
+
+/** Once a connection has lasted this long, the next drop starts the backoff afresh. */
+const STABLE_CONNECTION_MS = 10_000;
+
+export function relayUrlFor(hubUrl: string): string {
+  const url = new URL(hubUrl);
+  url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/relay`;
+  url.search = "";
+  return url.toString();
+}
+
+/**
+ * The agent's single connection to the hub: it multiplexes every relayed TCP stream of
+ * this agent (the ones it reaches and the ones it serves) over one WebSocket, and keeps
+ * that connection alive, reconnecting with backoff until closed.
+ */
+export class TunnelClient {
+  private ws: WebSocket | undefined;
+  private currentState: TunnelState = "disconnected";
+  private welcomeInfo: WelcomeInfo | undefined;
+  private readonly streams = new Map<number, StreamBridge>();
+  private nextStreamId = 1;
+  private readonly backoff: Backoff;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private isPeerAlive = true;
+  private isClosing = false;
+  private lastError: Error | undefined;
+  private fatalError: Error | undefined;
+  private waiters: ConnectedWaiter[] = [];
+  private readonly sink: FrameSink = { send: (frame) => this.send(frame) };
+
+  constructor(private readonly options: TunnelOptions) {
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  get state(): TunnelState {
+    return this.currentState;
+  }
+
+  get welcome(): WelcomeInfo | undefined {
+    return this.currentState === "connected" ? this.welcomeInfo : undefined;
+  }
+
+  /** Why the last attempt failed, for status output while disconnected. */
+  get lastFailure(): string | undefined {
+    return (this.fatalError ?? this.lastError)?.message;
+  }
+
+  activeStreams(): number {
+    return this.streams.size;
+  }
+
+  start(): void {
+    if (this.ws || this.isClosing) return;
+    this.connect();
+  }
+
+  waitConnected(timeoutMs: number): Promise<WelcomeInfo> {
+    if (this.currentState === "connected" && this.welcomeInfo) return Promise.resolve(this.welcomeInfo);
+    if (this.fatalError) return Promise.reject(this.fatalError);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        const cause = this.lastError ? `: ${this.lastError.message}` : "";
+        reject(new Error(`Cannot reach the hub at ${this.options.hubUrl}${cause}`));
+      }, timeoutMs);
+      const waiter: ConnectedWaiter = {
+        resolve: (info) => {
+          clearTimeout(timer);
+          resolve(info);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Relays one accepted local connection to `request.service`. Bytes the client sends
+   * right away travel with the OPEN (up to the initial window), so protocols whose client
+   * speaks first work. Without a hub connection the socket is reset at once rather than
+   * left hanging.
+   */
+  openStream(socket: Socket, request: { service: string; from?: string }): void {
+    if (this.currentState !== "connected") {
+      socket.on("error", () => {});
+      socket.resetAndDestroy();
+      return;
+    }
+    const id = this.allocateStreamId();
+    this.send(encodeOpen(id, request));
+    this.addBridge(id, socket);
+  }
+
+  async close(): Promise<void> {
+    this.isClosing = true;
+    clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        ws.once("close", () => resolve());
+        ws.close(CloseCode.NORMAL, "agent stopping");
+        setTimeout(() => ws.terminate(), 2_000).unref();
+      });
+    }
+    this.setState("closed");
+  }
+
+  private allocateStreamId(): number {
+    const id = this.nextStreamId;
+    // Agent-opened streams are odd, hub-opened ones even, so the two never collide.
+    this.nextStreamId = this.nextStreamId >= 0x7fff_fffd ? 1 : this.nextStreamId + 2;
+    return id;
+  }
+
+  private addBridge(id: number, socket: Socket): StreamBridge {
+    const bridge = new StreamBridge(id, socket, this.sink, (closed) => {
+      if (this.streams.get(closed.id) === closed) this.streams.delete(closed.id);
+    });
+    this.streams.set(id, bridge);
+    return bridge;
+  }
+
+  private connect(): void {
+    this.setState("connecting");
+    let refusal: { status: number; message: string } | undefined;
+    const ws = new WebSocket(relayUrlFor(this.options.hubUrl), {
+      headers: {
+        authorization: `Bearer ${this.options.token}`,
+        "user-agent": `private-connect-agent/${this.options.agentVersion ?? "0.1.0"}`,
+      },
+      perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      handshakeTimeout: 10_000,
+    });
+    this.ws = ws;
+    ws.binaryType = "nodebuffer";
+    ws.on("unexpected-response", (request, response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on("data", (chunk: Buffer) => {
+        if (size < 4096) chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on("end", () => {
+        refusal = { status: response.statusCode ?? 0, message: readRefusalMessage(Buffer.concat(chunks)) };
+        request.destroy();
+        ws.terminate();
+      });
+    });
+    ws.on("open", () => {
+      ws.send(
+        encodeControl({ type: "hello", versions: [...PROTOCOL_VERSIONS], agentVersion: this.options.agentVersion ?? "0.1.0" }),
+      );
+    });
+    ws.on("message", (data, isBinary) => {
+      this.isPeerAlive = true;
+      if (!isBinary || !Buffer.isBuffer(data)) {
+        this.failProtocol(ws, "text message on the relay");
+        return;
+      }
+      this.receiveMessage(ws, data);
+    });
+    ws.on("pong", () => {
+      this.isPeerAlive = true;
+    });
+    ws.on("error", (error) => {
+      this.lastError = error;
+    });
+    ws.on("close", (code, reason) => this.onClose(ws, code, reason.toString("utf8"), refusal));
+  }
+
+  private receiveMessage(ws: WebSocket, message: Buffer): void {
+    try {
+      forEachFrame(message, (type, streamId, payload) => this.receiveFrame(type, streamId, payload));
+    } catch (error) {
+      if (error instanceof ProtocolError) this.failProtocol(ws, error.message);
+      else throw error;
+    }
+  }
+
+  private receiveFrame(type: FrameTypeValue, streamId: number, payload: Buffer): void {
+    if (type === FrameType.CONTROL) {
+      this.receiveControl(payload);
+      return;
+    }
+    if (this.currentState !== "connected") throw new ProtocolError("stream frame before welcome");
+    if (type === FrameType.OPEN) {
+      this.serveOpen(streamId, decodeOpen(payload).service);
+      return;
+    }
+    const bridge = this.streams.get(streamId);
+    // Frames for a stream we already closed are normal races after a reset: ignore them.
+    if (!bridge) return;
+    switch (type) {
+      case FrameType.DATA:
+        bridge.receiveData(payload);
+        break;
+      case FrameType.WINDOW:
+        bridge.receiveWindow(decodeWindow(payload));
+        break;
+      case FrameType.FIN:
+        bridge.receiveFin();
+        break;
+      case FrameType.RST:
+        bridge.receiveReset(decodeReset(payload));
+        break;
+      case FrameType.OPEN_OK:
+        break;
+    }
+  }
+
+  private receiveControl(payload: Buffer): void {
+    const message = decodeControl(payload);
+    switch (message.type) {
+      case "welcome":
+        this.welcomeInfo = {
+          agentId: message.agentId,
+          workspaceId: message.workspaceId,
+          label: message.label,
+          tokenExpiresAt: message.tokenExpiresAt,
+          protocolVersion: message.version,
+        };
+        this.lastError = undefined;
+        this.setState("connected");
+        this.startHeartbeat();
+        this.stableTimer = setTimeout(() => this.backoff.reset(), STABLE_CONNECTION_MS);
+        this.stableTimer.unref();
+        for (const waiter of this.waiters.splice(0)) waiter.resolve(this.welcomeInfo);
+        break;
+      case "notice":
+        this.options.onNotice?.(message);
+        break;
+      case "error":
+        this.lastError = new Error(message.message);
+        break;
+      case "goaway":
+        // The hub is restarting: come back quickly rather than after a long backoff.
+        this.backoff.reset();
+        break;
+      case "hello":
+        throw new ProtocolError("unexpected hello from the hub");
+    }
+  }
+
+  /** The hub asks us to connect one stream to a service we expose. */
+  private serveOpen(streamId: number, service: string): void {
+    if (streamId % 2 !== 0 || this.streams.has(streamId)) throw new ProtocolError("invalid stream id in OPEN");
+    const target = this.options.resolveTarget(service);
+    if (!target) {
+      this.send(encodeReset(streamId, ResetCode.SERVICE_NOT_FOUND, `Service ${service} is not exposed by this agent`));
+      return;
+    }
+    const socket = connectTcp({ host: target.host, port: target.port, allowHalfOpen: true });
+    // Registered before the bridge's own handlers, so a failed dial is reported precisely.
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      if (socket.connecting || !socket.remoteAddress) {
+        bridge.abort(`Cannot connect to ${target.host}:${target.port}: ${error.code ?? error.message}`, ResetCode.CONNECT_FAILED);
+      }
+    });
+    socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
+    const bridge = this.addBridge(streamId, socket);
+  }
+
+  private send(frame: Buffer): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(frame);
+  }
+
+  private failProtocol(ws: WebSocket, reason: string): void {
+    this.lastError = new Error(`Protocol error from the hub: ${reason}`);
+    ws.close(CloseCode.PROTOCOL_ERROR, "protocol error");
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.isPeerAlive = true;
+    const interval = this.options.heartbeatMs ?? 15_000;
+    this.heartbeatTimer = setInterval(() => {
+      const ws = this.ws;
+      if (!ws) return;
+      if (!this.isPeerAlive) {
+        this.lastError = new Error("the hub stopped answering");
+        ws.terminate();
+        return;
+      }
+      this.isPeerAlive = false;
+      ws.ping();
+    }, interval);
+    this.heartbeatTimer.unref();
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string, refusal: { status: number; message: string } | undefined): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.stableTimer);
+    for (const bridge of this.streams.values()) bridge.receiveReset();
+    this.streams.clear();
+    this.welcomeInfo = undefined;
+    if (refusal) this.lastError = new Error(refusal.message);
+
+    const isFatal = (refusal && (refusal.status === 401 || refusal.status === 403)) || isFatalCloseCode(code);
+    if (this.isClosing) {
+      this.setState("closed");
+      return;
+    }
+    if (isFatal) {
+      this.fatalError = new Error(
+        refusal?.message ?? this.lastError?.message ?? (reason || `hub closed the connection (${code})`),
+      );
+      this.setState("closed", this.fatalError.message);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(this.fatalError);
+      this.options.onFatal?.(this.fatalError);
+      return;
+    }
+    this.setState("disconnected", this.lastError?.message ?? reason);
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
+    this.reconnectTimer.unref();
+  }
+
+  private setState(state: TunnelState, reason?: string): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    this.options.onStateChange?.(state, reason ? { reason } : undefined);
+  }
+}
+
+/** The hub answers a refused upgrade with JSON `{ error }`; fall back to the raw text. */
+function readRefusalMessage(body: Buffer): string {
+  const text = body.toString("utf8").slice(0, 1024);
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && "error" in parsed && typeof parsed.error === "string") return parsed.error;
+  } catch {
+    // not JSON: use the text as it is
+  }
+  return text || "the hub refused the connection";
+}

@@ -1,0 +1,115 @@
+import { parseArgs } from "node:util";
+import { createWorkspace } from "@private-connect/api";
+import { callAdminSocket } from "./admin/admin-socket.js";
+import { EnvError, readHubEnv } from "./env.js";
+import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
+import { createLogger } from "./logger.js";
+
+const usage = `connect-hub: the Private Connect hub
+
+Usage:
+  connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data]
+  connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data]
+
+Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
+Examples:
+  npx connect-hub start --port 3001 --data ./.data
+  npx connect-hub workspace create acme --owner ops@acme.test --data ./.data`;
+
+class UsageError extends Error {}
+
+async function runStart(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string", default: "3001" },
+      host: { type: "string", default: "127.0.0.1" },
+      data: { type: "string", default: ".data" },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Invalid --port "${values.port}": use a number from 0 to 65535`);
+  const env = readHubEnv();
+  const log = createLogger(env.LOG_LEVEL);
+  let hub: Awaited<ReturnType<typeof startHub>>;
+  try {
+    hub = await startHub({ env, log, port, host: values.host, dataDir: values.data });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new UsageError(`Port ${port} is already in use: choose another with --port`);
+    throw error;
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, "hub stopping");
+    hub.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: String(error) }, "hub did not stop cleanly");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+async function runWorkspaceCreate(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { owner: { type: "string" }, json: { type: "boolean", default: false }, data: { type: "string", default: ".data" } },
+  });
+  const name = positionals[0];
+  if (!name) throw new UsageError("Missing workspace name: connect-hub workspace create NAME --owner EMAIL");
+  if (!values.owner) throw new UsageError("Missing --owner EMAIL: the workspace's first owner");
+  const env = readHubEnv();
+  const params = { name, ownerEmail: values.owner };
+
+  let created: unknown;
+  const viaHub = env.DATABASE_URL ? undefined : await callAdminSocket(values.data, { method: "workspace.create", params });
+  if (viaHub) {
+    if (viaHub.error) throw new UsageError(viaHub.error.message);
+    created = viaHub.result;
+  } else {
+    const db = await openHubDatabase(env, values.data);
+    try {
+      created = await createWorkspace(createApiDeps(db, env, { isAgentOnline: () => false }), params);
+    } finally {
+      await db.close();
+    }
+  }
+  const result = created as { workspace: { id: string; name: string; slug: string }; apiKey: string };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ workspace: result.workspace, apiKey: result.apiKey })}\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      `Workspace ${result.workspace.name} created (${result.workspace.id}).`,
+      `API key, shown once (store it now): ${result.apiKey}`,
+      `Next: npx connect up --hub http://127.0.0.1:3001 --api-key ${result.apiKey} --label server`,
+      "",
+    ].join("\n"),
+  );
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === "start") return runStart(rest);
+  if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));
+  if (!command || command === "--help" || command === "help") {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  throw new UsageError(`Unknown command "${argv.join(" ")}": run connect-hub --help`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const isExpected =
+    error instanceof UsageError || error instanceof EnvError || (error instanceof Error && error.name === "AppError");
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`Error: ${message}\n`);
+  if (!isExpected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/** The hub's environment, validated once at start. Nothing else reads process.env. */
+const hubEnvSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
+  DATABASE_RUNTIME_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
+  TOKEN_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type HubEnv = z.infer<typeof hubEnvSchema>;
+
+export class EnvError extends Error {}
+
+export function readHubEnv(source: NodeJS.ProcessEnv = process.env): HubEnv {
+  const relevant = Object.fromEntries(
+    Object.keys(hubEnvSchema.shape).map((key) => [key, source[key] === "" ? undefined : source[key]]),
+  );
+  const parsed = hubEnvSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = issue?.path.join(".") ?? "environment";
+    throw new EnvError(`Invalid ${variable}: ${issue?.message ?? "bad value"}`);
+  }
+  return parsed.data;
+}

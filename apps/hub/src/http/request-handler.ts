@@ -1,0 +1,42 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { type ApiDeps, appRouter, createContextFromRequest } from "@private-connect/api";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+
+export interface HttpRoutesOptions {
+  deps: ApiDeps;
+  isReady(): Promise<boolean>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Plain HTTP routes of the hub: the tRPC control plane and health endpoints. */
+export function createRequestHandler(options: HttpRoutesOptions): RequestListener {
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    createContext: createContextFromRequest(options.deps),
+    basePath: "/trpc/",
+  });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === "/healthz") {
+      sendJson(res, 200, { status: "ok" });
+      return;
+    }
+    if (path === "/readyz") {
+      options.isReady().then(
+        (isReady) => sendJson(res, isReady ? 200 : 503, { status: isReady ? "ready" : "unavailable" }),
+        () => sendJson(res, 503, { status: "unavailable" }),
+      );
+      return;
+    }
+    if (path.startsWith("/trpc/")) {
+      trpc(req, res);
+      return;
+    }
+    sendJson(res, 404, { error: "Not found" });
+  };
+}

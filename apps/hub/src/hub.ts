@@ -1,0 +1,96 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { type ApiDeps, createWorkspace } from "@private-connect/api";
+import { type Database, openDatabase } from "@private-connect/db";
+import type { Logger } from "pino";
+import { serveAdminSocket } from "./admin/admin-socket.js";
+import type { HubEnv } from "./env.js";
+import { createRequestHandler } from "./http/request-handler.js";
+import { createApiAuthority } from "./relay/api-authority.js";
+import { RelayServer } from "./relay/relay-server.js";
+
+export interface HubOptions {
+  env: HubEnv;
+  log: Logger;
+  port: number;
+  host: string;
+  /** PGlite data directory; also holds the admin socket. Ignored for storage when DATABASE_URL is set. */
+  dataDir: string;
+}
+
+export interface RunningHub {
+  url: string;
+  db: Database;
+  relay: RelayServer;
+  close(): Promise<void>;
+}
+
+export async function openHubDatabase(env: HubEnv, dataDir: string): Promise<Database> {
+  if (env.DATABASE_URL) return openDatabase({ databaseUrl: env.DATABASE_URL, runtimeUrl: env.DATABASE_RUNTIME_URL });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  return openDatabase({ dataDir: join(dataDir, "pglite") });
+}
+
+export function createApiDeps(db: Database, env: HubEnv, relay: { isAgentOnline(agentId: string): boolean }): ApiDeps {
+  return { db, config: { tokenExpiryDays: env.TOKEN_EXPIRY_DAYS }, presence: relay };
+}
+
+/** Starts the hub: database (migrated), relay, control plane and admin socket on one port. */
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  const { env, log } = options;
+  const dataDir = resolve(options.dataDir);
+  const db = await openHubDatabase(env, dataDir);
+  const presence = { isAgentOnline: (agentId: string) => relay.isAgentOnline(agentId) };
+  const deps = createApiDeps(db, env, presence);
+  const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
+
+  const server: Server = createServer(
+    createRequestHandler({
+      deps,
+      isReady: async () => {
+        await db.ping();
+        return true;
+      },
+    }),
+  );
+  server.on("upgrade", (request, socket, head) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (path !== "/relay") {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    void relay.handleUpgrade(request, socket, head, request.socket.remoteAddress ?? "unknown");
+  });
+  server.on("clientError", (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const admin = await serveAdminSocket(dataDir, async (request) => createWorkspace(deps, request.params));
+  const pidFile = join(dataDir, "hub.pid");
+  await writeFile(pidFile, `${process.pid}\n`);
+
+  log.info({ url, database: db.kind, dataDir }, "hub listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await relay.shutdown();
+      admin.close();
+      await new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      await db.close();
+      await rm(pidFile, { force: true });
+    })();
+    return closing;
+  };
+  return { url, db, relay, close };
+}

@@ -1,0 +1,241 @@
+import {
+  CloseCode,
+  decodeControl,
+  decodeOpen,
+  encodeControl,
+  encodeReset,
+  FrameType,
+  type FrameTypeValue,
+  forEachFrame,
+  negotiateVersion,
+  type OpenRequest,
+  PROTOCOL_VERSIONS,
+  ProtocolError,
+  ResetCode,
+} from "@private-connect/protocol";
+import type { Logger } from "pino";
+import type WebSocket from "ws";
+import type { RelayStream, StreamPeer } from "./relay-stream.js";
+
+export interface AgentIdentity {
+  agentId: string;
+  workspaceId: string;
+  label: string;
+  clientType: string;
+  tokenExpiresAt: Date;
+}
+
+export interface ConnectionLimits {
+  /** Open streams one agent connection may hold (both directions together). */
+  maxStreams: number;
+  /** Stream opens one agent may have waiting for authorization at once. */
+  maxPendingOpens: number;
+  helloTimeoutMs: number;
+}
+
+/** The relay's half of the contract: what a connection asks of the hub. */
+export interface ConnectionHost {
+  /** A client asked to open a stream; the host authorizes and routes it. */
+  openStream(connection: AgentConnection, streamId: number, request: OpenRequest): void;
+  onReady(connection: AgentConnection): void;
+  onClosed(connection: AgentConnection): void;
+}
+
+interface StreamSlot {
+  stream: RelayStream;
+  side: "client" | "server";
+}
+
+/**
+ * One agent's WebSocket at the hub: the hello/welcome exchange, then frame dispatch to the
+ * streams it takes part in. Anything malformed closes this connection only, with a
+ * protocol-error close code; other agents never notice.
+ */
+export class AgentConnection implements StreamPeer {
+  private readonly slots = new Map<number, StreamSlot>();
+  private readonly pendingOpens = new Set<number>();
+  private nextServerStreamId = 2;
+  private isReady = false;
+  private isClosed = false;
+  private helloTimer: NodeJS.Timeout | undefined;
+  isAlive = true;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly identity: AgentIdentity,
+    readonly ip: string,
+    private readonly host: ConnectionHost,
+    private readonly limits: ConnectionLimits,
+    readonly log: Logger,
+  ) {
+    this.helloTimer = setTimeout(() => this.fail("no hello within the handshake timeout"), limits.helloTimeoutMs);
+    ws.on("message", (data, isBinary) => {
+      this.isAlive = true;
+      if (!isBinary || !Buffer.isBuffer(data)) {
+        this.fail("text message on the relay");
+        return;
+      }
+      this.receiveMessage(data);
+    });
+    ws.on("pong", () => {
+      this.isAlive = true;
+    });
+    ws.on("close", () => this.onClose());
+    ws.on("error", (error) => this.log.warn({ err: error.message }, "relay socket error"));
+  }
+
+  get label(): string {
+    return this.identity.label;
+  }
+
+  get streamCount(): number {
+    return this.slots.size;
+  }
+
+  sendFrame(frame: Buffer): void {
+    if (!this.isClosed) this.ws.send(frame);
+  }
+
+  sendReset(streamId: number, code: number, reason: string): void {
+    this.pendingOpens.delete(streamId);
+    this.sendFrame(encodeReset(streamId, code, reason));
+  }
+
+  detachStream(streamId: number): void {
+    this.slots.delete(streamId);
+  }
+
+  /** Called by the hub once a stream this agent asked for is authorized (or refused). */
+  settleOpen(streamId: number): boolean {
+    return this.pendingOpens.delete(streamId) && !this.isClosed;
+  }
+
+  attach(streamId: number, stream: RelayStream, side: "client" | "server"): void {
+    this.slots.set(streamId, { stream, side });
+  }
+
+  /** A fresh hub-side (even) stream id on this connection. */
+  allocateStreamId(): number {
+    let id = this.nextServerStreamId;
+    while (this.slots.has(id)) id = id >= 0x7fff_fffe ? 2 : id + 2;
+    this.nextServerStreamId = id >= 0x7fff_fffe ? 2 : id + 2;
+    return id;
+  }
+
+  hasCapacity(): boolean {
+    return this.streamCount < this.limits.maxStreams;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.isClosed) return;
+    this.ws.close(code, reason);
+  }
+
+  private receiveMessage(message: Buffer): void {
+    try {
+      forEachFrame(message, (type, streamId, payload, offset) => this.receiveFrame(type, streamId, payload, message, offset));
+    } catch (error) {
+      if (error instanceof ProtocolError) this.fail(error.message);
+      else {
+        this.log.error({ err: error instanceof Error ? error.message : String(error) }, "relay frame handling failed");
+        this.close(CloseCode.PROTOCOL_ERROR, "internal error");
+      }
+    }
+  }
+
+  private receiveFrame(type: FrameTypeValue, streamId: number, payload: Buffer, message: Buffer, offset: number): void {
+    if (type === FrameType.CONTROL) {
+      this.receiveControl(payload);
+      return;
+    }
+    if (!this.isReady) throw new ProtocolError("stream frame before hello");
+    if (type === FrameType.OPEN) {
+      this.receiveOpen(streamId, payload);
+      return;
+    }
+    const slot = this.slots.get(streamId);
+    if (!slot) {
+      // Early frames of a stream still being authorized belong to it; anything else is a
+      // harmless race with a reset we already sent.
+      return;
+    }
+    if (!slot.stream.receive(slot.side, type, payload.length, message, offset)) {
+      slot.stream.reset(ResetCode.FLOW_CONTROL, "Stream closed: the peer sent more than its flow-control window");
+    }
+  }
+
+  private receiveOpen(streamId: number, payload: Buffer): void {
+    if (streamId % 2 === 0) throw new ProtocolError("agents open odd stream ids");
+    if (this.slots.has(streamId) || this.pendingOpens.has(streamId)) throw new ProtocolError("stream id reused");
+    const request = decodeOpen(payload);
+    if (!this.hasCapacity()) {
+      this.sendReset(streamId, ResetCode.LIMIT_EXCEEDED, `Too many open streams on this agent (limit ${this.limits.maxStreams})`);
+      return;
+    }
+    if (this.pendingOpens.size >= this.limits.maxPendingOpens) {
+      this.sendReset(
+        streamId,
+        ResetCode.LIMIT_EXCEEDED,
+        `Too many streams waiting to open (limit ${this.limits.maxPendingOpens})`,
+      );
+      return;
+    }
+    this.pendingOpens.add(streamId);
+    this.host.openStream(this, streamId, request);
+  }
+
+  private receiveControl(payload: Buffer): void {
+    const control = decodeControl(payload);
+    if (control.type !== "hello") {
+      // Agents only ever send hello; errors they report are logged, nothing else is accepted.
+      if (control.type === "error") this.log.info({ code: control.code }, "agent reported an error");
+      else throw new ProtocolError(`unexpected ${control.type} from an agent`);
+      return;
+    }
+    if (this.isReady) throw new ProtocolError("second hello");
+    clearTimeout(this.helloTimer);
+    const version = negotiateVersion(control.versions, PROTOCOL_VERSIONS);
+    if (version === undefined) {
+      this.sendFrame(
+        encodeControl({
+          type: "error",
+          code: "unsupported_version",
+          message: `This hub speaks protocol ${PROTOCOL_VERSIONS.join(", ")}: upgrade the connect agent`,
+        }),
+      );
+      this.close(CloseCode.UNSUPPORTED_VERSION, "unsupported protocol version");
+      return;
+    }
+    this.isReady = true;
+    this.sendFrame(
+      encodeControl({
+        type: "welcome",
+        version,
+        agentId: this.identity.agentId,
+        workspaceId: this.identity.workspaceId,
+        label: this.identity.label,
+        tokenExpiresAt: this.identity.tokenExpiresAt.toISOString(),
+      }),
+    );
+    this.host.onReady(this);
+  }
+
+  private fail(reason: string): void {
+    this.log.warn({ reason }, "closing agent connection: protocol error");
+    this.sendFrame(encodeControl({ type: "error", code: "protocol_error", message: reason.slice(0, 1000) }));
+    this.close(CloseCode.PROTOCOL_ERROR, "protocol error");
+  }
+
+  private onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearTimeout(this.helloTimer);
+    for (const slot of [...this.slots.values()]) {
+      const reason = slot.side === "client" ? "The reaching agent disconnected" : "The exposing agent disconnected";
+      slot.stream.reset(ResetCode.PEER_GONE, reason, this);
+    }
+    this.slots.clear();
+    this.pendingOpens.clear();
+    this.host.onClosed(this);
+  }
+}

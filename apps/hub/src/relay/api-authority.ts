@@ -1,0 +1,53 @@
+import { type ApiDeps, AppError, authenticateBearer, authorizeStreamOpen, recordAgentSeen } from "@private-connect/api";
+import { ResetCode } from "@private-connect/protocol";
+import type { Logger } from "pino";
+import type { AgentIdentity } from "./agent-connection.js";
+import { OpenRefusal, type RelayAuthority } from "./relay-server.js";
+
+/** The relay's access decisions, delegated to the control plane's one authorization path. */
+export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
+  return {
+    async authenticateAgent(bearer) {
+      let principal: Awaited<ReturnType<typeof authenticateBearer>>;
+      try {
+        principal = await authenticateBearer(deps, bearer);
+      } catch (error) {
+        if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
+        log.error({ err: String(error) }, "agent authentication failed");
+        throw new OpenRefusal(ResetCode.UNAVAILABLE, "The hub cannot check credentials right now: try again shortly");
+      }
+      if (principal.kind !== "agent") {
+        throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "The relay takes an agent token, not an API key: run connect up");
+      }
+      return {
+        agentId: principal.agentId,
+        workspaceId: principal.workspaceId,
+        label: principal.label,
+        clientType: principal.clientType,
+        tokenExpiresAt: principal.tokenExpiresAt,
+      };
+    },
+
+    async authorizeOpen(agent: AgentIdentity, request) {
+      try {
+        const route = await authorizeStreamOpen(deps, { kind: "agent", ...agent }, { service: request.service });
+        return { agentId: route.agentId, serviceName: route.serviceName };
+      } catch (error) {
+        if (error instanceof AppError && error.code === "NOT_FOUND")
+          throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
+        if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
+        log.error({ err: String(error) }, "stream authorization failed");
+        throw new OpenRefusal(
+          ResetCode.UNAVAILABLE,
+          "The hub cannot check access right now (database unavailable): try again shortly",
+        );
+      }
+    },
+
+    onAgentConnected(agent, ip) {
+      recordAgentSeen(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
+        log.warn({ err: String(error) }, "could not record agent last-seen"),
+      );
+    },
+  };
+}

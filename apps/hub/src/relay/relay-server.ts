@@ -1,0 +1,208 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import {
+  CloseCode,
+  encodeControl,
+  encodeOpen,
+  MAX_WS_MESSAGE_BYTES,
+  type OpenRequest,
+  ResetCode,
+} from "@private-connect/protocol";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import { AgentConnection, type AgentIdentity, type ConnectionLimits } from "./agent-connection.js";
+import { RelayStream } from "./relay-stream.js";
+
+/** Decides who may open what. Implemented by the control plane (packages/api). */
+export interface RelayAuthority {
+  /** Resolves the bearer of an upgrade request to an agent, or throws a user-facing error. */
+  authenticateAgent(bearer: string): Promise<AgentIdentity>;
+  /** The one authorization check run at every stream open. Throws a NotFound-like error. */
+  authorizeOpen(agent: AgentIdentity, request: OpenRequest): Promise<{ agentId: string; serviceName: string }>;
+  onAgentConnected?(agent: AgentIdentity, ip: string): void;
+  onAgentDisconnected?(agent: AgentIdentity): void;
+}
+
+/** How an authorization failure reaches the agent: as a stream reset with a code and text. */
+export class OpenRefusal extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RelayOptions {
+  limits?: Partial<ConnectionLimits>;
+  heartbeatMs?: number;
+}
+
+const defaultLimits: ConnectionLimits = { maxStreams: 16_384, maxPendingOpens: 1_024, helloTimeoutMs: 10_000 };
+
+export interface RelayStats {
+  agentsOnline: number;
+  streamsOpen: number;
+  bytesRelayed: number;
+}
+
+/**
+ * The relay: accepts agents' WebSockets at /relay, keeps the registry of who is online,
+ * and joins a reaching agent's stream to the exposing agent's once authorized.
+ */
+export class RelayServer {
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+  });
+  /** Every open connection, including those still in their hello exchange. */
+  private readonly connections = new Set<AgentConnection>();
+  /** Connections past hello, by agent id: who can be routed to. */
+  private readonly online = new Map<string, AgentConnection>();
+  private readonly streams = new Set<RelayStream>();
+  private readonly limits: ConnectionLimits;
+  private readonly heartbeat: NodeJS.Timeout;
+  private relayedBytes = 0;
+  private isShuttingDown = false;
+
+  constructor(
+    private readonly authority: RelayAuthority,
+    private readonly log: Logger,
+    options: RelayOptions = {},
+  ) {
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
+
+  isAgentOnline(agentId: string): boolean {
+    return this.online.has(agentId);
+  }
+
+  stats(): RelayStats {
+    return { agentsOnline: this.online.size, streamsOpen: this.streams.size, bytesRelayed: this.relayedBytes };
+  }
+
+  /** Takes over an HTTP upgrade to /relay: authenticate first, then speak WebSocket. */
+  async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ip: string): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    if (this.isShuttingDown) {
+      refuseUpgrade(socket, 503, "The hub is shutting down: the agent will reconnect shortly");
+      return;
+    }
+    const bearer = readBearer(request);
+    if (!bearer) {
+      refuseUpgrade(socket, 401, "Missing agent token: run connect up");
+      return;
+    }
+    let identity: AgentIdentity;
+    try {
+      identity = await this.authority.authenticateAgent(bearer);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : "Invalid credentials";
+      const isUnavailable = error instanceof OpenRefusal && error.code === ResetCode.UNAVAILABLE;
+      refuseUpgrade(socket, isUnavailable ? 503 : 401, message);
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const log = this.log.child({ agentId: identity.agentId, workspaceId: identity.workspaceId });
+      this.connections.add(new AgentConnection(ws, identity, ip, this, this.limits, log));
+    });
+  }
+
+  onReady(connection: AgentConnection): void {
+    const previous = this.online.get(connection.identity.agentId);
+    // One hub connection per agent identity: a newer one replaces the older.
+    if (previous && previous !== connection) previous.close(CloseCode.REPLACED, "replaced by a newer connection");
+    this.online.set(connection.identity.agentId, connection);
+    connection.log.info({ label: connection.label, clientType: connection.identity.clientType }, "agent connected");
+    this.authority.onAgentConnected?.(connection.identity, connection.ip);
+  }
+
+  onClosed(connection: AgentConnection): void {
+    this.connections.delete(connection);
+    if (this.online.get(connection.identity.agentId) === connection) {
+      this.online.delete(connection.identity.agentId);
+      connection.log.info("agent disconnected");
+      this.authority.onAgentDisconnected?.(connection.identity);
+    }
+  }
+
+  openStream(client: AgentConnection, streamId: number, request: OpenRequest): void {
+    const stream = new RelayStream({ peer: client, id: streamId }, request.service, (closed) => {
+      this.streams.delete(closed);
+      this.relayedBytes += closed.bytesFromClient + closed.bytesFromServer;
+    });
+    this.streams.add(stream);
+    // Attach now so the client's early bytes queue on the stream while we authorize.
+    client.attach(streamId, stream, "client");
+    void this.routeStream(client, streamId, request, stream);
+  }
+
+  private async routeStream(client: AgentConnection, streamId: number, request: OpenRequest, stream: RelayStream): Promise<void> {
+    let route: { agentId: string; serviceName: string };
+    try {
+      route = await this.authority.authorizeOpen(client.identity, request);
+    } catch (error) {
+      const refusal =
+        error instanceof OpenRefusal ? error : new OpenRefusal(ResetCode.INTERNAL, "The hub could not open the stream");
+      if (!(error instanceof OpenRefusal)) client.log.error({ err: String(error) }, "stream authorization failed");
+      if (client.settleOpen(streamId)) stream.reset(refusal.code, refusal.message);
+      return;
+    }
+    if (!client.settleOpen(streamId) || !stream.isOpen) return;
+    const server = this.online.get(route.agentId);
+    if (!server) {
+      stream.reset(ResetCode.SERVICE_OFFLINE, `Service ${route.serviceName} is offline: its agent is not connected to the hub`);
+      return;
+    }
+    if (!server.hasCapacity()) {
+      stream.reset(ResetCode.LIMIT_EXCEEDED, `Service ${route.serviceName} is at its stream limit: try again later`);
+      return;
+    }
+    const serverStreamId = server.allocateStreamId();
+    server.attach(serverStreamId, stream, "server");
+    server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
+    stream.attachServer({ peer: server, id: serverStreamId });
+  }
+
+  /** Graceful stop: tell agents to come back later, then close every connection. */
+  async shutdown(reason = "hub shutting down"): Promise<void> {
+    this.isShuttingDown = true;
+    clearInterval(this.heartbeat);
+    for (const connection of this.online.values()) {
+      connection.sendFrame(encodeControl({ type: "goaway", reason }));
+      connection.close(CloseCode.HUB_SHUTDOWN, reason);
+    }
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private checkHeartbeats(): void {
+    for (const connection of this.connections) {
+      if (!connection.isAlive) {
+        connection.log.warn("agent stopped answering heartbeats");
+        connection.ws.terminate();
+        continue;
+      }
+      connection.isAlive = false;
+      connection.ws.ping();
+    }
+  }
+}
+
+function readBearer(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  const statusText = status === 401 ? "Unauthorized" : status === 503 ? "Service Unavailable" : "Error";
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,299 @@
+// The relay core (hub RelayServer + agent TunnelClient) over real WebSockets and real TCP
+// on loopback, with an in-memory authority instead of the database: stream semantics,
+// flow control and hostile peers, independent of the control plane.
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type AddressInfo, type Server, type Socket, connect as connectTcp } from "node:net";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { TunnelClient } from "@private-connect/agent";
+import { createLogger, OpenRefusal, RelayServer, type RelayAuthority } from "@private-connect/hub";
+import {
+  CloseCode,
+  encodeControl,
+  encodeFrame,
+  encodeOpen,
+  FrameType,
+  forEachFrame,
+  INITIAL_STREAM_WINDOW,
+  ResetCode,
+  decodeReset,
+} from "@private-connect/protocol";
+import WebSocket from "ws";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+interface FakeAgent {
+  agentId: string;
+  workspaceId: string;
+  label: string;
+}
+
+const agents: Record<string, FakeAgent> = {
+  "token-server": { agentId: "a-server", workspaceId: "ws-acme", label: "server" },
+  "token-laptop": { agentId: "a-laptop", workspaceId: "ws-acme", label: "laptop" },
+  "token-outsider": { agentId: "a-outsider", workspaceId: "ws-other", label: "outsider" },
+};
+/** workspace -> service name -> exposing agent */
+const services: Record<string, Record<string, string>> = { "ws-acme": { echo: "a-server", sha: "a-server", sink: "a-server", slow: "a-server" } };
+let authorizeDelayMs = 0;
+
+const authority: RelayAuthority = {
+  async authenticateAgent(bearer) {
+    const agent = agents[bearer];
+    if (!agent) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Invalid credentials");
+    return { ...agent, clientType: "cli", tokenExpiresAt: new Date(Date.now() + 86_400_000) };
+  },
+  async authorizeOpen(agent, request) {
+    if (authorizeDelayMs) await new Promise((r) => setTimeout(r, authorizeDelayMs));
+    const owner = services[agent.workspaceId]?.[request.service];
+    if (!owner) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Service not found");
+    return { agentId: owner, serviceName: request.service };
+  },
+};
+
+const closers: (() => Promise<void> | void)[] = [];
+function onCleanup(fn: () => Promise<void> | void) {
+  closers.push(fn);
+}
+
+async function listen(server: Server | HttpServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
+
+let hubUrl = "";
+let relay: RelayServer;
+let targets: Record<string, number> = {};
+
+beforeAll(async () => {
+  relay = new RelayServer(authority, createLogger("silent"), { heartbeatMs: 60_000 });
+  const http = createHttpServer((_req, res) => res.end());
+  http.on("upgrade", (req, socket, head) => void relay.handleUpgrade(req, socket, head, "127.0.0.1"));
+  hubUrl = `http://127.0.0.1:${await listen(http)}`;
+  onCleanupAll.push(async () => {
+    await relay.shutdown();
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+  });
+
+  const echo = createServer({ allowHalfOpen: true }, (s) => {
+    s.on("error", () => {});
+    s.pipe(s);
+  });
+  const sha = createServer({ allowHalfOpen: true }, (s) => {
+    s.on("error", () => {});
+    const hash = createHash("sha256");
+    s.on("data", (d) => hash.update(d));
+    s.on("end", () => s.end(hash.digest("hex")));
+  });
+  // Accepts and never reads: the slow-reader case.
+  const sinkSockets: Socket[] = [];
+  const sink = createServer((s) => {
+    s.on("error", () => {});
+    s.pause();
+    sinkSockets.push(s);
+  });
+  targets = { echo: await listen(echo), sha: await listen(sha), sink: await listen(sink) };
+  onCleanupAll.push(() => {
+    for (const s of sinkSockets) s.destroy();
+    for (const server of [echo, sha, sink]) server.close();
+  });
+});
+const onCleanupAll: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const fn of onCleanupAll.reverse()) await fn();
+});
+afterEach(async () => {
+  authorizeDelayMs = 0;
+  for (const fn of closers.splice(0).reverse()) await fn();
+});
+
+async function startTunnel(token: string): Promise<TunnelClient> {
+  const tunnel = new TunnelClient({
+    hubUrl,
+    token,
+    resolveTarget: (name) => (targets[name] ? { host: "127.0.0.1", port: targets[name] } : undefined),
+  });
+  tunnel.start();
+  await tunnel.waitConnected(5_000);
+  onCleanup(() => tunnel.close());
+  return tunnel;
+}
+
+/** A local port whose connections are relayed to `service`, like `connect reach`. */
+async function reach(tunnel: TunnelClient, service: string): Promise<number> {
+  const accepted = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    accepted.add(socket);
+    socket.on("close", () => accepted.delete(socket));
+    tunnel.openStream(socket, { service });
+  });
+  const port = await listen(server);
+  onCleanup(
+    () =>
+      new Promise<void>((r) => {
+        // A stalled stream's socket is paused and would keep server.close() waiting.
+        for (const socket of accepted) socket.destroy();
+        server.close(() => r());
+      }),
+  );
+  return port;
+}
+
+function exchange(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ port, host: "127.0.0.1", allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on("data", (d) => chunks.push(d));
+    socket.on("end", () => {
+      socket.end();
+      resolve(Buffer.concat(chunks));
+    });
+    socket.on("error", reject);
+    // Written before the connection is even established: the early-data path.
+    socket.end(payload);
+  });
+}
+
+function waitClosed(socket: Socket, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("socket still open")), timeoutMs);
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? "error");
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve("closed");
+    });
+  });
+}
+
+describe("relay core", () => {
+  it("relays a payload and its half-close end to end, with bytes sent before the far side connected", async () => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    authorizeDelayMs = 150; // the client's bytes wait at the hub while it authorizes
+    const port = await reach(laptop, "sha");
+    const payload = randomBytes(INITIAL_STREAM_WINDOW - 1000);
+    const reply = await exchange(port, payload);
+    expect(reply.toString()).toBe(createHash("sha256").update(payload).digest("hex"));
+  });
+
+  it("carries 20 concurrent streams of 1 MiB each, every byte intact", async () => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const port = await reach(laptop, "sha");
+    const payloads = Array.from({ length: 20 }, () => randomBytes(1024 * 1024));
+    const replies = await Promise.all(payloads.map((p) => exchange(port, p)));
+    replies.forEach((reply, i) => {
+      expect(reply.toString()).toBe(createHash("sha256").update(payloads[i] as Buffer).digest("hex"));
+    });
+  });
+
+  it("refuses another workspace exactly as it refuses a name that exists nowhere", async () => {
+    await startTunnel("token-server");
+    const outsider = await startTunnel("token-outsider");
+    const port = await reach(outsider, "echo");
+    const socket = connectTcp({ port, host: "127.0.0.1" });
+    socket.write("hello?");
+    expect(await waitClosed(socket, 3_000)).toMatch(/ECONNRESET|closed/);
+    expect(relay.stats().streamsOpen).toBe(0);
+  });
+
+  it("bounds what a writer can push into a reader that never reads, while another stream keeps flowing", async () => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const sinkPort = await reach(laptop, "sink");
+    const echoPort = await reach(laptop, "echo");
+    const writer = connectTcp({ port: sinkPort, host: "127.0.0.1" });
+    writer.on("error", () => {});
+    onCleanup(() => void writer.destroy());
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let accepted = 0;
+    // Write until the socket pushes back and stays pushed back for 300 ms.
+    for (let i = 0; i < 4096; i++) {
+      if (writer.write(chunk)) {
+        accepted += chunk.length;
+        continue;
+      }
+      accepted += chunk.length;
+      const drained = await Promise.race([
+        new Promise<boolean>((r) => writer.once("drain", () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
+      ]);
+      if (!drained) break;
+    }
+    // Flow-control windows (256 KiB per hop) plus loopback kernel buffers: far below the
+    // 256 MiB the writer would have pushed without backpressure.
+    expect(accepted).toBeLessThan(48 * 1024 * 1024);
+    const echoed = await exchange(echoPort, Buffer.from("still alive"));
+    expect(echoed.toString()).toBe("still alive");
+  });
+
+  it("resets open streams when the exposing agent goes away, and refuses new ones promptly", async () => {
+    const server = await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const port = await reach(laptop, "echo");
+    const socket = connectTcp({ port, host: "127.0.0.1" });
+    await new Promise<void>((resolve) => {
+      socket.once("data", () => resolve());
+      socket.write("ping");
+    });
+    const closed = waitClosed(socket, 3_000);
+    await server.close();
+    expect(await closed).toMatch(/ECONNRESET|closed/);
+    const again = connectTcp({ port, host: "127.0.0.1" });
+    again.write("anyone?");
+    expect(await waitClosed(again, 3_000)).toMatch(/ECONNRESET|closed/);
+  });
+});
+
+describe("hostile peers", () => {
+  /** A raw relay client that speaks only what the test tells it to. */
+  async function rawClient(token: string): Promise<{ ws: WebSocket; frames: { type: number; streamId: number; payload: Buffer }[]; closed: Promise<number> }> {
+    const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: `Bearer ${token}` } });
+    const frames: { type: number; streamId: number; payload: Buffer }[] = [];
+    const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+    ws.on("message", (data: Buffer) => forEachFrame(data, (type, streamId, payload) => frames.push({ type, streamId, payload: Buffer.from(payload) })));
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send(encodeControl({ type: "hello", versions: [1], agentVersion: "test" }));
+    onCleanup(() => ws.terminate());
+    return { ws, frames, closed };
+  }
+
+  it("refuses an upgrade without a valid token", async () => {
+    const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: "Bearer nope" } });
+    const status = await new Promise<number>((resolve) => ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(401);
+  });
+
+  it.each([
+    ["garbage bytes", Buffer.from([0xff, 0xff, 0xff])],
+    ["an unknown frame type", Buffer.from([0x7e, 0, 0, 0, 0, 1, 0, 0, 0, 0])],
+    ["an unknown flag", Buffer.from([FrameType.DATA, 0x01, 0, 0, 0, 1, 0, 0, 0, 0])],
+    ["an oversized length", Buffer.from([FrameType.DATA, 0, 0, 0, 0, 1, 0, 2, 0, 0])],
+    ["an OPEN on an even stream id", encodeOpen(2, { service: "echo" })],
+  ])("closes only the connection that sent %s", async (_name, message) => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const port = await reach(laptop, "echo");
+    const attacker = await rawClient("token-outsider");
+    attacker.ws.send(message);
+    expect(await attacker.closed).toBe(CloseCode.PROTOCOL_ERROR);
+    expect((await exchange(port, Buffer.from("unaffected"))).toString()).toBe("unaffected");
+  });
+
+  it("resets a stream whose sender ignores flow control", async () => {
+    await startTunnel("token-server");
+    const attacker = await rawClient("token-laptop");
+    attacker.ws.send(encodeOpen(1, { service: "sink" }));
+    const chunk = Buffer.alloc(60 * 1024);
+    // 12 x 60 KiB = 720 KiB against a 256 KiB window the sink will never extend.
+    for (let i = 0; i < 12; i++) attacker.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+    await expect.poll(() => attacker.frames.find((f) => f.type === FrameType.RST), { timeout: 3_000 }).toBeTruthy();
+    const reset = attacker.frames.find((f) => f.type === FrameType.RST);
+    expect(decodeReset(reset?.payload ?? Buffer.alloc(2)).code).toBe(ResetCode.FLOW_CONTROL);
+  });
+});
