@@ -189,6 +189,44 @@ describe("relay core", () => {
     });
   });
 
+  it("returns every echoed byte when the client half-closes first, even while the echo waits for credit", async () => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const port = await reach(laptop, "echo");
+    // Larger than one window: the echo server has ended its side before the last of its
+    // reply has been granted credit, which must not cut the reply short.
+    const payloads = Array.from({ length: 50 }, (_, i) => randomBytes(200_000 + i * 2_000));
+    const replies = await Promise.all(payloads.map((p) => exchange(port, p)));
+    replies.forEach((reply, i) => {
+      expect(reply.length).toBe(payloads[i]?.length);
+      expect(reply.equals(payloads[i] as Buffer)).toBe(true);
+    });
+  });
+
+  it("delivers a long echo to a client that half-closed and reads slowly", async () => {
+    await startTunnel("token-server");
+    const laptop = await startTunnel("token-laptop");
+    const port = await reach(laptop, "echo");
+    const payload = randomBytes(24 * 1024 * 1024);
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connectTcp({ port, host: "127.0.0.1", allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      socket.pause();
+      // Reading late keeps the echo's tail waiting for credit at the exposing agent when
+      // the echo server has already closed its side.
+      setTimeout(() => socket.resume(), 300);
+      socket.on("data", (d) => chunks.push(d));
+      socket.on("end", () => {
+        socket.end();
+        resolve(Buffer.concat(chunks));
+      });
+      socket.on("error", reject);
+      socket.end(payload);
+    });
+    expect(reply.length).toBe(payload.length);
+    expect(reply.equals(payload)).toBe(true);
+  });
+
   it("refuses another workspace exactly as it refuses a name that exists nowhere", async () => {
     await startTunnel("token-server");
     const outsider = await startTunnel("token-outsider");

@@ -48,7 +48,13 @@ export class StreamBridge {
     });
     socket.on("drain", () => this.onSocketDrain());
     socket.on("error", () => this.abort("local connection failed"));
-    socket.on("close", () => this.abort("local connection closed"));
+    socket.on("close", (hadError) => {
+      // A clean close after both directions ended (we passed the far side's FIN on, the
+      // local side sent its own) is normal even while echoed bytes still wait for credit:
+      // they and our FIN go out as credit arrives. Anything else aborts the stream.
+      if (!hadError && this.isReadEnded && this.hasReceivedFin) return;
+      this.abort("local connection closed");
+    });
   }
 
   /** DATA from the far side. */
