@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createWorkspace } from "@private-connect/api";
 import { callAdminSocket } from "./admin/admin-socket.js";
+import { DataDirLockedError, readLiveHubPid } from "./admin/data-dir-lock.js";
 import { EnvError, readHubEnv } from "./env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
 import { createLogger } from "./logger.js";
@@ -67,7 +68,7 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
   const params = { name, ownerEmail: values.owner };
 
   let created: unknown;
-  const viaHub = env.DATABASE_URL ? undefined : await callAdminSocket(values.data, { method: "workspace.create", params });
+  const viaHub = env.DATABASE_URL ? undefined : await askRunningHub(values.data, params);
   if (viaHub) {
     if (viaHub.error) throw new UsageError(viaHub.error.message);
     created = viaHub.result;
@@ -79,7 +80,7 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
       await db.close();
     }
   }
-  const result = created as { workspace: { id: string; name: string; slug: string }; apiKey: string };
+  const result = created as { workspace: { id: string; name: string; slug: string }; apiKey: string; hubUrl?: string };
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ workspace: result.workspace, apiKey: result.apiKey })}\n`);
     return;
@@ -88,10 +89,27 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
     [
       `Workspace ${result.workspace.name} created (${result.workspace.id}).`,
       `API key, shown once (store it now): ${result.apiKey}`,
-      `Next: npx connect up --hub http://127.0.0.1:3001 --api-key ${result.apiKey} --label server`,
+      `Next: npx connect up --hub ${result.hubUrl ?? "http://127.0.0.1:3001"} --api-key ${result.apiKey} --label server`,
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * While a hub holds the data directory, the workspace must be created by that hub (PGlite
+ * allows one process per directory). A hub that is still starting gets up to a minute to
+ * open its admin socket.
+ */
+async function askRunningHub(dataDir: string, params: { name: string; ownerEmail: string }) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await callAdminSocket(dataDir, { method: "workspace.create", params });
+    if (answer) return answer;
+    if ((await readLiveHubPid(dataDir)) === undefined) return undefined;
+    if (Date.now() > deadline)
+      throw new UsageError(`The hub using ${dataDir} does not answer: check its log, or stop it and retry`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
@@ -6,6 +6,7 @@ import { type ApiDeps, createWorkspace } from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
+import { lockDataDir } from "./admin/data-dir-lock.js";
 import type { HubEnv } from "./env.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createApiAuthority } from "./relay/api-authority.js";
@@ -41,7 +42,14 @@ export function createApiDeps(db: Database, env: HubEnv, relay: { isAgentOnline(
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { env, log } = options;
   const dataDir = resolve(options.dataDir);
-  const db = await openHubDatabase(env, dataDir);
+  const lock = await lockDataDir(dataDir);
+  let db: Database;
+  try {
+    db = await openHubDatabase(env, dataDir);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const presence = { isAgentOnline: (agentId: string) => relay.isAgentOnline(agentId) };
   const deps = createApiDeps(db, env, presence);
   const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
@@ -73,10 +81,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
 
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const admin = await serveAdminSocket(dataDir, async (request) => createWorkspace(deps, request.params));
-  const pidFile = join(dataDir, "hub.pid");
-  await writeFile(pidFile, `${process.pid}\n`);
+  const admin = await serveAdminSocket(dataDir, async (request) => ({
+    ...(await createWorkspace(deps, request.params)),
+    hubUrl: url,
+  }));
 
   log.info({ url, database: db.kind, dataDir }, "hub listening");
 
@@ -88,7 +96,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
       await db.close();
-      await rm(pidFile, { force: true });
+      await lock.release();
     })();
     return closing;
   };
