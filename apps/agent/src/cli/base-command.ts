@@ -1,0 +1,85 @@
+import { Command, Flags, type Interfaces } from "@oclif/core";
+import { type AgentIdentity, readIdentity } from "../config/identity.js";
+import { type ConfigPaths, getConfigPaths, resolveConfigDir } from "../config/paths.js";
+import { type ControlClient, createControlClient } from "../daemon/control-client.js";
+import { type AgentEnv, readAgentEnv } from "../env.js";
+import { ConnectError, describeError } from "../errors.js";
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T["args"]>;
+
+/**
+ * What every `connect` command shares: the config directory (`--config`, CONNECT_HOME or
+ * ~/.private-connect), the saved identity, a client of the running agent's control socket,
+ * and one way of reporting errors (one line, non-zero exit; JSON too under --json).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    config: Flags.string({
+      summary: "Config directory of the agent (default: CONNECT_HOME or ~/.private-connect).",
+      helpGroup: "GLOBAL",
+      helpValue: "DIR",
+    }),
+  };
+
+  protected flags!: CommandFlags<T>;
+  protected args!: CommandArgs<T>;
+  protected env!: AgentEnv;
+  protected paths!: ConfigPaths;
+
+  override async init(): Promise<void> {
+    await super.init();
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as CommandFlags<T>;
+    this.args = args as CommandArgs<T>;
+    try {
+      this.env = readAgentEnv();
+    } catch (error) {
+      this.error(describeError(error), { exit: 1 });
+    }
+    this.paths = getConfigPaths(resolveConfigDir({ flag: this.flags.config, connectHome: this.env.connectHome }));
+  }
+
+  protected async readIdentity(): Promise<AgentIdentity | undefined> {
+    return readIdentity(this.paths.identity);
+  }
+
+  protected get control(): ControlClient {
+    return createControlClient(this.paths.socket);
+  }
+
+  /** Prints a result line unless --json asked for the returned object instead. */
+  protected report(line: string): void {
+    if (!this.jsonEnabled()) this.log(line);
+  }
+
+  protected override async catch(
+    error: Error & { exitCode?: number; code?: string; oclif?: { exit?: number | false } },
+  ): Promise<unknown> {
+    // `this.exit()` travels as an error too; oclif must see it to exit with its code.
+    if (error.code === "EEXIT" || !error.message) return super.catch(error);
+    // oclif would wrap the message at 80 columns with a prefix on every line, which breaks
+    // both "one line" and anyone searching the output for the sentence. Print it whole.
+    const exitCode = error instanceof ConnectError ? 1 : typeof error.oclif?.exit === "number" ? error.oclif.exit : 1;
+    process.exitCode = exitCode;
+    // oclif's own parse errors span lines ("Parsing --port\n\tExpected..."): join them.
+    const message = error.message
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line !== "")
+      .join(". ")
+      .replace(/\.\./g, ".");
+    if (this.jsonEnabled()) {
+      // Scripts read the JSON on stdout; people and logs read stderr. Both get the reason.
+      this.logJson({ error: error instanceof ConnectError ? { code: error.code, message } : { message } });
+    }
+    this.logToStderr(`Error: ${message}`);
+    return undefined;
+  }
+}

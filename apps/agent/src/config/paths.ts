@@ -1,0 +1,34 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const DEFAULT_CONFIG_DIR_NAME = ".private-connect";
+
+export interface ConfigPaths {
+  dir: string;
+  identity: string;
+  state: string;
+  socket: string;
+  pid: string;
+  log: string;
+}
+
+/**
+ * Picks the config directory: an explicit `--config DIR` wins over `CONNECT_HOME`, which wins
+ * over `~/.private-connect`. The result is absolute so a detached agent started from another
+ * working directory finds the same files.
+ */
+export function resolveConfigDir(options: { flag?: string | undefined; connectHome?: string | undefined }): string {
+  const chosen = options.flag ?? options.connectHome ?? join(homedir(), DEFAULT_CONFIG_DIR_NAME);
+  return resolve(chosen);
+}
+
+export function getConfigPaths(dir: string): ConfigPaths {
+  return {
+    dir,
+    identity: join(dir, "identity.json"),
+    state: join(dir, "state.json"),
+    socket: join(dir, "agent.sock"),
+    pid: join(dir, "agent.pid"),
+    log: join(dir, "agent.log"),
+  };
+}

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import type { Exposure } from "../config/state.js";
+import type { ConnectErrorCode } from "../errors.js";
+import type { ReachInfo, TunnelState } from "../sdk/agent.js";
+
+// The control socket speaks newline-delimited JSON: one request object per line,
+// `{ id, method, params }`, answered by one line `{ id, result }` or `{ id, error: { message } }`.
+// Only processes of the same user reach it (the socket lives in the 0700 config directory).
+
+/** A line longer than this is not a control request; the connection is dropped. */
+export const MAX_CONTROL_LINE_BYTES = 1024 * 1024;
+
+const serviceNameSchema = z.string().trim().min(1, "Give a service name");
+
+export const controlParamSchemas = {
+  status: z.object({}),
+  expose: z.object({
+    name: serviceNameSchema,
+    host: z.string().trim().min(1),
+    port: z.number().int().min(1).max(65535),
+  }),
+  unexpose: z.object({ name: serviceNameSchema }),
+  reach: z.object({
+    service: serviceNameSchema,
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().trim().min(1).optional(),
+    from: z.string().trim().min(1).optional(),
+  }),
+  stopReach: z.object({ service: serviceNameSchema, from: z.string().trim().min(1).optional() }),
+  waitConnected: z.object({
+    timeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 60_000),
+  }),
+  shutdown: z.object({}),
+} as const;
+
+export type ControlMethod = keyof typeof controlParamSchemas;
+
+export const controlMethods = Object.keys(controlParamSchemas) as ControlMethod[];
+
+export function isControlMethod(value: unknown): value is ControlMethod {
+  return typeof value === "string" && Object.hasOwn(controlParamSchemas, value);
+}
+
+/** What `connect status` shows: the running agent as its daemon sees it. */
+export interface AgentProcessStatus {
+  pid: number;
+  configDir: string;
+  agent: { id: string; label: string; workspace: { id: string; name: string } };
+  hub: { url: string; state: TunnelState; lastError?: string };
+  exposures: Exposure[];
+  reaches: ReachInfo[];
+  activeStreams: number;
+}
+
+export interface ControlMethods {
+  status: { params: z.input<typeof controlParamSchemas.status>; result: AgentProcessStatus };
+  expose: { params: z.input<typeof controlParamSchemas.expose>; result: Exposure };
+  unexpose: { params: z.input<typeof controlParamSchemas.unexpose>; result: { removed: boolean } };
+  reach: { params: z.input<typeof controlParamSchemas.reach>; result: ReachInfo };
+  stopReach: { params: z.input<typeof controlParamSchemas.stopReach>; result: { stopped: boolean } };
+  waitConnected: { params: z.input<typeof controlParamSchemas.waitConnected>; result: AgentProcessStatus };
+  shutdown: { params: z.input<typeof controlParamSchemas.shutdown>; result: { ok: true } };
+}
+
+export type ControlParams<M extends ControlMethod> = z.output<(typeof controlParamSchemas)[M]>;
+
+/** The daemon's side: one async function per method, given validated params. */
+export type ControlHandler = {
+  [M in ControlMethod]: (params: ControlParams<M>) => Promise<ControlMethods[M]["result"]>;
+};
+
+export const controlRequestSchema = z.object({
+  id: z.union([z.string(), z.number()]),
+  method: z.string(),
+  params: z.unknown().optional(),
+});
+
+export type ControlRequest = z.infer<typeof controlRequestSchema>;
+
+export interface ControlErrorBody {
+  message: string;
+  code?: ConnectErrorCode;
+}
+
+export type ControlResponse =
+  | { id: string | number | null; result: unknown }
+  | { id: string | number | null; error: ControlErrorBody };

@@ -1,0 +1,242 @@
+import { rm } from "node:fs/promises";
+import type { AgentIdentity } from "../config/identity.js";
+import type { ConfigPaths } from "../config/paths.js";
+import { type ReachRecord, readState, writeState } from "../config/state.js";
+import { ConnectError, describeError } from "../errors.js";
+import { Agent, type AgentOptions, type TunnelState } from "../sdk/agent.js";
+import { findRunningAgent, removeOwnPidFile, writePidFile } from "./agent-process.js";
+import type { AgentProcessStatus, ControlHandler } from "./control-protocol.js";
+import { type ControlServer, startControlServer } from "./control-server.js";
+
+export interface DaemonOptions {
+  paths: ConfigPaths;
+  identity: AgentIdentity;
+  isInsecureAllowed: boolean;
+  /** Where progress lines go: the terminal in the foreground, agent.log when detached. */
+  log(line: string): void;
+  /** Test seams: replace the relay client and the control-plane client. */
+  createTunnel?: AgentOptions["createTunnel"];
+  hubClient?: AgentOptions["hubClient"];
+  /** Stop on SIGINT/SIGTERM (default true; tests drive shutdown through the socket instead). */
+  isHandlingSignals?: boolean;
+}
+
+export interface DaemonResult {
+  exitCode: number;
+  /** Why the agent stopped when it was not asked to (e.g. the hub rejected its token). */
+  fatalError?: Error;
+}
+
+function isSameReach(
+  a: { service: string; from?: string | undefined },
+  b: { service: string; from?: string | undefined },
+): boolean {
+  return a.service === b.service && a.from === b.from;
+}
+
+/**
+ * Runs the long-lived agent for one config directory until it is shut down (control socket
+ * `shutdown`, SIGINT/SIGTERM) or the hub rejects it for good. Resolves once every port, the
+ * relay connection, the control socket and the pid file are released.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
+  const { paths, identity, log } = options;
+  const running = await findRunningAgent(paths);
+  if (running !== undefined) {
+    throw new ConnectError(
+      "AGENT_ALREADY_RUNNING",
+      `An agent is already running for ${paths.dir}${running.pid === undefined ? "" : ` (pid ${running.pid})`}: stop it with connect down`,
+    );
+  }
+  // Unix socket paths are limited to about 108 bytes by the kernel; fail with a way out.
+  if (Buffer.byteLength(paths.socket) > 100) {
+    throw new ConnectError(
+      "INVALID_INPUT",
+      `The config directory ${paths.dir} is too long a path for the agent's control socket: use a shorter --config`,
+    );
+  }
+  // Read before anything starts: a corrupt state file stops the agent instead of being replaced.
+  const saved = await readState(paths.state);
+
+  let lastError: string | undefined;
+  let fatalError: Error | undefined;
+  let isShuttingDown = false;
+  let resolveDone: (result: DaemonResult) => void = () => {};
+  const done = new Promise<DaemonResult>((resolve) => {
+    resolveDone = resolve;
+  });
+  // Reaches whose port could not be bound again at start stay saved, so a later start can retry
+  // them instead of silently forgetting what the user asked for.
+  const unrestoredReaches: ReachRecord[] = [];
+
+  const agent = new Agent({
+    hubUrl: identity.hubUrl,
+    token: identity.token,
+    exposures: saved.exposures,
+    isInsecureAllowed: options.isInsecureAllowed,
+    ...(options.createTunnel === undefined ? {} : { createTunnel: options.createTunnel }),
+    ...(options.hubClient === undefined ? {} : { hubClient: options.hubClient }),
+    onStateChange: (state: TunnelState, detail) => {
+      if (state === "connected") {
+        lastError = undefined;
+        log(`Connected to the hub at ${identity.hubUrl} as ${identity.label} (workspace ${identity.workspace.name})`);
+      } else if (state === "disconnected") {
+        lastError = detail?.reason;
+        log(`Disconnected from the hub${detail?.reason ? `: ${detail.reason}` : ""}; reconnecting`);
+      }
+    },
+    onFatal: (error) => {
+      fatalError = error;
+      lastError = error.message;
+      log(`Stopping: ${error.message}`);
+      void shutdown(1);
+    },
+    onNotice: (notice) => log(`Hub ${notice.level}: ${notice.message}`),
+    onAnnounceError: (exposure, error) => {
+      log(`Could not announce ${exposure.name} to the hub: ${error.message}`);
+    },
+  });
+
+  let writeChain: Promise<void> = Promise.resolve();
+  const persist = (): Promise<void> => {
+    const status = agent.status();
+    const reaches: ReachRecord[] = status.reaches.map((reach) =>
+      reach.from === undefined
+        ? { service: reach.service, host: reach.host, port: reach.port }
+        : { service: reach.service, from: reach.from, host: reach.host, port: reach.port },
+    );
+    for (const pending of unrestoredReaches) if (!reaches.some((reach) => isSameReach(reach, pending))) reaches.push(pending);
+    const snapshot = { exposures: status.exposures, reaches };
+    // Writes are chained so an older snapshot never lands after a newer one.
+    writeChain = writeChain.catch(() => {}).then(() => writeState(paths.state, snapshot));
+    return writeChain;
+  };
+
+  const getStatus = (): AgentProcessStatus => {
+    const status = agent.status();
+    return {
+      pid: process.pid,
+      configDir: paths.dir,
+      agent: { id: identity.agentId, label: identity.label, workspace: { ...identity.workspace } },
+      hub:
+        lastError === undefined
+          ? { url: status.hubUrl, state: status.state }
+          : { url: status.hubUrl, state: status.state, lastError },
+      exposures: status.exposures,
+      reaches: status.reaches,
+      activeStreams: status.activeStreams,
+    };
+  };
+
+  const handler: ControlHandler = {
+    status: async () => getStatus(),
+    expose: async (params) => {
+      const exposure = await agent.expose(params);
+      await persist();
+      log(`Exposing ${exposure.name} -> ${exposure.host}:${exposure.port}`);
+      return exposure;
+    },
+    unexpose: async ({ name }) => {
+      const isRemoved = await agent.unexpose(name);
+      if (!isRemoved) throw new ConnectError("INVALID_INPUT", `No exposure named "${name}" on this agent: see connect status`);
+      await persist();
+      log(`Stopped exposing ${name}`);
+      return { removed: true };
+    },
+    reach: async (params) => {
+      const reach = await agent.reach(params.service, params);
+      const index = unrestoredReaches.findIndex((pending) => isSameReach(pending, reach));
+      if (index !== -1) unrestoredReaches.splice(index, 1);
+      await persist();
+      log(`Reaching ${reach.service} on ${reach.host}:${reach.port}`);
+      return reach;
+    },
+    stopReach: async (params) => {
+      const isStopped = await agent.stopReach(params.service, params.from === undefined ? {} : { from: params.from });
+      const index = unrestoredReaches.findIndex((pending) => isSameReach(pending, params));
+      if (index !== -1) unrestoredReaches.splice(index, 1);
+      if (!isStopped && index === -1) {
+        throw new ConnectError("INVALID_INPUT", `No reach of "${params.service}" on this agent: see connect status`);
+      }
+      await persist();
+      log(`Stopped reaching ${params.service}`);
+      return { stopped: true };
+    },
+    waitConnected: async ({ timeoutMs }) => {
+      try {
+        await agent.waitConnected(timeoutMs);
+      } catch (error) {
+        const reason = fatalError?.message ?? lastError ?? describeError(error);
+        throw new ConnectError("NOT_CONNECTED", `Could not connect to the hub at ${identity.hubUrl}: ${reason}`, {
+          cause: error,
+        });
+      }
+      return getStatus();
+    },
+    shutdown: async () => {
+      // Answer first; the reply would otherwise race the control socket closing.
+      setImmediate(() => void shutdown(0));
+      return { ok: true };
+    },
+  };
+
+  let control: ControlServer;
+  try {
+    control = await startControlServer(paths.socket, handler);
+  } catch (error) {
+    await agent.stop();
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new ConnectError("AGENT_ALREADY_RUNNING", `An agent is already running for ${paths.dir}: stop it with connect down`);
+    }
+    throw new ConnectError("CONTROL_FAILED", `Cannot open the control socket ${paths.socket}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+  await writePidFile(paths.pid);
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`Received ${signal}`);
+    void shutdown(0);
+  };
+  const isHandlingSignals = options.isHandlingSignals ?? true;
+  if (isHandlingSignals) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+
+  async function shutdown(exitCode: number): Promise<void> {
+    if (isShuttingDown) return;
+    isShuttingDown = true;
+    log("Stopping the agent");
+    await control.close();
+    await agent.stop().catch((error: unknown) => log(`Error while closing the relay: ${describeError(error)}`));
+    await writeChain.catch(() => {});
+    await rm(paths.socket, { force: true });
+    await removeOwnPidFile(paths.pid);
+    if (isHandlingSignals) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    resolveDone(fatalError === undefined ? { exitCode } : { exitCode, fatalError });
+  }
+
+  for (const record of saved.reaches) {
+    try {
+      const reach = await agent.reach(record.service, {
+        host: record.host,
+        port: record.port,
+        canSkipLookup: true,
+        ...(record.from === undefined ? {} : { from: record.from }),
+      });
+      log(`Reaching ${reach.service} on ${reach.host}:${reach.port} (restored)`);
+    } catch (error) {
+      unrestoredReaches.push(record);
+      log(`Could not restore the reach of ${record.service} on ${record.host}:${record.port}: ${describeError(error)}`);
+    }
+  }
+  for (const exposure of saved.exposures) log(`Exposing ${exposure.name} -> ${exposure.host}:${exposure.port} (restored)`);
+
+  agent.start();
+  log(`Agent ${identity.label} (${identity.agentId}) started for ${paths.dir}, pid ${process.pid}`);
+  return done;
+}

@@ -1,0 +1,14 @@
+export {
+  Agent,
+  type AgentOptions,
+  type AgentStatus,
+  type ExposeOptions,
+  type ReachInfo,
+  type ReachOptions,
+  type RegisterOptions,
+  type TunnelLike,
+  type TunnelState,
+  type WelcomeInfo,
+} from "./agent.js";
+export { callHub, createHubClient, type HubClient, type HubClientOptions, toHubError } from "./hub-client.js";
+export { listenForReach, type ReachListener } from "./reach-listener.js";
