@@ -1,5 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { mkdir, readFile } from "node:fs/promises";
+import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { type ApiDeps, createWorkspace } from "@private-connect/api";
@@ -38,6 +39,12 @@ export function createApiDeps(db: Database, env: HubEnv, relay: { isAgentOnline(
   return { db, config: { tokenExpiryDays: env.TOKEN_EXPIRY_DAYS }, presence: relay };
 }
 
+async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<Server> {
+  if (!env.TLS_CERT || !env.TLS_KEY) return createServer(handler);
+  const [cert, key] = await Promise.all([readFile(env.TLS_CERT), readFile(env.TLS_KEY)]);
+  return createTlsServer({ cert, key, minVersion: "TLSv1.2" }, handler);
+}
+
 /** Starts the hub: database (migrated), relay, control plane and admin socket on one port. */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { env, log } = options;
@@ -54,15 +61,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const deps = createApiDeps(db, env, presence);
   const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
 
-  const server: Server = createServer(
-    createRequestHandler({
-      deps,
-      isReady: async () => {
-        await db.ping();
-        return true;
-      },
-    }),
-  );
+  const handler = createRequestHandler({
+    deps,
+    isReady: async () => {
+      await db.ping();
+      return true;
+    },
+  });
+  const server = await createHttpServer(env, handler);
   server.on("upgrade", (request, socket, head) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/relay") {
@@ -79,7 +85,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+  const scheme = env.TLS_CERT ? "https" : "http";
+  const url = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
 
   const admin = await serveAdminSocket(dataDir, async (request) => ({
     ...(await createWorkspace(deps, request.params)),
