@@ -3,7 +3,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { type ApiDeps, createWorkspace } from "@private-connect/api";
+import { type ApiDeps, createWorkspace, createWorkspaceEvents, type WorkspaceEvents } from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
@@ -35,8 +35,14 @@ export async function openHubDatabase(env: HubEnv, dataDir: string): Promise<Dat
   return openDatabase({ dataDir: join(dataDir, "pglite") });
 }
 
-export function createApiDeps(db: Database, env: HubEnv, relay: { isAgentOnline(agentId: string): boolean }): ApiDeps {
-  return { db, config: { tokenExpiryDays: env.TOKEN_EXPIRY_DAYS }, presence: relay };
+export function createApiDeps(
+  db: Database,
+  env: HubEnv,
+  relay: { isAgentOnline(agentId: string): boolean },
+  // One bus per hub process: the relay publishes presence on it, tRPC subscribers read from it.
+  events: WorkspaceEvents = createWorkspaceEvents(),
+): ApiDeps {
+  return { db, config: { tokenExpiryDays: env.TOKEN_EXPIRY_DAYS }, presence: relay, events };
 }
 
 async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<Server> {
@@ -44,6 +50,9 @@ async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<
   const [cert, key] = await Promise.all([readFile(env.TLS_CERT), readFile(env.TLS_KEY)]);
   return createTlsServer({ cert, key, minVersion: "TLSv1.2" }, handler);
 }
+
+/** How long a stopping hub lets in-flight HTTP requests finish before closing their connections. */
+const SHUTDOWN_DRAIN_MS = 2_000;
 
 /** Starts the hub: database (migrated), relay, control plane and admin socket on one port. */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
@@ -100,7 +109,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     closing ??= (async () => {
       await relay.shutdown();
       admin.close();
-      await new Promise<void>((done) => server.close(() => done()));
+      const serverClosed = new Promise<void>((done) => server.close(() => done()));
+      // Live-update (SSE) responses never end by themselves, so close() alone would wait for
+      // every subscriber; let ordinary requests drain briefly, then cut what is left (EventSource
+      // clients reconnect to the next hub).
+      const cutConnections = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DRAIN_MS);
+      await serverClosed;
+      clearTimeout(cutConnections);
       server.closeAllConnections();
       await db.close();
       await lock.release();

@@ -1,4 +1,5 @@
 import type { Database } from "@private-connect/db";
+import type { WorkspaceEvents } from "./events/workspace-events.js";
 
 export interface ApiDeps {
   db: Database;
@@ -6,6 +7,8 @@ export interface ApiDeps {
   /** Injected clock, for tests of expiry. */
   now?: () => Date;
   presence: { isAgentOnline(agentId: string): boolean };
+  /** Live updates, one channel per workspace (createWorkspaceEvents()). */
+  events: WorkspaceEvents;
 }
 
 export interface ApiKeyPrincipal {

@@ -14,6 +14,12 @@ export {
   toTRPCError,
   trpcCodeForAppError,
 } from "./errors.js";
+export {
+  type CreateWorkspaceEventsOptions,
+  createWorkspaceEvents,
+  SUBSCRIBER_FELL_BEHIND,
+  type WorkspaceEvents,
+} from "./events/workspace-events.js";
 export { type AppRouter, appRouter, createCaller } from "./root.js";
 export {
   type AgentProfile,
@@ -22,6 +28,7 @@ export {
   type RegisterAgentInput,
   type RegisterAgentOutput,
 } from "./schemas/agents.js";
+export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEventMessage } from "./schemas/events.js";
 export {
   type ExposedService,
   type ExposeServiceInput,
@@ -29,11 +36,13 @@ export {
   type ServiceView,
 } from "./schemas/services.js";
 export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/workspaces.js";
+export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
 export { recordAgentSeen } from "./services/agents/record-agent-seen.js";
 export { registerAgent } from "./services/agents/register-agent.js";
 export { authenticateBearer } from "./services/auth/authenticate-bearer.js";
 export { AGENT_TOKEN_PATTERN, API_KEY_PATTERN, generateAgentToken, generateApiKey } from "./services/auth/secrets.js";
+export { streamWorkspaceEvents } from "./services/events/stream-workspace-events.js";
 export { authorizeStreamOpen, type StreamRoute } from "./services/services/authorize-stream-open.js";
 export { exposeService } from "./services/services/expose-service.js";
 export { getService } from "./services/services/get-service.js";

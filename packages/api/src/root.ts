@@ -1,9 +1,11 @@
 import { agentsRouter } from "./routers/agents.js";
+import { eventsRouter } from "./routers/events.js";
 import { servicesRouter } from "./routers/services.js";
 import { createCallerFactory, router } from "./trpc.js";
 
 export const appRouter = router({
   agents: agentsRouter,
+  events: eventsRouter,
   services: servicesRouter,
 });
 

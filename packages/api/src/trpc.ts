@@ -67,6 +67,12 @@ export function parseBearer(header: string | undefined): string | undefined {
 const t = initTRPC.context<Context>().create({
   // Never send stack traces to callers, whatever NODE_ENV says.
   isDev: false,
+  sse: {
+    // Idle live-update streams would otherwise be cut by proxies; the ping also tells the client
+    // the hub is still there, and it reconnects (re-authenticating) after a silence.
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 45_000 },
+  },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     const appCode = cause instanceof AppError ? cause.code : undefined;

@@ -4,7 +4,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase, RUNTIME_ROLE } from "./database.js";
 import { sha256Hex } from "./hash.js";
+import { migrate } from "./migrate.js";
 import type { WorkspaceTx } from "./prisma.js";
+import { inspectTenantTables, type TenantTable } from "./tenant-tables.js";
 import {
   createThrowawayPostgres,
   getTestAdminUrl,
@@ -13,8 +15,8 @@ import {
   withAdminClient,
 } from "./testing.js";
 
-const WORKSPACE_SCOPED_TABLES = ["memberships", "api_keys", "agents", "services"] as const;
-const ALL_TENANT_TABLES = ["workspaces", ...WORKSPACE_SCOPED_TABLES] as const;
+/** The tenant tables these tests seed rows into; the catalog test keeps this list complete. */
+const ALL_TENANT_TABLES = ["workspaces", "memberships", "api_keys", "agents", "services"] as const;
 
 const adminUrl = getTestAdminUrl();
 const postgresReachable = await isPostgresReachable(adminUrl);
@@ -22,8 +24,13 @@ const postgresReachable = await isPostgresReachable(adminUrl);
 interface Engine {
   name: string;
   skip: boolean;
+  /** The role application queries run as: pc_runtime, or a login role that is a member of it. */
+  runtimeRole?: string;
   open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
 }
+
+// Roles are cluster-wide, so the separate login role gets a random name like the databases do.
+const appLoginRole = `pc_test_app_${randomBytes(5).toString("hex")}`;
 
 const engines: Engine[] = [
   {
@@ -86,6 +93,41 @@ const engines: Engine[] = [
       }
     },
   },
+  {
+    // The recommended production shape: the runtime logs in as its own role (DATABASE_RUNTIME_URL),
+    // a member of pc_runtime, so no RESET ROLE can bring back the owner's rights.
+    name: "postgres (separate login role via runtimeUrl, pool of 5)",
+    skip: !postgresReachable,
+    runtimeRole: appLoginRole,
+    async open() {
+      const database = await createThrowawayPostgres(adminUrl);
+      const dropAll = async () => {
+        await database.drop();
+        await withAdminClient(adminUrl, (client) => client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(appLoginRole)}`));
+      };
+      try {
+        // pc_runtime comes from the first migration, so migrate before creating the login role.
+        await migrate({ databaseUrl: database.url });
+        await withAdminClient(adminUrl, (client) =>
+          client.query(`CREATE ROLE ${pg.escapeIdentifier(appLoginRole)} LOGIN IN ROLE ${RUNTIME_ROLE}`),
+        );
+        const runtimeUrl = new URL(database.url);
+        runtimeUrl.username = appLoginRole;
+        runtimeUrl.password = "";
+        const db = await openDatabase({ databaseUrl: database.url, runtimeUrl: runtimeUrl.toString(), poolSize: 5 });
+        return {
+          db,
+          async cleanup() {
+            await db.close();
+            await dropAll();
+          },
+        };
+      } catch (error) {
+        await dropAll();
+        throw error;
+      }
+    },
+  },
 ];
 
 interface SeededWorkspace {
@@ -132,11 +174,42 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
   });
 }
 
-async function readWorkspaceIds(tx: WorkspaceTx, table: (typeof ALL_TENANT_TABLES)[number]): Promise<string[]> {
+function quoteTable(name: string): string {
+  return name
+    .split(".")
+    .map((part) => pg.escapeIdentifier(part))
+    .join(".");
+}
+
+type RawClient = Pick<WorkspaceTx, "$queryRawUnsafe" | "$executeRawUnsafe">;
+
+async function readWorkspaceIds(tx: RawClient, table: TenantTable): Promise<string[]> {
   // Raw SQL on purpose: no application-side where clause, only the policies decide.
-  const column = table === "workspaces" ? "id" : "workspace_id";
-  const rows = await tx.$queryRawUnsafe<{ ws: string }[]>(`SELECT ${column}::text AS ws FROM ${table}`);
+  const rows = await tx.$queryRawUnsafe<{ ws: string }[]>(
+    `SELECT ${pg.escapeIdentifier(table.keyColumn)}::text AS ws FROM ${quoteTable(table.name)}`,
+  );
   return rows.map((row) => row.ws);
+}
+
+/** Row counts of every tenant table as seen from one workspace's context. */
+async function countRowsByTable(db: Database, workspaceId: string, tables: TenantTable[]): Promise<Record<string, number>> {
+  return db.withWorkspace(workspaceId, async (tx) => {
+    const counts: Record<string, number> = {};
+    for (const table of tables) counts[table.name] = (await readWorkspaceIds(tx, table)).length;
+    return counts;
+  });
+}
+
+class Rollback extends Error {}
+
+/** Runs fn in A's context and always rolls back, so destructive probes leave no trace. */
+async function probeAndRollBack(db: Database, workspaceId: string, fn: (tx: WorkspaceTx) => Promise<void>): Promise<void> {
+  await expect(
+    db.withWorkspace(workspaceId, async (tx) => {
+      await fn(tx);
+      throw new Rollback();
+    }),
+  ).rejects.toBeInstanceOf(Rollback);
 }
 
 async function expectRlsViolation(promise: Promise<unknown>): Promise<void> {
@@ -148,12 +221,15 @@ describe.each(engines)("database on $name", (engine) => {
   let cleanup: () => Promise<void>;
   let a: SeededWorkspace;
   let b: SeededWorkspace;
+  /** Read from the catalog, not listed by hand: a table added later is covered without edits. */
+  let tenantTables: TenantTable[];
 
   beforeAll(async () => {
     if (engine.skip) return;
     ({ db, cleanup } = await engine.open());
     a = await seedWorkspace(db, "a");
     b = await seedWorkspace(db, "b");
+    ({ tables: tenantTables } = await inspectTenantTables((sql) => db.prisma.$queryRawUnsafe(sql)));
   }, 60_000);
 
   afterAll(async () => {
@@ -165,7 +241,23 @@ describe.each(engines)("database on $name", (engine) => {
       SELECT current_user::text AS role, r.rolsuper AS is_superuser, r.rolbypassrls AS bypasses_rls,
              (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid) AS owned
         FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`;
-    expect(rows).toEqual([{ role: RUNTIME_ROLE, is_superuser: false, bypasses_rls: false, owned: 0n }]);
+    expect(rows).toEqual([{ role: engine.runtimeRole ?? RUNTIME_ROLE, is_superuser: false, bypasses_rls: false, owned: 0n }]);
+  });
+
+  it.skipIf(engine.skip)("stays confined after RESET ROLE only when the runtime logs in as its own role", async () => {
+    // SET LOCAL: whatever it changes ends with this transaction, so the pooled connection is clean.
+    const rows = await db.withWorkspace(a.id, async (tx) => {
+      await tx.$executeRawUnsafe("SET LOCAL ROLE NONE");
+      return tx.$queryRaw<{ role: string; others: bigint }[]>`
+        SELECT current_user::text AS role, (SELECT count(*) FROM services WHERE workspace_id <> ${a.id}::uuid) AS others`;
+    });
+    if (engine.runtimeRole !== undefined) {
+      expect(rows).toEqual([{ role: engine.runtimeRole, others: 0n }]);
+    } else {
+      // With `-c role=pc_runtime` (and on PGlite) the session user is the owner: this is why the
+      // README recommends DATABASE_RUNTIME_URL in production, and why no SQL text comes from input.
+      expect(rows[0]?.role).not.toBe(RUNTIME_ROLE);
+    }
   });
 
   it.skipIf(engine.skip)("denies the runtime role schema changes and the migrations ledger", async () => {
@@ -177,19 +269,13 @@ describe.each(engines)("database on $name", (engine) => {
   });
 
   it.skipIf(engine.skip)("forces row-level security on every table with a workspace_id, and on workspaces", async () => {
-    const rows = await db.prisma.$queryRaw<{ table: string; rls: boolean; forced: boolean; policies: bigint }[]>`
-      SELECT c.relname::text AS table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
-             (SELECT count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'workspace_isolation') AS policies
-        FROM pg_catalog.pg_class c
-       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-         AND (c.relname = 'workspaces' OR EXISTS (
-               SELECT 1 FROM pg_catalog.pg_attribute a
-                WHERE a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped))
-       ORDER BY 1`;
-    expect(rows.map((row) => row.table)).toEqual([...ALL_TENANT_TABLES].sort());
-    for (const row of rows) {
-      expect(row, row.table).toMatchObject({ rls: true, forced: true, policies: 1n });
-    }
+    // The same check openDatabase runs before serving; tenant-tables.test.ts shows it catching a
+    // table added without ENABLE, FORCE or the policy.
+    const report = await inspectTenantTables((sql) => db.prisma.$queryRawUnsafe(sql));
+    expect(report.problems).toEqual([]);
+    // A new tenant table must be seeded above, so the behaviour tests below exercise it too.
+    expect(report.tables.map((table) => table.name)).toEqual([...ALL_TENANT_TABLES].sort());
+    expect(tenantTables.map((table) => table.name)).toEqual(report.tables.map((table) => table.name));
   });
 
   it.skipIf(engine.skip)("keeps EXECUTE on the credential lookups away from PUBLIC", async () => {
@@ -207,9 +293,12 @@ describe.each(engines)("database on $name", (engine) => {
   });
 
   it.skipIf(engine.skip)("shows zero rows of every tenant table without a workspace context", async () => {
-    for (const table of ALL_TENANT_TABLES) {
-      const rows = await db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM ${table}`);
-      expect(rows[0]?.n, table).toBe(0n);
+    for (const table of tenantTables) {
+      const rows = await db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM ${quoteTable(table.name)}`);
+      expect(rows[0]?.n, table.name).toBe(0n);
+      // Writes without a context find nothing to touch either.
+      const key = pg.escapeIdentifier(table.keyColumn);
+      expect(await db.prisma.$executeRawUnsafe(`UPDATE ${quoteTable(table.name)} SET ${key} = ${key}`), table.name).toBe(0);
     }
     expect(await db.prisma.service.findMany({ select: { id: true } })).toEqual([]);
     // A finished withWorkspace must not leave its context behind on the (pooled) connection.
@@ -223,10 +312,11 @@ describe.each(engines)("database on $name", (engine) => {
 
   it.skipIf(engine.skip)("shows workspace A only its own rows in every tenant table", async () => {
     await db.withWorkspace(a.id, async (tx) => {
-      for (const table of ALL_TENANT_TABLES) {
+      for (const table of tenantTables) {
         const ids = await readWorkspaceIds(tx, table);
-        expect(ids.length, table).toBeGreaterThan(0);
-        expect(new Set(ids), table).toEqual(new Set([a.id]));
+        // Every tenant table must be seeded for A and B, or the checks below would prove nothing.
+        expect(ids.length, table.name).toBeGreaterThan(0);
+        expect(new Set(ids), table.name).toEqual(new Set([a.id]));
       }
       // Even a lookup by B's primary key finds nothing.
       expect(await tx.service.findUnique({ where: { id: b.serviceId }, select: { id: true } })).toBeNull();
@@ -234,23 +324,53 @@ describe.each(engines)("database on $name", (engine) => {
     });
   });
 
-  it.skipIf(engine.skip)("lets workspace A neither update nor delete B's rows", async () => {
+  it.skipIf(engine.skip)("refuses, in every tenant table, an INSERT from A's context of a row carrying B's id", async () => {
+    const before = await countRowsByTable(db, b.id, tenantTables);
+    for (const table of tenantTables) {
+      const name = quoteTable(table.name);
+      // A copy of one of A's rows with a fresh id and B's workspace id: valid in every other
+      // respect, so the only thing that can stop it is the policy's WITH CHECK.
+      const copyIntoB = `INSERT INTO ${name}
+        SELECT (jsonb_populate_record(NULL::${name},
+                  to_jsonb(x)
+                  || CASE WHEN (to_jsonb(x) -> 'id') IS NOT NULL THEN jsonb_build_object('id', gen_random_uuid()) ELSE '{}'::jsonb END
+                  || jsonb_build_object($1::text, $2::uuid))).*
+          FROM ${name} AS x LIMIT 1`;
+      await expectRlsViolation(db.withWorkspace(a.id, (tx) => tx.$executeRawUnsafe(copyIntoB, table.keyColumn, b.id)));
+    }
+    expect(await countRowsByTable(db, b.id, tenantTables)).toEqual(before);
+  });
+
+  it.skipIf(engine.skip)("touches 0 of B's rows in every tenant table with UPDATE or DELETE from A's context", async () => {
+    const beforeA = await countRowsByTable(db, a.id, tenantTables);
+    const beforeB = await countRowsByTable(db, b.id, tenantTables);
+    for (const table of tenantTables) {
+      const name = quoteTable(table.name);
+      const key = pg.escapeIdentifier(table.keyColumn);
+      await db.withWorkspace(a.id, async (tx) => {
+        expect(await tx.$executeRawUnsafe(`UPDATE ${name} SET ${key} = ${key} WHERE ${key} = $1::uuid`, b.id), table.name).toBe(
+          0,
+        );
+        expect(await tx.$executeRawUnsafe(`DELETE FROM ${name} WHERE ${key} = $1::uuid`, b.id), table.name).toBe(0);
+      });
+      // No where clause at all: the statements reach A's rows and only those.
+      await probeAndRollBack(db, a.id, async (tx) => {
+        expect(await tx.$executeRawUnsafe(`UPDATE ${name} SET ${key} = ${key}`), table.name).toBe(beforeA[table.name]);
+        expect(await tx.$executeRawUnsafe(`DELETE FROM ${name}`), table.name).toBe(beforeA[table.name]);
+      });
+      // Nor can A hand its rows over to B.
+      await expectRlsViolation(
+        db.withWorkspace(a.id, (tx) => tx.$executeRawUnsafe(`UPDATE ${name} SET ${key} = $1::uuid`, b.id)),
+      );
+    }
     await db.withWorkspace(a.id, async (tx) => {
       expect(await tx.$executeRaw`UPDATE workspaces SET name = 'pwned' WHERE id = ${b.id}::uuid`).toBe(0);
-      for (const table of WORKSPACE_SCOPED_TABLES) {
-        expect(
-          await tx.$executeRawUnsafe(`UPDATE ${table} SET created_at = now() WHERE workspace_id = $1::uuid`, b.id),
-          table,
-        ).toBe(0);
-        expect(await tx.$executeRawUnsafe(`DELETE FROM ${table} WHERE workspace_id = $1::uuid`, b.id), table).toBe(0);
-      }
-      expect(await tx.$executeRaw`DELETE FROM workspaces WHERE id = ${b.id}::uuid`).toBe(0);
       expect((await tx.service.updateMany({ where: { id: b.serviceId }, data: { targetPort: 1 } })).count).toBe(0);
+      expect((await tx.agent.deleteMany({ where: { id: b.agentId } })).count).toBe(0);
     });
+    expect(await countRowsByTable(db, a.id, tenantTables)).toEqual(beforeA);
+    expect(await countRowsByTable(db, b.id, tenantTables)).toEqual(beforeB);
     await db.withWorkspace(b.id, async (tx) => {
-      for (const table of ALL_TENANT_TABLES) {
-        expect(await readWorkspaceIds(tx, table), table).not.toHaveLength(0);
-      }
       const service = await tx.service.findUnique({ where: { id: b.serviceId }, select: { targetPort: true } });
       expect(service?.targetPort).toBe(5432);
       const workspace = await tx.workspace.findUnique({ where: { id: b.id }, select: { name: true } });
@@ -354,7 +474,7 @@ describe.each(engines)("database on $name", (engine) => {
               // Hand the event loop to the other 199 callers mid-transaction: if their statements
               // could run on this transaction's session, this is where they would.
               await yieldToEventLoop();
-              seen.push(...(await readWorkspaceIds(tx, "services")), ...(await readWorkspaceIds(tx, "agents")));
+              for (const table of tenantTables) seen.push(...(await readWorkspaceIds(tx, table)));
             }
             return { expected, seen, settings };
           });

@@ -6,7 +6,11 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { isSha256Hex } from "./hash.js";
 import { migrate } from "./migrate.js";
 import { PrismaClient, type WorkspaceTx } from "./prisma.js";
+import { RUNTIME_ROLE } from "./roles.js";
+import { assertTenantTablesIsolated, type CatalogQuery } from "./tenant-tables.js";
 import { isUuid } from "./uuid.js";
+
+export { RUNTIME_ROLE };
 
 export type DatabaseKind = "postgres" | "pglite";
 
@@ -55,7 +59,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const RUNTIME_ROLE = "pc_runtime";
 const DEFAULT_POOL_SIZE = 10;
 
 /**
@@ -80,7 +83,7 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
   // Persistent trouble shows up as failing queries and in ping().
   pool.on("error", () => undefined);
   try {
-    await assertRuntimeRoleIsConfined((sql) => pool.query(sql).then((result) => result.rows));
+    await assertRuntimeIsIsolated((sql) => pool.query(sql).then((result) => result.rows));
   } catch (error) {
     await pool.end();
     throw error;
@@ -108,7 +111,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     // pool, so a session-level SET ROLE is safe here (unlike on a pooled PostgreSQL connection):
     // from now on every query, in or out of a transaction, runs as the runtime role.
     await pglite.exec(`SET ROLE ${RUNTIME_ROLE}`);
-    await assertRuntimeRoleIsConfined((sql) => pglite.query<Record<string, unknown>>(sql).then((result) => result.rows));
+    await assertRuntimeIsIsolated((sql) => pglite.query<Record<string, unknown>>(sql).then((result) => result.rows));
   } catch (error) {
     await pglite.close();
     throw error;
@@ -192,10 +195,19 @@ export function withRuntimeRoleOption(databaseUrl: string): string {
 }
 
 /**
- * Fails closed: if the runtime connection could bypass row-level security (a superuser, a
- * BYPASSRLS role, or a runtimeUrl pointing at the owner), workspaces would not be isolated.
+ * Fails closed before serving a single request: the runtime role must be confined, and every
+ * table holding workspace data must be isolated by forced row-level security.
  */
-async function assertRuntimeRoleIsConfined(query: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
+async function assertRuntimeIsIsolated(query: CatalogQuery): Promise<void> {
+  await assertRuntimeRoleIsConfined(query);
+  await assertTenantTablesIsolated(query);
+}
+
+/**
+ * If the runtime connection could bypass row-level security (a superuser, a BYPASSRLS role, or a
+ * runtimeUrl pointing at the owner), workspaces would not be isolated.
+ */
+async function assertRuntimeRoleIsConfined(query: CatalogQuery): Promise<void> {
   const rows = await query(
     `SELECT current_user::text AS role, r.rolsuper AS is_superuser, r.rolbypassrls AS bypasses_rls,
             EXISTS (SELECT 1 FROM pg_catalog.pg_class c

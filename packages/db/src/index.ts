@@ -29,4 +29,13 @@ export {
   type Workspace,
   type WorkspaceTx,
 } from "./prisma.js";
+export {
+  assertTenantTablesIsolated,
+  type CatalogQuery,
+  describeIsolationExpression,
+  inspectTenantTables,
+  type TenantTable,
+  type TenantTableProblem,
+  type TenantTablesReport,
+} from "./tenant-tables.js";
 export { isUuid } from "./uuid.js";

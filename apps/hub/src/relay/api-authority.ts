@@ -1,4 +1,12 @@
-import { type ApiDeps, AppError, authenticateBearer, authorizeStreamOpen, recordAgentSeen } from "@private-connect/api";
+import {
+  type ApiDeps,
+  AppError,
+  announceAgentOffline,
+  announceAgentOnline,
+  authenticateBearer,
+  authorizeStreamOpen,
+  recordAgentSeen,
+} from "@private-connect/api";
 import { ResetCode } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type { AgentIdentity } from "./agent-connection.js";
@@ -45,9 +53,14 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
     },
 
     onAgentConnected(agent, ip) {
+      announceAgentOnline(deps, agent);
       recordAgentSeen(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
         log.warn({ err: String(error) }, "could not record agent last-seen"),
       );
+    },
+
+    onAgentDisconnected(agent) {
+      announceAgentOffline(deps, agent);
     },
   };
 }

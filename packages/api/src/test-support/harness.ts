@@ -1,11 +1,12 @@
 // Shared by this package's tests only (excluded from the build): a real database on each engine,
 // deps with a controllable clock and presence, and callers for any bearer.
 import { type Database, openDatabase } from "@private-connect/db";
-import { createThrowawayPostgres, getTestAdminUrl, isPostgresReachable } from "@private-connect/db/testing";
+import { createThrowawayPostgres, getTestAdminUrl, isPostgresReachable, withAdminClient } from "@private-connect/db/testing";
 import { TRPCError } from "@trpc/server";
 import { expect } from "vitest";
 import type { ApiDeps } from "../deps.js";
 import { AppError, type AppErrorCode } from "../errors.js";
+import { createWorkspaceEvents } from "../events/workspace-events.js";
 import { createCaller } from "../root.js";
 import { createWorkspace } from "../services/workspaces/create-workspace.js";
 import { createContextInner } from "../trpc.js";
@@ -27,11 +28,17 @@ export interface Harness {
   online: Set<string>;
   /** Moves the injected clock; undefined means real time. */
   setNow(now: Date | undefined): void;
-  caller(bearer?: string): Promise<ReturnType<typeof createCaller>>;
+  /** A caller as one request of this bearer; the signal ends its subscriptions, like a closed connection. */
+  caller(bearer?: string, options?: { signal?: AbortSignal }): Promise<ReturnType<typeof createCaller>>;
   /** A fresh workspace with its plaintext API key. */
   createTestWorkspace(name?: string): Promise<{ workspaceId: string; apiKey: string }>;
   /** A registered agent of the key's workspace with its plaintext token. */
   registerTestAgent(apiKey: string, label: string): Promise<{ agentId: string; token: string }>;
+  /**
+   * PostgreSQL only: runs SQL on the test database as the superuser, for control experiments
+   * that must step outside row-level security (never what the code under test does).
+   */
+  queryAsSuperuser?: (sql: string) => Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -40,11 +47,13 @@ let workspaceCounter = 0;
 export async function openHarness(engine: EngineName): Promise<Harness> {
   let db: Database;
   let dropDatabase: () => Promise<void> = async () => undefined;
+  let queryAsSuperuser: Harness["queryAsSuperuser"];
   if (engine === "pglite") {
     db = await openDatabase();
   } else {
     const database = await createThrowawayPostgres();
     dropDatabase = database.drop;
+    queryAsSuperuser = (sql) => withAdminClient(database.url, async (client) => (await client.query(sql)).rows);
     db = await openDatabase({ databaseUrl: database.url, poolSize: 5 }).catch(async (error: unknown) => {
       await database.drop();
       throw error;
@@ -57,6 +66,7 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
     config: { tokenExpiryDays: 30 },
     now: () => now ?? new Date(),
     presence: { isAgentOnline: (agentId) => online.has(agentId) },
+    events: createWorkspaceEvents(),
   };
   const harness: Harness = {
     db,
@@ -65,8 +75,8 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
     setNow(value) {
       now = value;
     },
-    async caller(bearer) {
-      return createCaller(await createContextInner({ deps, bearer }));
+    async caller(bearer, options = {}) {
+      return createCaller(await createContextInner({ deps, bearer }), { signal: options.signal });
     },
     async createTestWorkspace(name = `Test workspace ${++workspaceCounter}`) {
       const created = await createWorkspace(deps, { name, ownerEmail: `owner${workspaceCounter}@example.com` });
@@ -76,6 +86,7 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
       const registered = await (await harness.caller(apiKey)).agents.register({ label });
       return { agentId: registered.agentId, token: registered.token };
     },
+    queryAsSuperuser,
     async close() {
       await db.close();
       await dropDatabase();

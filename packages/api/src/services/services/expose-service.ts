@@ -14,14 +14,18 @@ export async function exposeService(
   principal: AgentPrincipal,
   input: ExposeServiceInput,
 ): Promise<ExposedService> {
+  let exposed: ExposedService;
   try {
-    return await upsertOwnService(deps, principal, input);
+    exposed = await upsertOwnService(deps, principal, input);
   } catch (error) {
     // Two agents (or two reconnects of one) raced past the existence check; the unique index
     // settled it, so one more pass now sees the winner and answers accordingly.
     if (!isUniqueConstraintError(error)) throw error;
-    return upsertOwnService(deps, principal, input);
+    exposed = await upsertOwnService(deps, principal, input);
   }
+  // After the commit, so subscribers never hear of a service that was rolled back.
+  deps.events.publish(principal.workspaceId, { type: "service.exposed", name: exposed.name, agentId: exposed.agentId });
+  return exposed;
 }
 
 async function upsertOwnService(deps: ApiDeps, principal: AgentPrincipal, input: ExposeServiceInput): Promise<ExposedService> {

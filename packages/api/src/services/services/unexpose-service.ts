@@ -13,5 +13,6 @@ export async function unexposeService(
     tx.service.deleteMany({ where: { workspaceId, agentId, name: input.name } }),
   );
   if (count === 0) throw serviceNotFound();
+  deps.events.publish(workspaceId, { type: "service.removed", name: input.name, agentId });
   return { removed: true };
 }
