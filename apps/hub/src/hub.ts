@@ -8,7 +8,8 @@ import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
-import type { HubEnv } from "./env.js";
+import { clientAddress, refuseInsecureTransport, type TransportPolicy } from "./config/client-address.js";
+import type { HubEnv } from "./config/env.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createApiAuthority } from "./relay/api-authority.js";
 import { RelayServer } from "./relay/relay-server.js";
@@ -77,14 +78,38 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       return true;
     },
   });
-  const server = await createHttpServer(env, handler);
+  const policy: TransportPolicy = {
+    isTlsServed: Boolean(env.TLS_CERT),
+    allowInsecure: env.ALLOW_INSECURE,
+    trustProxy: env.TRUST_PROXY,
+  };
+  const server = await createHttpServer(env, (request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    // Health probes carry no secret, so load balancers may use plain HTTP for them.
+    const refusal = path === "/healthz" || path === "/readyz" ? undefined : refuseInsecureTransport(request, policy);
+    if (refusal) {
+      const body = JSON.stringify({ error: refusal });
+      response.writeHead(403, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      response.end(body);
+      return;
+    }
+    handler(request, response);
+  });
   server.on("upgrade", (request, socket, head) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/relay") {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    void relay.handleUpgrade(request, socket, head, request.socket.remoteAddress ?? "unknown");
+    const refusal = refuseInsecureTransport(request, policy);
+    if (refusal) {
+      const body = JSON.stringify({ error: refusal });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    void relay.handleUpgrade(request, socket, head, clientAddress(request, policy));
   });
   server.on("clientError", (_error, socket) => socket.destroy());
 

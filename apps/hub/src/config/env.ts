@@ -1,5 +1,10 @@
 import { z } from "zod";
 
+const booleanFlag = z
+  .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
 /** The hub's environment, validated once at start. Nothing else reads process.env. */
 const hubEnvSchema = z.object({
   DATABASE_URL: z
@@ -14,6 +19,25 @@ const hubEnvSchema = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   TOKEN_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Signs session cookies. The embedded default generates one in the data directory. */
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters of random text").optional(),
+  /** 32-byte hex key for values the hub must be able to decrypt again. */
+  ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes), e.g. from: openssl rand -hex 32")
+    .optional(),
+  /** Allow plain HTTP from non-loopback clients (tokens would cross the network in clear). */
+  ALLOW_INSECURE: booleanFlag,
+  /** Believe X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of the hub. */
+  TRUST_PROXY: booleanFlag,
+  /** Where users reach the hub; used in emailed sign-in links. Defaults to the listening URL. */
+  PUBLIC_URL: z.string().url("must be a URL such as https://hub.example.com").optional(),
+  /** smtp(s)://user:pass@host:port; without it sign-in links are written to the log. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  SMTP_FROM: z.string().default("Private Connect <no-reply@private-connect.local>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { readHubEnv } from "./env.js";
+
+describe("hub environment", () => {
+  it("has safe defaults", () => {
+    const env = readHubEnv({});
+    expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, ALLOW_INSECURE: false, TRUST_PROXY: false });
+  });
+
+  it.each([
+    [{ TOKEN_EXPIRY_DAYS: "0" }, /TOKEN_EXPIRY_DAYS/],
+    [{ TOKEN_EXPIRY_DAYS: "soon" }, /TOKEN_EXPIRY_DAYS/],
+    [{ ENCRYPTION_KEY: "abc" }, /ENCRYPTION_KEY: must be 64 hex/],
+    [{ JWT_SECRET: "short" }, /JWT_SECRET/],
+    [{ ALLOW_INSECURE: "yes" }, /ALLOW_INSECURE: must be true or false/],
+    [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
+    [{ TLS_CERT: "/tmp/cert.pem" }, /TLS_CERT: set both TLS_CERT and TLS_KEY/],
+    [{ SMTP_URL: "http://mail" }, /SMTP_URL/],
+  ])("stops on %o with a message naming the variable", (source, message) => {
+    expect(() => readHubEnv(source)).toThrow(message);
+  });
+
+  it("reads booleans", () => {
+    expect(readHubEnv({ ALLOW_INSECURE: "true", TRUST_PROXY: "1" })).toMatchObject({ ALLOW_INSECURE: true, TRUST_PROXY: true });
+  });
+});

@@ -1,0 +1,40 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+
+export interface HubSecrets {
+  jwtSecret: string;
+  encryptionKey: Buffer;
+}
+
+const storedSecrets = z.object({ jwtSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/) });
+
+/**
+ * JWT_SECRET and ENCRYPTION_KEY from the environment, or, for the embedded default, from
+ * secrets.json in the data directory (created once with mode 0600). Keeping them there
+ * means sessions survive a restart without the user ever having to set a variable.
+ */
+export async function loadSecrets(
+  env: { JWT_SECRET?: string | undefined; ENCRYPTION_KEY?: string | undefined },
+  dataDir: string,
+): Promise<HubSecrets> {
+  if (env.JWT_SECRET && env.ENCRYPTION_KEY) {
+    return { jwtSecret: env.JWT_SECRET, encryptionKey: Buffer.from(env.ENCRYPTION_KEY, "hex") };
+  }
+  const path = join(dataDir, "secrets.json");
+  let stored: z.infer<typeof storedSecrets>;
+  try {
+    const parsed = storedSecrets.safeParse(JSON.parse(await readFile(path, "utf8")));
+    if (!parsed.success) throw new Error(`${path} is damaged: restore it from a backup, or set JWT_SECRET and ENCRYPTION_KEY`);
+    stored = parsed.data;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    stored = { jwtSecret: randomBytes(32).toString("base64url"), encryptionKey: randomBytes(32).toString("hex") };
+    await writeFile(path, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  }
+  return {
+    jwtSecret: env.JWT_SECRET ?? stored.jwtSecret,
+    encryptionKey: Buffer.from(env.ENCRYPTION_KEY ?? stored.encryptionKey, "hex"),
+  };
+}
