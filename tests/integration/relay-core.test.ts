@@ -2,12 +2,13 @@
 // on loopback, with an in-memory authority instead of the database: stream semantics,
 // flow control and hostile peers, independent of the control plane.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type AddressInfo, type Server, type Socket, connect as connectTcp } from "node:net";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { type AddressInfo, connect as connectTcp, createServer, type Server, type Socket } from "node:net";
 import { TunnelClient } from "@private-connect/agent";
-import { createLogger, OpenRefusal, RelayServer, type RelayAuthority } from "@private-connect/hub";
+import { createLogger, OpenRefusal, type RelayAuthority, RelayServer } from "@private-connect/hub";
 import {
   CloseCode,
+  decodeReset,
   encodeControl,
   encodeFrame,
   encodeOpen,
@@ -15,10 +16,9 @@ import {
   forEachFrame,
   INITIAL_STREAM_WINDOW,
   ResetCode,
-  decodeReset,
 } from "@private-connect/protocol";
-import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 
 interface FakeAgent {
   agentId: string;
@@ -30,16 +30,34 @@ const agents: Record<string, FakeAgent> = {
   "token-server": { agentId: "a-server", workspaceId: "ws-acme", label: "server" },
   "token-laptop": { agentId: "a-laptop", workspaceId: "ws-acme", label: "laptop" },
   "token-outsider": { agentId: "a-outsider", workspaceId: "ws-other", label: "outsider" },
+  "token-expiring": { agentId: "a-expiring", workspaceId: "ws-acme", label: "expiring" },
+  "token-rotated": { agentId: "a-rotated", workspaceId: "ws-acme", label: "rotated" },
 };
+/** Tokens that expire shortly after connecting; "rotated" gets a later expiry on re-check. */
+const shortLived = new Set(["a-expiring", "a-rotated"]);
+let markRotatedRecheck = () => {};
+const rotatedRecheck = new Promise<void>((resolve) => {
+  markRotatedRecheck = resolve;
+});
 /** workspace -> service name -> exposing agent */
-const services: Record<string, Record<string, string>> = { "ws-acme": { echo: "a-server", sha: "a-server", sink: "a-server", slow: "a-server" } };
+const services: Record<string, Record<string, string>> = {
+  "ws-acme": { echo: "a-server", sha: "a-server", sink: "a-server", slow: "a-server" },
+};
 let authorizeDelayMs = 0;
 
 const authority: RelayAuthority = {
   async authenticateAgent(bearer) {
     const agent = agents[bearer];
     if (!agent) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Invalid credentials");
-    return { ...agent, clientType: "cli", tokenExpiresAt: new Date(Date.now() + 86_400_000) };
+    const lifetime = shortLived.has(agent.agentId) ? 300 : 86_400_000;
+    return { ...agent, clientType: "cli", tokenExpiresAt: new Date(Date.now() + lifetime) };
+  },
+  async readTokenExpiry(agent) {
+    if (agent.agentId === "a-rotated") {
+      markRotatedRecheck();
+      return new Date(Date.now() + 86_400_000);
+    }
+    return agent.tokenExpiresAt;
   },
   async authorizeOpen(agent, request) {
     if (authorizeDelayMs) await new Promise((r) => setTimeout(r, authorizeDelayMs));
@@ -185,7 +203,11 @@ describe("relay core", () => {
     const payloads = Array.from({ length: 20 }, () => randomBytes(1024 * 1024));
     const replies = await Promise.all(payloads.map((p) => exchange(port, p)));
     replies.forEach((reply, i) => {
-      expect(reply.toString()).toBe(createHash("sha256").update(payloads[i] as Buffer).digest("hex"));
+      expect(reply.toString()).toBe(
+        createHash("sha256")
+          .update(payloads[i] as Buffer)
+          .digest("hex"),
+      );
     });
   });
 
@@ -285,13 +307,39 @@ describe("relay core", () => {
   });
 });
 
+describe("token expiry while connected", () => {
+  it("disconnects an agent whose token expires, with the reason, and it stops retrying", async () => {
+    const fatal = new Promise<Error>((resolve) => {
+      const tunnel = new TunnelClient({ hubUrl, token: "token-expiring", resolveTarget: () => undefined, onFatal: resolve });
+      tunnel.start();
+      onCleanup(() => tunnel.close());
+    });
+    expect((await fatal).message).toMatch(/token expired/i);
+  });
+
+  it("keeps the connection of an agent whose token was rotated before expiry", async () => {
+    const tunnel = await startTunnel("token-rotated");
+    await rotatedRecheck;
+    // The relay asked at expiry and learned of the later one: the connection carries on.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(tunnel.state).toBe("connected");
+    const port = await reach(tunnel, "echo");
+    await startTunnel("token-server");
+    expect((await exchange(port, Buffer.from("still here"))).toString()).toBe("still here");
+  });
+});
+
 describe("hostile peers", () => {
   /** A raw relay client that speaks only what the test tells it to. */
-  async function rawClient(token: string): Promise<{ ws: WebSocket; frames: { type: number; streamId: number; payload: Buffer }[]; closed: Promise<number> }> {
+  async function rawClient(
+    token: string,
+  ): Promise<{ ws: WebSocket; frames: { type: number; streamId: number; payload: Buffer }[]; closed: Promise<number> }> {
     const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: `Bearer ${token}` } });
     const frames: { type: number; streamId: number; payload: Buffer }[] = [];
     const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
-    ws.on("message", (data: Buffer) => forEachFrame(data, (type, streamId, payload) => frames.push({ type, streamId, payload: Buffer.from(payload) })));
+    ws.on("message", (data: Buffer) =>
+      forEachFrame(data, (type, streamId, payload) => frames.push({ type, streamId, payload: Buffer.from(payload) })),
+    );
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
       ws.once("error", reject);
@@ -303,7 +351,9 @@ describe("hostile peers", () => {
 
   it("refuses an upgrade without a valid token", async () => {
     const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: "Bearer nope" } });
-    const status = await new Promise<number>((resolve) => ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
+    const status = await new Promise<number>((resolve) =>
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+    );
     expect(status).toBe(401);
   });
 

@@ -38,8 +38,11 @@ export interface ConnectionHost {
   /** A client asked to open a stream; the host authorizes and routes it. */
   openStream(connection: AgentConnection, streamId: number, request: OpenRequest): void;
   onReady(connection: AgentConnection): void;
+  recheckCredentials(connection: AgentConnection): Promise<void>;
   onClosed(connection: AgentConnection): void;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface StreamSlot {
   stream: RelayStream;
@@ -58,6 +61,7 @@ export class AgentConnection implements StreamPeer {
   private isReady = false;
   private isClosed = false;
   private helloTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   isAlive = true;
 
   constructor(
@@ -124,6 +128,27 @@ export class AgentConnection implements StreamPeer {
 
   hasCapacity(): boolean {
     return this.streamCount < this.limits.maxStreams;
+  }
+
+  /** Re-checks the credential at `expiresAt` (timers cap at ~24 days, so long waits hop). */
+  scheduleExpiry(expiresAt: Date): void {
+    clearTimeout(this.expiryTimer);
+    if (this.isClosed) return;
+    const delay = Math.max(0, Math.min(expiresAt.getTime() - Date.now(), MAX_TIMER_MS));
+    this.expiryTimer = setTimeout(() => void this.host.recheckCredentials(this), delay);
+    this.expiryTimer.unref();
+  }
+
+  /** The token expired while connected: say so, then close with the code agents do not retry. */
+  closeExpired(): void {
+    this.sendFrame(
+      encodeControl({
+        type: "error",
+        code: "token_expired",
+        message: "Agent token expired: run connect up --api-key <key> (or connect login) to register again",
+      }),
+    );
+    this.close(CloseCode.TOKEN_EXPIRED, "agent token expired");
   }
 
   close(code: number, reason: string): void {
@@ -230,6 +255,7 @@ export class AgentConnection implements StreamPeer {
     if (this.isClosed) return;
     this.isClosed = true;
     clearTimeout(this.helloTimer);
+    clearTimeout(this.expiryTimer);
     for (const slot of [...this.slots.values()]) {
       const reason = slot.side === "client" ? "The reaching agent disconnected" : "The exposing agent disconnected";
       slot.stream.reset(ResetCode.PEER_GONE, reason, this);

@@ -5,6 +5,7 @@ import {
   announceAgentOnline,
   authenticateBearer,
   authorizeStreamOpen,
+  readAgentCredential,
   recordAgentSeen,
 } from "@private-connect/api";
 import { ResetCode } from "@private-connect/protocol";
@@ -57,6 +58,11 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       recordAgentSeen(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
         log.warn({ err: String(error) }, "could not record agent last-seen"),
       );
+    },
+
+    async readTokenExpiry(agent) {
+      const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
+      return credential && !credential.isRevoked ? credential.tokenExpiresAt : undefined;
     },
 
     onAgentDisconnected(agent) {

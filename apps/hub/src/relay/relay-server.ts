@@ -20,6 +20,11 @@ export interface RelayAuthority {
   /** The one authorization check run at every stream open. Throws a NotFound-like error. */
   authorizeOpen(agent: AgentIdentity, request: OpenRequest): Promise<{ agentId: string; serviceName: string }>;
   onAgentConnected?(agent: AgentIdentity, ip: string): void;
+  /**
+   * The agent's token expiry as stored now (a rotation may have extended it), or undefined
+   * when the agent is gone or revoked. Asked when the connection's token reaches expiry.
+   */
+  readTokenExpiry?(agent: AgentIdentity): Promise<Date | undefined>;
   onAgentDisconnected?(agent: AgentIdentity): void;
 }
 
@@ -118,6 +123,7 @@ export class RelayServer {
     this.online.set(connection.identity.agentId, connection);
     connection.log.info({ label: connection.label, clientType: connection.identity.clientType }, "agent connected");
     this.authority.onAgentConnected?.(connection.identity, connection.ip);
+    connection.scheduleExpiry(connection.identity.tokenExpiresAt);
   }
 
   onClosed(connection: AgentConnection): void {
@@ -177,6 +183,25 @@ export class RelayServer {
     }
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** The connection's token reached its expiry: keep it only if the stored token was extended. */
+  async recheckCredentials(connection: AgentConnection): Promise<void> {
+    let expiresAt: Date | undefined;
+    try {
+      expiresAt = this.authority.readTokenExpiry ? await this.authority.readTokenExpiry(connection.identity) : undefined;
+    } catch (error) {
+      // Without the database we cannot tell; keep serving and ask again shortly.
+      connection.log.warn({ err: String(error) }, "could not re-check the agent token");
+      connection.scheduleExpiry(new Date(Date.now() + 30_000));
+      return;
+    }
+    if (expiresAt && expiresAt.getTime() > Date.now()) {
+      connection.identity.tokenExpiresAt = expiresAt;
+      connection.scheduleExpiry(expiresAt);
+      return;
+    }
+    connection.closeExpired();
   }
 
   private checkHeartbeats(): void {
