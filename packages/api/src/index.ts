@@ -39,6 +39,7 @@ export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/work
 export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
 export { recordAgentSeen } from "./services/agents/record-agent-seen.js";
+export { type AgentCredentialState, readAgentCredential } from "./services/agents/read-agent-credential.js";
 export { registerAgent } from "./services/agents/register-agent.js";
 export { authenticateBearer } from "./services/auth/authenticate-bearer.js";
 export { AGENT_TOKEN_PATTERN, API_KEY_PATTERN, generateAgentToken, generateApiKey } from "./services/auth/secrets.js";
