@@ -5,7 +5,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { type AddressInfo, connect as connectTcp, createServer, type Server, type Socket } from "node:net";
 import { TunnelClient } from "@private-connect/agent";
-import { createLogger, OpenRefusal, type RelayAuthority, RelayServer } from "@private-connect/hub";
+import {
+  createLogger,
+  OpenRefusal,
+  type RelayAuthority,
+  type RelayOptions,
+  RelayServer,
+  renderPrometheus,
+} from "@private-connect/hub";
 import {
   CloseCode,
   decodeReset,
@@ -81,16 +88,28 @@ let hubUrl = "";
 let relay: RelayServer;
 let targets: Record<string, number> = {};
 
-beforeAll(async () => {
-  relay = new RelayServer(authority, createLogger("silent"), { heartbeatMs: 60_000 });
+/** A relay behind its own HTTP server on a free port. */
+async function startRelay(options: RelayOptions = {}): Promise<{ relay: RelayServer; url: string; stop(): Promise<void> }> {
+  const server = new RelayServer(authority, createLogger("silent"), { heartbeatMs: 60_000, ...options });
   const http = createHttpServer((_req, res) => res.end());
-  http.on("upgrade", (req, socket, head) => void relay.handleUpgrade(req, socket, head, "127.0.0.1"));
-  hubUrl = `http://127.0.0.1:${await listen(http)}`;
-  onCleanupAll.push(async () => {
-    await relay.shutdown();
-    http.closeAllConnections();
-    await new Promise((r) => http.close(r));
-  });
+  http.on("upgrade", (req, socket, head) => void server.handleUpgrade(req, socket, head, "127.0.0.1"));
+  const url = `http://127.0.0.1:${await listen(http)}`;
+  return {
+    relay: server,
+    url,
+    async stop() {
+      await server.shutdown();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    },
+  };
+}
+
+beforeAll(async () => {
+  const shared = await startRelay();
+  relay = shared.relay;
+  hubUrl = shared.url;
+  onCleanupAll.push(() => shared.stop());
 
   const echo = createServer({ allowHalfOpen: true }, (s) => {
     s.on("error", () => {});
@@ -124,9 +143,9 @@ afterEach(async () => {
   for (const fn of closers.splice(0).reverse()) await fn();
 });
 
-async function startTunnel(token: string): Promise<TunnelClient> {
+async function startTunnel(token: string, url = hubUrl): Promise<TunnelClient> {
   const tunnel = new TunnelClient({
-    hubUrl,
+    hubUrl: url,
     token,
     resolveTarget: (name) => (targets[name] ? { host: "127.0.0.1", port: targets[name] } : undefined),
   });
@@ -256,7 +275,7 @@ describe("relay core", () => {
     const socket = connectTcp({ port, host: "127.0.0.1" });
     socket.write("hello?");
     expect(await waitClosed(socket, 3_000)).toMatch(/ECONNRESET|closed/);
-    expect(relay.stats().streamsOpen).toBe(0);
+    expect(relay.snapshot().streamsOpen).toBe(0);
   });
 
   it("bounds what a writer can push into a reader that never reads, while another stream keeps flowing", async () => {
@@ -304,6 +323,63 @@ describe("relay core", () => {
     const again = connectTcp({ port, host: "127.0.0.1" });
     again.write("anyone?");
     expect(await waitClosed(again, 3_000)).toMatch(/ECONNRESET|closed/);
+  });
+});
+
+describe("operations", () => {
+  it("counts opens, refusals by reason and auth failures for /metrics", async () => {
+    const own = await startRelay();
+    onCleanup(() => own.stop());
+    await startTunnel("token-server", own.url);
+    const outsider = await startTunnel("token-outsider", own.url);
+    const port = await reach(outsider, "echo");
+    const socket = connectTcp({ port, host: "127.0.0.1" });
+    socket.write("x");
+    await waitClosed(socket, 3_000);
+    const refused = new WebSocket(`${own.url.replace("http", "ws")}/relay`, { headers: { authorization: "Bearer wrong" } });
+    await new Promise((resolve) => refused.on("unexpected-response", resolve));
+    await expect.poll(() => own.relay.metrics.opensRefused.get("service_not_found")).toBe(1);
+    const text = renderPrometheus(own.relay.snapshot());
+    expect(text).toContain("pc_agents_online 2");
+    expect(text).toContain('pc_stream_opens_refused_total{reason="service_not_found"} 1');
+    expect(text).toContain("pc_auth_failures_total 1");
+    expect(text).toMatch(/# TYPE pc_bytes_relayed_total counter/);
+  });
+
+  it("refuses relay connections beyond the per-address limit", async () => {
+    const own = await startRelay({ maxConnectionsPerIp: 2 });
+    onCleanup(() => own.stop());
+    await startTunnel("token-server", own.url);
+    await startTunnel("token-laptop", own.url);
+    const third = new WebSocket(`${own.url.replace("http", "ws")}/relay`, {
+      headers: { authorization: "Bearer token-outsider" },
+    });
+    const status = await new Promise<number>((resolve) =>
+      third.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(429);
+  });
+
+  it("lets an open stream finish when the hub shuts down gracefully, and refuses new ones", async () => {
+    const own = await startRelay({ drainTimeoutMs: 10_000 });
+    await startTunnel("token-server", own.url);
+    const laptop = await startTunnel("token-laptop", own.url);
+    const port = await reach(laptop, "sha");
+    const socket = connectTcp({ port, host: "127.0.0.1", allowHalfOpen: true });
+    const reply: Buffer[] = [];
+    socket.on("data", (d) => reply.push(d));
+    const ended = new Promise<void>((resolve) => socket.on("end", () => resolve()));
+    const first = randomBytes(100_000);
+    socket.write(first);
+    await expect.poll(() => own.relay.snapshot().streamsOpen).toBe(1);
+    const stopped = own.stop();
+    // The stream is still open: finish it after shutdown began.
+    const second = randomBytes(100_000);
+    socket.end(second);
+    await ended;
+    socket.end();
+    await stopped;
+    expect(Buffer.concat(reply).toString()).toBe(createHash("sha256").update(first).update(second).digest("hex"));
   });
 });
 

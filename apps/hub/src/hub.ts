@@ -12,6 +12,7 @@ import { clientAddress, refuseInsecureTransport, type TransportPolicy } from "./
 import type { HubEnv } from "./config/env.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createApiAuthority } from "./relay/api-authority.js";
+import { renderPrometheus } from "./relay/relay-metrics.js";
 import { RelayServer } from "./relay/relay-server.js";
 
 export interface HubOptions {
@@ -77,6 +78,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await db.ping();
       return true;
     },
+    renderMetrics: () => renderPrometheus(relay.snapshot()),
   });
   const policy: TransportPolicy = {
     isTlsServed: Boolean(env.TLS_CERT),

@@ -5,6 +5,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 export interface HttpRoutesOptions {
   deps: ApiDeps;
   isReady(): Promise<boolean>;
+  renderMetrics(): string;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -19,6 +20,8 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
     router: appRouter,
     createContext: createContextFromRequest(options.deps),
     basePath: "/trpc/",
+    // Control-plane requests are small; a huge body is an attack, not a request.
+    maxBodySize: 1024 * 1024,
   });
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -31,6 +34,12 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
         (isReady) => sendJson(res, isReady ? 200 : 503, { status: isReady ? "ready" : "unavailable" }),
         () => sendJson(res, 503, { status: "unavailable" }),
       );
+      return;
+    }
+    if (path === "/metrics") {
+      const text = options.renderMetrics();
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(text) });
+      res.end(text);
       return;
     }
     if (path.startsWith("/trpc/")) {

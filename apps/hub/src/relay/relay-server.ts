@@ -11,6 +11,7 @@ import {
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { AgentConnection, type AgentIdentity, type ConnectionLimits } from "./agent-connection.js";
+import { type MetricsSnapshot, RelayMetrics } from "./relay-metrics.js";
 import { RelayStream } from "./relay-stream.js";
 
 /** Decides who may open what. Implemented by the control plane (packages/api). */
@@ -41,15 +42,13 @@ export class OpenRefusal extends Error {
 export interface RelayOptions {
   limits?: Partial<ConnectionLimits>;
   heartbeatMs?: number;
+  /** Connections one client address may hold, counted before authentication. */
+  maxConnectionsPerIp?: number;
+  /** How long a stopping hub lets open streams finish. */
+  drainTimeoutMs?: number;
 }
 
 const defaultLimits: ConnectionLimits = { maxStreams: 16_384, maxPendingOpens: 1_024, helloTimeoutMs: 10_000 };
-
-export interface RelayStats {
-  agentsOnline: number;
-  streamsOpen: number;
-  bytesRelayed: number;
-}
 
 /**
  * The relay: accepts agents' WebSockets at /relay, keeps the registry of who is online,
@@ -68,7 +67,12 @@ export class RelayServer {
   private readonly streams = new Set<RelayStream>();
   private readonly limits: ConnectionLimits;
   private readonly heartbeat: NodeJS.Timeout;
-  private relayedBytes = 0;
+  private readonly connectionsPerIp = new Map<string, number>();
+  private readonly maxConnectionsPerIp: number;
+  private readonly drainTimeoutMs: number;
+  readonly metrics = new RelayMetrics();
+  /** Set while shutting down: called when the last stream closes. */
+  private onDrained: (() => void) | undefined;
   private isShuttingDown = false;
 
   constructor(
@@ -77,6 +81,8 @@ export class RelayServer {
     options: RelayOptions = {},
   ) {
     this.limits = { ...defaultLimits, ...options.limits };
+    this.maxConnectionsPerIp = options.maxConnectionsPerIp ?? 1_000;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
   }
@@ -85,17 +91,43 @@ export class RelayServer {
     return this.online.has(agentId);
   }
 
-  stats(): RelayStats {
-    return { agentsOnline: this.online.size, streamsOpen: this.streams.size, bytesRelayed: this.relayedBytes };
+  snapshot(): MetricsSnapshot {
+    let bytesRelayed = this.metrics.closedStreamBytes;
+    for (const stream of this.streams) bytesRelayed += stream.bytesFromClient + stream.bytesFromServer;
+    return {
+      agentsOnline: this.online.size,
+      connections: this.connections.size,
+      streamsOpen: this.streams.size,
+      bytesRelayed,
+      metrics: this.metrics,
+    };
   }
 
   /** Takes over an HTTP upgrade to /relay: authenticate first, then speak WebSocket. */
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ip: string): Promise<void> {
     socket.on("error", () => socket.destroy());
     if (this.isShuttingDown) {
+      this.metrics.connectionsRefused++;
       refuseUpgrade(socket, 503, "The hub is shutting down: the agent will reconnect shortly");
       return;
     }
+    const held = this.connectionsPerIp.get(ip) ?? 0;
+    if (held >= this.maxConnectionsPerIp) {
+      this.metrics.connectionsRefused++;
+      refuseUpgrade(socket, 429, `Too many relay connections from ${ip} (limit ${this.maxConnectionsPerIp})`);
+      return;
+    }
+    // Counted from before authentication, so a flood of bad tokens is bounded too.
+    this.connectionsPerIp.set(ip, held + 1);
+    let isCounted = true;
+    const release = () => {
+      if (!isCounted) return;
+      isCounted = false;
+      const left = (this.connectionsPerIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.connectionsPerIp.delete(ip);
+      else this.connectionsPerIp.set(ip, left);
+    };
+    socket.once("close", release);
     const bearer = readBearer(request);
     if (!bearer) {
       refuseUpgrade(socket, 401, "Missing agent token: run connect up");
@@ -107,6 +139,7 @@ export class RelayServer {
     } catch (error) {
       const message = error instanceof Error ? error.message : "Invalid credentials";
       const isUnavailable = error instanceof OpenRefusal && error.code === ResetCode.UNAVAILABLE;
+      if (!isUnavailable) this.metrics.authFailures++;
       refuseUpgrade(socket, isUnavailable ? 503 : 401, message);
       return;
     }
@@ -136,9 +169,16 @@ export class RelayServer {
   }
 
   openStream(client: AgentConnection, streamId: number, request: OpenRequest): void {
+    this.metrics.streamOpens++;
+    if (this.isShuttingDown) {
+      this.metrics.countRefusedOpen(ResetCode.UNAVAILABLE);
+      client.sendReset(streamId, ResetCode.UNAVAILABLE, "The hub is shutting down: try again in a moment");
+      return;
+    }
     const stream = new RelayStream({ peer: client, id: streamId }, request.service, (closed) => {
       this.streams.delete(closed);
-      this.relayedBytes += closed.bytesFromClient + closed.bytesFromServer;
+      this.metrics.closedStreamBytes += closed.bytesFromClient + closed.bytesFromServer;
+      if (this.streams.size === 0) this.onDrained?.();
     });
     this.streams.add(stream);
     // Attach now so the client's early bytes queue on the stream while we authorize.
@@ -154,16 +194,19 @@ export class RelayServer {
       const refusal =
         error instanceof OpenRefusal ? error : new OpenRefusal(ResetCode.INTERNAL, "The hub could not open the stream");
       if (!(error instanceof OpenRefusal)) client.log.error({ err: String(error) }, "stream authorization failed");
+      this.metrics.countRefusedOpen(refusal.code);
       if (client.settleOpen(streamId)) stream.reset(refusal.code, refusal.message);
       return;
     }
     if (!client.settleOpen(streamId) || !stream.isOpen) return;
     const server = this.online.get(route.agentId);
     if (!server) {
+      this.metrics.countRefusedOpen(ResetCode.SERVICE_OFFLINE);
       stream.reset(ResetCode.SERVICE_OFFLINE, `Service ${route.serviceName} is offline: its agent is not connected to the hub`);
       return;
     }
     if (!server.hasCapacity()) {
+      this.metrics.countRefusedOpen(ResetCode.LIMIT_EXCEEDED);
       stream.reset(ResetCode.LIMIT_EXCEEDED, `Service ${route.serviceName} is at its stream limit: try again later`);
       return;
     }
@@ -173,14 +216,27 @@ export class RelayServer {
     stream.attachServer({ peer: server, id: serverStreamId });
   }
 
-  /** Graceful stop: tell agents to come back later, then close every connection. */
+  /**
+   * Graceful stop: refuse new connections and stream opens, tell agents to reconnect (they
+   * keep their streams until we close), let open streams finish for up to the drain
+   * timeout, then close every connection.
+   */
   async shutdown(reason = "hub shutting down"): Promise<void> {
+    if (this.isShuttingDown) return;
     this.isShuttingDown = true;
     clearInterval(this.heartbeat);
-    for (const connection of this.online.values()) {
-      connection.sendFrame(encodeControl({ type: "goaway", reason }));
-      connection.close(CloseCode.HUB_SHUTDOWN, reason);
+    for (const connection of this.online.values()) connection.sendFrame(encodeControl({ type: "goaway", reason }));
+    if (this.streams.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.drainTimeoutMs);
+        this.onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
+    if (this.streams.size > 0) this.log.info({ streams: this.streams.size }, "drain timeout: resetting the remaining streams");
+    for (const connection of this.connections) connection.close(CloseCode.HUB_SHUTDOWN, reason);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
