@@ -17,4 +17,12 @@ describe("readAgentEnv", () => {
     expect(readAgentEnv({ CONNECT_HOME: "/srv/pc" }).connectHome).toBe("/srv/pc");
     expect(readAgentEnv({}).connectHome).toBeUndefined();
   });
+
+  it("reads PRIVATECONNECT_TOKEN and refuses something that is not an agent token", () => {
+    const token = "ab".repeat(32);
+    expect(readAgentEnv({ PRIVATECONNECT_TOKEN: ` ${token} ` }).privateConnectToken).toBe(token);
+    expect(readAgentEnv({ PRIVATECONNECT_TOKEN: "" }).privateConnectToken).toBeUndefined();
+    expect(readAgentEnv({}).privateConnectToken).toBeUndefined();
+    expect(() => readAgentEnv({ PRIVATECONNECT_TOKEN: "pc_notatoken" })).toThrow(/^PRIVATECONNECT_TOKEN is not an agent token/);
+  });
 });

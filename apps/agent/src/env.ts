@@ -13,6 +13,15 @@ const envSchema = z.object({
       message: "CONNECT_ALLOW_INSECURE must be true or false",
     })
     .transform((value) => value === "true"),
+  // A provisioned agent token (POST /v1/agents/provision) for `connect up` in AI agent runtimes.
+  PRIVATECONNECT_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value))
+    .refine((value) => value === undefined || /^[0-9a-f]{64}$/.test(value), {
+      message: "PRIVATECONNECT_TOKEN is not an agent token (64 hex characters): copy the token the hub returned, or unset it",
+    }),
 });
 
 export interface AgentEnv {
@@ -20,6 +29,8 @@ export interface AgentEnv {
   connectHome: string | undefined;
   /** Whether plain http:// and ws:// hubs are allowed beyond loopback. */
   isInsecureAllowed: boolean;
+  /** An agent token to run with instead of registering (PRIVATECONNECT_TOKEN). */
+  privateConnectToken: string | undefined;
 }
 
 /**
@@ -35,5 +46,6 @@ export function readAgentEnv(source: NodeJS.ProcessEnv = process.env): AgentEnv 
   return {
     connectHome: parsed.data.CONNECT_HOME,
     isInsecureAllowed: parsed.data.CONNECT_ALLOW_INSECURE,
+    privateConnectToken: parsed.data.PRIVATECONNECT_TOKEN,
   };
 }

@@ -1,14 +1,29 @@
 import type { Database } from "@private-connect/db";
 import type { WorkspaceEvents } from "./events/workspace-events.js";
+import type { Mailer } from "./services/auth/mailer.js";
+import type { RateLimiter } from "./services/auth/rate-limiter.js";
 
 export interface ApiDeps {
   db: Database;
-  config: { tokenExpiryDays: number };
+  config: {
+    tokenExpiryDays: number;
+    /**
+     * Where people open the hub in a browser (the dashboard's origin), for links such as the
+     * device-login page. Optional: without it the URL the caller says it used is taken.
+     */
+    publicUrl?: string;
+    /** Signs session cookies (the hub's JWT_SECRET); unsigned when absent, as in createCaller tests. */
+    sessionSigningSecret?: string;
+  };
   /** Injected clock, for tests of expiry. */
   now?: () => Date;
   presence: { isAgentOnline(agentId: string): boolean };
   /** Live updates, one channel per workspace (createWorkspaceEvents()). */
   events: WorkspaceEvents;
+  /** Sign-in and invitation links: createSmtpMailer(SMTP_URL, from), else createLogMailer(log). */
+  mailer: Mailer;
+  /** Limits sign-in link requests per address and per IP: createRateLimiter(), one per hub. */
+  rateLimiter: RateLimiter;
 }
 
 export interface ApiKeyPrincipal {
@@ -24,10 +39,40 @@ export interface AgentPrincipal {
   label: string;
   clientType: string;
   tokenExpiresAt: Date;
+  /**
+   * Which of the agent's tokens authenticated: "pending" is the new token of a rotation the
+   * agent has not confirmed yet. Undefined where the caller did not come through
+   * authenticateBearer (the relay's own identity), which counts as "current".
+   */
+  tokenSlot?: "current" | "pending";
+}
+
+export type MemberRole = "owner" | "member";
+
+/**
+ * A person signed in with a session cookie. workspaceId and role are set once the workspace the
+ * request names (x-pc-workspace) has been checked to be one of theirs.
+ */
+export interface UserPrincipal {
+  kind: "user";
+  userId: string;
+  sessionId: string;
+  email: string;
+  workspaceId?: string;
+  role?: MemberRole;
+}
+
+/** A signed-in user acting in one of their workspaces, with their role there. */
+export interface WorkspaceUserPrincipal extends UserPrincipal {
+  workspaceId: string;
+  role: MemberRole;
 }
 
 /** Who is calling, already resolved to exactly one workspace. */
-export type Principal = ApiKeyPrincipal | AgentPrincipal;
+export type Principal = ApiKeyPrincipal | AgentPrincipal | WorkspaceUserPrincipal;
+
+/** Who is calling, before any workspace is required: a signed-in user may not have chosen one. */
+export type Caller = ApiKeyPrincipal | AgentPrincipal | UserPrincipal;
 
 export function currentTime(deps: ApiDeps): Date {
   return deps.now?.() ?? new Date();

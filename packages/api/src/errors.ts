@@ -33,10 +33,13 @@ const TRANSPORT_BY_CODE: Record<AppErrorCode, { trpc: TRPC_ERROR_CODE_KEY; http:
 export class AppError extends Error {
   override readonly name = "AppError";
   readonly code: AppErrorCode;
+  /** For RATE_LIMITED: when trying again can succeed (also in the message, for people). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 
@@ -60,9 +63,27 @@ export function toTRPCError(error: AppError): TRPCError {
 /** Messages every outsider gets, whatever exists elsewhere: identical on purpose. */
 export const SERVICE_NOT_FOUND = "Service not found";
 export const INVALID_CREDENTIALS = "Invalid credentials: check your API key or run connect up again";
-export const AGENT_TOKEN_EXPIRED = "Agent token expired: run `connect up --api-key <key>` to register again";
+// No grace period and no rotation after expiry: the way back is a new registration.
+export const AGENT_TOKEN_EXPIRED =
+  "Agent token expired: register this machine again with `connect up --api-key <key>` or `connect login --hub <url>`";
 export const INTERNAL_ERROR = "Internal error in the hub: try again; if it keeps failing, check the hub logs";
 
 export function serviceNotFound(): AppError {
   return new AppError("NOT_FOUND", SERVICE_NOT_FOUND);
 }
+
+// User identity (magic links, sessions, members, API keys). Outsiders get the same "not found"
+// for a workspace, member or key that exists elsewhere as for one that exists nowhere.
+export const SIGN_IN_LINK_INVALID = "This sign-in link has expired or was already used: request a new one";
+export const SESSION_EXPIRED = "Your session has expired or you signed out: sign in again with a new link";
+export const WORKSPACE_NOT_FOUND = "Workspace not found";
+export const WORKSPACE_REQUIRED =
+  "Choose a workspace: send the x-pc-workspace header with the id of one of your workspaces (auth.me lists them)";
+export const USER_SESSION_REQUIRED =
+  "This call needs a signed-in user, not an API key or agent token: sign in with a magic link first";
+export const MEMBER_NOT_FOUND = "Member not found";
+export const API_KEY_NOT_FOUND = "API key not found";
+export const OWNER_REQUIRED_FOR_MEMBERS = "Only an owner of this workspace can manage its members: ask an owner to do it";
+export const OWNER_REQUIRED_FOR_API_KEYS =
+  "Only an owner of this workspace (or one of its API keys) can manage API keys: ask an owner to do it";
+export const LAST_OWNER = "A workspace needs at least one owner: make another member an owner first";

@@ -1,18 +1,34 @@
 // Everything the hub (and the dashboard) needs from the control plane. Client code imports
 // `type AppRouter` only.
 
-export type { AgentPrincipal, ApiDeps, ApiKeyPrincipal, Principal } from "./deps.js";
+export type {
+  AgentPrincipal,
+  ApiDeps,
+  ApiKeyPrincipal,
+  Caller,
+  MemberRole,
+  Principal,
+  UserPrincipal,
+  WorkspaceUserPrincipal,
+} from "./deps.js";
 export {
   AGENT_TOKEN_EXPIRED,
+  API_KEY_NOT_FOUND,
   APP_ERROR_CODES,
   AppError,
   type AppErrorCode,
   httpStatusForAppError,
   INVALID_CREDENTIALS,
   isAppError,
+  MEMBER_NOT_FOUND,
   SERVICE_NOT_FOUND,
+  SESSION_EXPIRED,
+  SIGN_IN_LINK_INVALID,
   toTRPCError,
   trpcCodeForAppError,
+  USER_SESSION_REQUIRED,
+  WORKSPACE_NOT_FOUND,
+  WORKSPACE_REQUIRED,
 } from "./errors.js";
 export {
   type CreateWorkspaceEventsOptions,
@@ -22,13 +38,30 @@ export {
 } from "./events/workspace-events.js";
 export { type AppRouter, appRouter, createCaller } from "./root.js";
 export {
+  type AgentIpChangeView,
   type AgentProfile,
   CLIENT_TYPES,
   type ClientType,
+  type ConfirmAgentTokenRotationOutput,
+  PROVISION_TTL_BOUNDS_MESSAGE,
+  PROVISION_TTL_DEFAULT_SECONDS,
+  PROVISION_TTL_MAX_SECONDS,
+  PROVISION_TTL_MIN_SECONDS,
+  type ProvisionAgentInput,
+  type ProvisionAgentOutput,
   type RegisterAgentInput,
   type RegisterAgentOutput,
+  type RotateAgentTokenOutput,
 } from "./schemas/agents.js";
+export type { ApiKeyView, CreatedApiKey } from "./schemas/api-keys.js";
+export { MEMBER_ROLES, type SignedInUser, type UserWorkspaceView } from "./schemas/auth.js";
+export type {
+  DecideDeviceAuthorizationOutput,
+  PollDeviceAuthorizationOutput,
+  StartDeviceAuthorizationOutput,
+} from "./schemas/device-auth.js";
 export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEventMessage } from "./schemas/events.js";
+export type { MemberView } from "./schemas/members.js";
 export {
   type ExposedService,
   type ExposeServiceInput,
@@ -37,12 +70,38 @@ export {
 } from "./schemas/services.js";
 export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/workspaces.js";
 export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
+export { confirmAgentTokenRotation } from "./services/agents/confirm-agent-token-rotation.js";
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
-export { recordAgentSeen } from "./services/agents/record-agent-seen.js";
+export { provisionAgent } from "./services/agents/provision-agent.js";
 export { type AgentCredentialState, readAgentCredential } from "./services/agents/read-agent-credential.js";
+export {
+  type AgentIpChanged,
+  normalizeIp,
+  type RecordAgentSeenResult,
+  recordAgentSeen,
+} from "./services/agents/record-agent-seen.js";
 export { registerAgent } from "./services/agents/register-agent.js";
+export { rotateAgentToken } from "./services/agents/rotate-agent-token.js";
 export { authenticateBearer } from "./services/auth/authenticate-bearer.js";
+export { createLogMailer, createSmtpMailer, type Mailer, type MailLog } from "./services/auth/mailer.js";
+export { createRateLimiter, type RateLimitDecision, type RateLimiter, type RateLimitRule } from "./services/auth/rate-limiter.js";
 export { AGENT_TOKEN_PATTERN, API_KEY_PATTERN, generateAgentToken, generateApiKey } from "./services/auth/secrets.js";
+export {
+  type ClearedCookie,
+  isLoopbackHost,
+  type ResponseCookie,
+  SESSION_COOKIE_NAME,
+  SESSION_IDLE_TIMEOUT_MS,
+  serializeClearedCookie,
+  serializeCookie,
+} from "./services/auth/session-cookie.js";
+export { MAGIC_LINK_TTL_MS, MAGIC_LINKS_PER_ADDRESS, MAGIC_LINKS_PER_IP } from "./services/auth/sign-in-link.js";
+export {
+  type DeviceApprover,
+  decideDeviceAuthorization,
+} from "./services/device-auth/decide-device-authorization.js";
+export { pollDeviceAuthorization } from "./services/device-auth/poll-device-authorization.js";
+export { startDeviceAuthorization } from "./services/device-auth/start-device-authorization.js";
 export { streamWorkspaceEvents } from "./services/events/stream-workspace-events.js";
 export { authorizeStreamOpen, type StreamRoute } from "./services/services/authorize-stream-open.js";
 export { exposeService } from "./services/services/expose-service.js";
@@ -56,4 +115,5 @@ export {
   createContextFromRequest,
   createContextInner,
   parseBearer,
+  userProcedure,
 } from "./trpc.js";

@@ -1,12 +1,22 @@
 import { agentsRouter } from "./routers/agents.js";
+import { apiKeysRouter } from "./routers/api-keys.js";
+import { authRouter } from "./routers/auth.js";
+import { deviceAuthRouter } from "./routers/device-auth.js";
 import { eventsRouter } from "./routers/events.js";
+import { membersRouter } from "./routers/members.js";
 import { servicesRouter } from "./routers/services.js";
+import { workspacesRouter } from "./routers/workspaces.js";
 import { createCallerFactory, router } from "./trpc.js";
 
 export const appRouter = router({
   agents: agentsRouter,
+  apiKeys: apiKeysRouter,
+  auth: authRouter,
+  deviceAuth: deviceAuthRouter,
   events: eventsRouter,
+  members: membersRouter,
   services: servicesRouter,
+  workspaces: workspacesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,6 +4,15 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase, RUNTIME_ROLE } from "./database.js";
 import { sha256Hex } from "./hash.js";
+import {
+  authenticateSessionHash,
+  consumeMagicLinkHash,
+  createSessionHash,
+  ensureUserByEmail,
+  issueMagicLinkHash,
+  listUserWorkspaces,
+  revokeSessionHash,
+} from "./identity.js";
 import { migrate } from "./migrate.js";
 import type { WorkspaceTx } from "./prisma.js";
 import { inspectTenantTables, type TenantTable } from "./tenant-tables.js";
@@ -16,7 +25,15 @@ import {
 } from "./testing.js";
 
 /** The tenant tables these tests seed rows into; the catalog test keeps this list complete. */
-const ALL_TENANT_TABLES = ["workspaces", "memberships", "api_keys", "agents", "services"] as const;
+const ALL_TENANT_TABLES = [
+  "workspaces",
+  "memberships",
+  "api_keys",
+  "agents",
+  "services",
+  "agent_ip_changes",
+  "device_authorizations",
+] as const;
 
 const adminUrl = getTestAdminUrl();
 const postgresReachable = await isPostgresReachable(adminUrl);
@@ -145,7 +162,8 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
   const agentToken = randomBytes(32).toString("hex");
   return db.withWorkspace(id, async (tx) => {
     await tx.workspace.create({ data: { id, name: `Workspace ${tag}`, slug: `ws-${tag}-${id.slice(0, 8)}` } });
-    const user = await tx.user.create({ data: { email: `owner-${id}@example.com` }, select: { id: true } });
+    // The runtime cannot write users: they come from the identity function, as in the hub.
+    const user = { id: await ensureUserByEmail(tx, `owner-${id}@example.com`) };
     await tx.membership.create({ data: { workspaceId: id, userId: user.id, role: "owner" } });
     const key = await tx.apiKey.create({
       data: {
@@ -168,6 +186,24 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
     });
     const service = await tx.service.create({
       data: { workspaceId: id, agentId: agent.id, name: "prod-db", targetHost: "127.0.0.1", targetPort: 5432 },
+      select: { id: true },
+    });
+    await tx.agentIpChange.create({
+      data: { workspaceId: id, agentId: agent.id, previousIp: "127.0.0.1", newIp: "127.0.0.2" },
+      select: { id: true },
+    });
+    // A decided (here: denied) login request: pending ones belong to no workspace yet.
+    await tx.deviceAuthorization.create({
+      data: {
+        workspaceId: id,
+        deviceCodeHash: sha256Hex(randomUUID()),
+        userCodeHash: sha256Hex(randomUUID()),
+        label: `login-${tag}`,
+        status: "denied",
+        expiresAt: new Date(Date.now() + 600_000),
+        decidedAt: new Date(),
+        decidedByApiKeyId: key.id,
+      },
       select: { id: true },
     });
     return { id, apiKey, apiKeyId: key.id, agentToken, agentId: agent.id, serviceId: service.id };
@@ -289,6 +325,21 @@ describe.each(engines)("database on $name", (engine) => {
     expect(rows).toEqual([
       { name: "pc_auth_agent_token", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
       { name: "pc_auth_api_key", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      {
+        name: "pc_auth_consume_magic_link",
+        security_definer: true,
+        public_grants: 0n,
+        config: ["search_path=pg_catalog, public"],
+      },
+      { name: "pc_auth_create_session", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_device_code", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_device_decide", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_device_start", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_ensure_user", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_issue_magic_link", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_revoke_session", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_session", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
+      { name: "pc_auth_user_workspaces", security_definer: true, public_grants: 0n, config: ["search_path=pg_catalog, public"] },
     ]);
   });
 
@@ -443,7 +494,14 @@ describe.each(engines)("database on $name", (engine) => {
 
   it.skipIf(engine.skip)("finds an agent by token hash with its expiry and revocation", async () => {
     const found = await db.authenticateAgentTokenHash(sha256Hex(b.agentToken));
-    expect(found).toMatchObject({ agentId: b.agentId, workspaceId: b.id, label: "agent-b", clientType: "cli", revokedAt: null });
+    expect(found).toMatchObject({
+      agentId: b.agentId,
+      workspaceId: b.id,
+      label: "agent-b",
+      clientType: "cli",
+      revokedAt: null,
+      tokenSlot: "current",
+    });
     expect(found?.tokenExpiresAt).toBeInstanceOf(Date);
     expect(await db.authenticateAgentTokenHash(sha256Hex("0".repeat(64)))).toBeNull();
 
@@ -523,4 +581,79 @@ describe.each(engines)("database on $name", (engine) => {
   it.skipIf(engine.skip)("answers ping", async () => {
     await expect(db.ping()).resolves.toBeUndefined();
   });
+
+  it.skipIf(engine.skip)("shows the runtime a user only through a membership of the current workspace", async () => {
+    const emailsSeenBy = (workspaceId: string) =>
+      db.withWorkspace(workspaceId, async (tx) =>
+        (await tx.$queryRaw<{ email: string }[]>`SELECT email FROM users ORDER BY email`).map((row) => row.email),
+      );
+    expect(await emailsSeenBy(a.id)).toEqual([`owner-${a.id}@example.com`]);
+    expect(await emailsSeenBy(b.id)).toEqual([`owner-${b.id}@example.com`]);
+    expect(await db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM users`).toEqual([{ n: 0n }]);
+    // A user with no membership at all is visible nowhere.
+    const loner = await ensureUserByEmail(db.prisma, `loner-${randomUUID()}@example.com`);
+    expect(await db.withWorkspace(a.id, (tx) => tx.user.findUnique({ where: { id: loner }, select: { id: true } }))).toBeNull();
+    // ensure_user returns the existing id for a known address instead of a duplicate.
+    expect(await ensureUserByEmail(db.prisma, `owner-${a.id}@example.com`)).toBe(
+      (await db.withWorkspace(a.id, (tx) => tx.membership.findFirst({ where: { workspaceId: a.id }, select: { userId: true } })))
+        ?.userId,
+    );
+  });
+
+  it.skipIf(engine.skip)(
+    "denies the runtime every direct write to users and any access to sessions and magic links",
+    async () => {
+      const denied = /permission denied/;
+      await expect(db.prisma.$executeRaw`INSERT INTO users (email) VALUES ('intruder@example.com')`).rejects.toThrow(denied);
+      await expect(db.withWorkspace(a.id, (tx) => tx.$executeRaw`UPDATE users SET email = 'pwned@example.com'`)).rejects.toThrow(
+        denied,
+      );
+      await expect(db.withWorkspace(a.id, (tx) => tx.$executeRaw`DELETE FROM users`)).rejects.toThrow(denied);
+      for (const table of ["sessions", "magic_links"]) {
+        await expect(db.prisma.$queryRawUnsafe(`SELECT count(*) FROM ${table}`), table).rejects.toThrow(denied);
+        await expect(
+          db.withWorkspace(a.id, (tx) => tx.$queryRawUnsafe(`SELECT count(*) FROM ${table}`)),
+          table,
+        ).rejects.toThrow(denied);
+      }
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    "runs sign-in through the identity functions: a link once, a session until idle or revoked",
+    async () => {
+      const now = new Date("2031-03-01T12:00:00.000Z");
+      const email = `signin-${randomUUID()}@example.com`;
+      const linkHash = sha256Hex(randomUUID());
+      await issueMagicLinkHash(db.prisma, { email, tokenHash: linkHash, now, expiresAt: new Date(now.getTime() + 900_000) });
+      const signIn = await consumeMagicLinkHash(db.prisma, linkHash, new Date(now.getTime() + 1_000));
+      expect(signIn).toMatchObject({ email, isFirstSignIn: true });
+      expect(await consumeMagicLinkHash(db.prisma, linkHash, new Date(now.getTime() + 2_000))).toBeNull();
+
+      const expiringHash = sha256Hex(randomUUID());
+      await issueMagicLinkHash(db.prisma, { email, tokenHash: expiringHash, now, expiresAt: new Date(now.getTime() + 900_000) });
+      expect(await consumeMagicLinkHash(db.prisma, expiringHash, new Date(now.getTime() + 900_000))).toBeNull();
+
+      const userId = signIn?.userId ?? "";
+      expect(await listUserWorkspaces(db.prisma, userId)).toEqual([]);
+      const sessionHash = sha256Hex(randomUUID());
+      const sessionId = await createSessionHash(db.prisma, { userId, tokenHash: sessionHash, now, pruneBefore: new Date(0) });
+      const window = (at: number) => ({
+        now: new Date(at),
+        activeAfter: new Date(at - 30 * 86_400_000),
+        renewBefore: new Date(at - 60_000),
+      });
+      expect(await authenticateSessionHash(db.prisma, sessionHash, window(now.getTime() + 30_000))).toEqual({
+        sessionId,
+        userId,
+        email,
+        isRenewed: false,
+      });
+      expect((await authenticateSessionHash(db.prisma, sessionHash, window(now.getTime() + 120_000)))?.isRenewed).toBe(true);
+      expect(await authenticateSessionHash(db.prisma, sessionHash, window(now.getTime() + 120_000 + 30 * 86_400_000))).toBeNull();
+      expect(await revokeSessionHash(db.prisma, sessionHash, now)).toBe(true);
+      expect(await authenticateSessionHash(db.prisma, sessionHash, window(now.getTime() + 180_000))).toBeNull();
+      expect(await revokeSessionHash(db.prisma, sessionHash, now)).toBe(false);
+    },
+  );
 });

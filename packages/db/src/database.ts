@@ -40,6 +40,30 @@ export interface AgentTokenAuth {
   clientType: string;
   tokenExpiresAt: Date;
   revokedAt: Date | null;
+  /** Which of the agent's tokens matched: its current one, or the new one of an unconfirmed rotation. */
+  tokenSlot: AgentTokenSlot;
+}
+
+export type AgentTokenSlot = "current" | "pending";
+
+/** A `connect login` request as its polling machine may learn it (by the device code's hash). */
+export interface DeviceAuthorizationState {
+  id: string;
+  /** Null while pending; the deciding workspace once approved or denied. */
+  workspaceId: string | null;
+  label: string;
+  status: "pending" | "approved" | "denied";
+  expiresAt: Date;
+  consumedAt: Date | null;
+}
+
+export interface StartDeviceAuthorizationInput {
+  deviceCodeHash: string;
+  userCodeHash: string;
+  label: string;
+  requestedIp: string | null;
+  now: Date;
+  expiresAt: Date;
 }
 
 export interface Database {
@@ -53,8 +77,15 @@ export interface Database {
   withWorkspace<T>(workspaceId: string, fn: (tx: WorkspaceTx) => Promise<T>): Promise<T>;
   /** Looks up a non-revoked API key by the SHA-256 hex of the key; stamps last_used_at. */
   authenticateApiKeyHash(hash: string): Promise<ApiKeyAuth | null>;
-  /** Looks up an agent by the SHA-256 hex of its token, revoked or not (the caller decides). */
+  /**
+   * Looks up an agent by the SHA-256 hex of its token, current or pending rotation, revoked or
+   * not (the caller decides).
+   */
   authenticateAgentTokenHash(hash: string): Promise<AgentTokenAuth | null>;
+  /** Records a device-code login request, which has no workspace until someone decides it. */
+  startDeviceAuthorization(input: StartDeviceAuthorizationInput): Promise<string>;
+  /** Finds a device-code login request by the SHA-256 hex of its device code. */
+  findDeviceAuthorizationByCodeHash(hash: string): Promise<DeviceAuthorizationState | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -165,8 +196,9 @@ function createDatabase(kind: DatabaseKind, prisma: PrismaClient, close: () => P
           client_type: string;
           token_expires_at: Date;
           revoked_at: Date | null;
+          token_slot: string;
         }[]
-      >`SELECT agent_id, workspace_id, label, client_type, token_expires_at, revoked_at
+      >`SELECT agent_id, workspace_id, label, client_type, token_expires_at, revoked_at, token_slot
           FROM pc_auth_agent_token(${hash})`;
       const row = rows[0];
       if (row === undefined) return null;
@@ -177,6 +209,42 @@ function createDatabase(kind: DatabaseKind, prisma: PrismaClient, close: () => P
         clientType: row.client_type,
         tokenExpiresAt: row.token_expires_at,
         revokedAt: row.revoked_at,
+        tokenSlot: row.token_slot === "pending" ? "pending" : "current",
+      };
+    },
+    async startDeviceAuthorization(input: StartDeviceAuthorizationInput): Promise<string> {
+      if (!isSha256Hex(input.deviceCodeHash) || !isSha256Hex(input.userCodeHash)) {
+        throw new TypeError("startDeviceAuthorization: codes must be given as SHA-256 hex");
+      }
+      const rows = await prisma.$queryRaw<{ id: string }[]>`
+        SELECT pc_auth_device_start(${input.deviceCodeHash}, ${input.userCodeHash}, ${input.label},
+                                    ${input.requestedIp}, ${input.now.toISOString()}::timestamptz,
+                                    ${input.expiresAt.toISOString()}::timestamptz) AS id`;
+      const id = rows[0]?.id;
+      if (id === undefined) throw new Error("pc_auth_device_start returned no row");
+      return id;
+    },
+    async findDeviceAuthorizationByCodeHash(hash: string): Promise<DeviceAuthorizationState | null> {
+      if (!isSha256Hex(hash)) return null;
+      const rows = await prisma.$queryRaw<
+        {
+          id: string;
+          workspace_id: string | null;
+          label: string;
+          status: string;
+          expires_at: Date;
+          consumed_at: Date | null;
+        }[]
+      >`SELECT id, workspace_id, label, status, expires_at, consumed_at FROM pc_auth_device_code(${hash})`;
+      const row = rows[0];
+      if (row === undefined) return null;
+      return {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        label: row.label,
+        status: row.status === "approved" || row.status === "denied" ? row.status : "pending",
+        expiresAt: row.expires_at,
+        consumedAt: row.consumed_at,
       };
     },
     async ping(): Promise<void> {

@@ -1,14 +1,36 @@
 export {
   type AgentTokenAuth,
+  type AgentTokenSlot,
   type ApiKeyAuth,
   type Database,
   type DatabaseKind,
+  type DeviceAuthorizationState,
   type OpenDatabaseOptions,
   openDatabase,
   RUNTIME_ROLE,
+  type StartDeviceAuthorizationInput,
   withRuntimeRoleOption,
 } from "./database.js";
+export {
+  type DecideDeviceAuthorizationInput,
+  type DecidedDeviceAuthorization,
+  decideDeviceAuthorization,
+} from "./device-authorizations.js";
 export { isSha256Hex, sha256Hex } from "./hash.js";
+export {
+  authenticateSessionHash,
+  consumeMagicLinkHash,
+  createSessionHash,
+  ensureUserByEmail,
+  type IdentitySql,
+  issueMagicLinkHash,
+  listUserWorkspaces,
+  type MagicLinkSignIn,
+  revokeSessionHash,
+  type SessionAuth,
+  type SessionWindow,
+  type UserWorkspace,
+} from "./identity.js";
 export {
   DEFAULT_MIGRATIONS_DIR,
   type MigrateOptions,
@@ -19,7 +41,9 @@ export {
 } from "./migrate.js";
 export {
   type Agent,
+  type AgentIpChange,
   type ApiKey,
+  type DeviceAuthorization,
   isUniqueConstraintError,
   type Membership,
   Prisma,

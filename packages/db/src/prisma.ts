@@ -2,7 +2,16 @@
 // this module imports it, so the rest of the code base sees one stable surface.
 import { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
-export type { Agent, ApiKey, Membership, Service, User, Workspace } from "./generated/prisma/client.js";
+export type {
+  Agent,
+  AgentIpChange,
+  ApiKey,
+  DeviceAuthorization,
+  Membership,
+  Service,
+  User,
+  Workspace,
+} from "./generated/prisma/client.js";
 export { Prisma, PrismaClient };
 
 /** The client handed to withWorkspace callbacks: a PrismaClient without $transaction/$connect. */

@@ -7,12 +7,28 @@ export function formatStatus(status: AgentProcessStatus): string {
     `Process    pid ${status.pid}, config ${status.configDir}`,
     `Streams    ${status.activeStreams} active`,
   ];
+  // Older agents (or test doubles) may not report these; status stays readable without them.
+  if (status.token !== undefined) {
+    const kind = status.token.isProvisioned ? "provisioned, " : "";
+    lines.push(`Token      ${kind}expires ${status.token.expiresAt}`);
+    if (status.token.warning !== undefined) lines.push(`Warning    ${status.token.warning}`);
+  }
   lines.push(status.exposures.length === 0 ? "Exposures  none" : "Exposures");
   for (const exposure of status.exposures) lines.push(`  ${exposure.name} -> ${formatHostPort(exposure.host, exposure.port)}`);
   lines.push(status.reaches.length === 0 ? "Reaches    none" : "Reaches");
   for (const reach of status.reaches) {
     const from = reach.from === undefined ? "" : ` from ${reach.from}`;
     lines.push(`  ${reach.service}${from} on ${formatHostPort(reach.host, reach.port)}`);
+  }
+  const ipChanges = status.ipChanges ?? [];
+  if (ipChanges.length > 0) {
+    lines.push("IP changes (the hub saw this agent's token used from a new address)");
+    for (const change of ipChanges) lines.push(`  ${change.at}  ${change.previousIp} -> ${change.newIp}`);
+  }
+  const notices = status.notices ?? [];
+  if (notices.length > 0) {
+    lines.push("Hub notices");
+    for (const notice of notices) lines.push(`  ${notice.at}  ${notice.level} ${notice.code}: ${notice.message}`);
   }
   return lines.join("\n");
 }

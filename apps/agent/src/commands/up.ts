@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Flags, ux } from "@oclif/core";
 import { BaseCommand } from "../cli/base-command.js";
+import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { normalizeHubUrl } from "../config/hub-url.js";
 import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import { ensureConfigDir } from "../config/json-file.js";
@@ -15,6 +16,7 @@ import type { AgentProcessStatus } from "../daemon/control-protocol.js";
 import { runDaemon } from "../daemon/run-daemon.js";
 import { ConnectError, describeError, isConnectError } from "../errors.js";
 import { Agent } from "../sdk/agent.js";
+import { identityFromToken, rotateAgentToken } from "../sdk/credentials.js";
 import { callHub, createHubClient } from "../sdk/hub-client.js";
 
 /** After a clean stop, give stray handles this long before exiting anyway. */
@@ -24,17 +26,36 @@ export default class Up extends BaseCommand<typeof Up> {
   static override summary = "register this machine as an agent and run it";
   static override description = [
     "Registers an agent with the hub on first use (or with --api-key when the saved one cannot be used), keeps its identity in the config directory, then runs it until stopped: one hub connection, the saved exposures and reaches restored.",
+    "With --token (or PRIVATECONNECT_TOKEN) it runs as the agent of a token the hub issued elsewhere, such as a provisioned one, without registering.",
     "With --detach it runs in the background (output in agent.log) and returns once it is connected; connect down stops it.",
+    "With --rotate-token it replaces the agent token before it expires and exits: through the running agent when there is one (its hub connection and streams stay up), else directly.",
   ].join("\n\n");
   static override examples = [
     "<%= config.bin %> up --hub https://hub.example.com --api-key pc_XXXX --label server --detach",
     "<%= config.bin %> up --hub http://127.0.0.1:3001 --api-key pc_XXXX --label laptop --config ~/.private-connect-laptop",
     "<%= config.bin %> up --detach",
+    "<%= config.bin %> up --rotate-token",
+    "<%= config.bin %> up --hub https://hub.example.com --token 3f2a...e9 --detach",
   ];
   static override flags = {
     hub: Flags.string({ description: "URL of the hub, for example https://hub.example.com", helpValue: "URL" }),
-    "api-key": Flags.string({ description: "workspace API key (pc_...) to register this agent with", helpValue: "KEY" }),
+    "api-key": Flags.string({
+      description: "workspace API key (pc_...) to register this agent with",
+      helpValue: "KEY",
+      exclusive: ["token"],
+    }),
+    token: Flags.string({
+      description:
+        "agent token the hub issued elsewhere (POST /v1/agents/provision): run as that agent without registering (default: PRIVATECONNECT_TOKEN)",
+      helpValue: "TOKEN",
+      exclusive: ["api-key", "label"],
+    }),
     label: Flags.string({ description: "name of this agent in the workspace (default: the host name)", helpValue: "NAME" }),
+    "rotate-token": Flags.boolean({
+      description: "replace the agent token before it expires, without dropping the running agent's streams, then exit",
+      default: false,
+      exclusive: ["api-key", "token", "label", "hub", "detach"],
+    }),
     detach: Flags.boolean({ description: "run in the background and return once connected", default: false }),
     timeout: Flags.integer({
       description: "with --detach, seconds to wait for the hub connection",
@@ -46,13 +67,62 @@ export default class Up extends BaseCommand<typeof Up> {
   };
 
   async run(): Promise<void> {
+    if (this.flags["rotate-token"]) {
+      await this.rotateToken();
+      return;
+    }
     await this.refuseIfRunning();
     const identity = await this.prepareIdentity();
+    const warning = describeTokenExpiry(identity, this.now());
+    // One line on stderr: oclif's warn() would wrap it, and people and scripts search for the sentence.
+    if (warning !== undefined) this.logToStderr(`Warning: ${warning}`);
     if (this.flags.detach) {
       await this.runDetached(identity);
       return;
     }
-    await this.runForeground(identity);
+    await this.runForeground(identity, warning !== undefined);
+  }
+
+  /** The clock the expiry warning reads; a seam for tests. */
+  protected now(): Date {
+    return new Date();
+  }
+
+  /**
+   * `--rotate-token`: a running agent for this directory rotates its own token (its relay
+   * connection and streams are untouched; its reconnects use the new token); without one, the
+   * saved identity is rotated here. Either way the new token is saved before the old one ends.
+   */
+  private async rotateToken(): Promise<void> {
+    const running = await findRunningAgent(this.paths);
+    if (running !== undefined) {
+      const rotated = await this.control.request("rotateToken", {}, { timeoutMs: 60_000 });
+      this.log(
+        `${rotated.isResumed ? "Finished the interrupted rotation of" : "Rotated"} the token of the running agent for ${this.paths.dir}${running.pid === undefined ? "" : ` (pid ${running.pid})`}: the new token expires ${rotated.tokenExpiresAt}; its hub connection stayed up`,
+      );
+      return;
+    }
+    const saved = await this.readIdentity();
+    if (saved === undefined) {
+      throw new ConnectError(
+        "NOT_REGISTERED",
+        `No agent is registered in ${this.paths.dir}, so there is no token to rotate: register one with connect up --api-key <key> or connect login --hub <url>`,
+      );
+    }
+    normalizeHubUrl(saved.hubUrl, { isInsecureAllowed: this.env.isInsecureAllowed });
+    let identity = saved;
+    const rotated = await rotateAgentToken({
+      hubUrl: saved.hubUrl,
+      token: saved.token,
+      save: async (issued) => {
+        identity = { ...saved, token: issued.token, tokenExpiresAt: issued.tokenExpiresAt };
+        await writeIdentity(this.paths.identity, identity);
+      },
+    });
+    if (rotated.isResumed) await writeIdentity(this.paths.identity, { ...identity, tokenExpiresAt: rotated.tokenExpiresAt });
+    this.log(
+      `${rotated.isResumed ? "Finished the interrupted rotation of" : "Rotated"} the agent token for ${this.paths.dir}: the new token expires ${rotated.tokenExpiresAt}`,
+    );
   }
 
   private async refuseIfRunning(): Promise<void> {
@@ -79,6 +149,10 @@ export default class Up extends BaseCommand<typeof Up> {
     // Checks the saved URL against today's policy too (CONNECT_ALLOW_INSECURE may be gone).
     normalizeHubUrl(hubUrl, { isInsecureAllowed });
 
+    // An explicit --api-key means "register"; the environment's token must not override it.
+    const givenToken = this.flags.token ?? (apiKey === undefined ? this.env.privateConnectToken : undefined);
+    if (givenToken !== undefined) return this.useGivenToken(givenToken, hubUrl, saved);
+
     const label = this.flags.label;
     let reasonToRegister: string | undefined;
     if (saved === undefined) {
@@ -103,7 +177,7 @@ export default class Up extends BaseCommand<typeof Up> {
         return current;
       } catch (error) {
         // Only a rejected token is worth a new registration; an unreachable hub stays an error.
-        if (!isConnectError(error, "HUB_UNAUTHORIZED")) throw error;
+        if (!isConnectError(error, "HUB_UNAUTHORIZED") && !isConnectError(error, "TOKEN_EXPIRED")) throw error;
         reasonToRegister = `${error.message} (pass --api-key pc_... to register this agent again)`;
       }
     }
@@ -123,6 +197,31 @@ export default class Up extends BaseCommand<typeof Up> {
   }
 
   /**
+   * `--token` / PRIVATECONNECT_TOKEN: the hub already issued this agent (typically provisioned for
+   * an AI agent runtime), so there is nothing to register; the hub says who the token is.
+   */
+  private async useGivenToken(token: string, hubUrl: string, saved: AgentIdentity | undefined): Promise<AgentIdentity> {
+    const source = this.flags.token === undefined ? "PRIVATECONNECT_TOKEN" : "--token";
+    let identity: AgentIdentity;
+    try {
+      identity = await identityFromToken({ hubUrl, token, isInsecureAllowed: this.env.isInsecureAllowed });
+    } catch (error) {
+      if (isConnectError(error, "HUB_UNAUTHORIZED") || isConnectError(error, "TOKEN_EXPIRED")) {
+        throw new ConnectError(error.code, `The hub refused the token from ${source}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    if (saved !== undefined && saved.hubUrl === hubUrl && saved.agentId !== identity.agentId) {
+      await this.releaseExposures(saved);
+    }
+    if (JSON.stringify(identity) !== JSON.stringify(saved)) await writeIdentity(this.paths.identity, identity);
+    this.note(
+      `Using agent ${identity.label} (${identity.agentId}) in workspace ${identity.workspace.name} from ${source}${identity.isProvisioned === true ? ` (provisioned, expires ${identity.tokenExpiresAt})` : ""}`,
+    );
+    return identity;
+  }
+
+  /**
    * Before an agent is replaced by a new registration, it gives up its service names, so the
    * new agent can announce the saved exposures again instead of hitting "name taken".
    */
@@ -135,12 +234,13 @@ export default class Up extends BaseCommand<typeof Up> {
     }
   }
 
-  private async runForeground(identity: AgentIdentity): Promise<void> {
+  private async runForeground(identity: AgentIdentity, hasWarnedAboutExpiry: boolean): Promise<void> {
     const isTerminal = process.stdout.isTTY === true;
     const result = await runDaemon({
       paths: this.paths,
       identity,
       isInsecureAllowed: this.env.isInsecureAllowed,
+      hasWarnedAboutExpiry,
       // agent.log needs timestamps; a terminal reads better without them.
       log: (line) => this.log(isTerminal ? line : `${new Date().toISOString()} ${line}`),
     });

@@ -8,6 +8,8 @@ export const identitySchema = z.object({
   tokenExpiresAt: z.string().min(1),
   workspace: z.object({ id: z.string().min(1), name: z.string() }),
   label: z.string(),
+  /** A provisioned token (short-lived, cannot be rotated): `connect up --token`. */
+  isProvisioned: z.boolean().optional(),
 });
 
 /** Who this agent is on which hub: what `connect up` saves after registering. */

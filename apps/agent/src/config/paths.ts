@@ -10,6 +10,8 @@ export interface ConfigPaths {
   socket: string;
   pid: string;
   log: string;
+  /** Why the agent last stopped on its own (the hub refused it): what `connect status` reports. */
+  lastStop: string;
 }
 
 /**
@@ -30,5 +32,6 @@ export function getConfigPaths(dir: string): ConfigPaths {
     socket: join(dir, "agent.sock"),
     pid: join(dir, "agent.pid"),
     log: join(dir, "agent.log"),
+    lastStop: join(dir, "last-stop.json"),
   };
 }

@@ -35,6 +35,8 @@ export const controlParamSchemas = {
       .max(10 * 60_000),
   }),
   shutdown: z.object({}),
+  /** Rotate the agent token in the running agent, so its live hub connection is untouched. */
+  rotateToken: z.object({}),
 } as const;
 
 export type ControlMethod = keyof typeof controlParamSchemas;
@@ -45,15 +47,41 @@ export function isControlMethod(value: unknown): value is ControlMethod {
   return typeof value === "string" && Object.hasOwn(controlParamSchemas, value);
 }
 
+/** Something the hub told the agent over the relay (an IP change, a token about to expire). */
+export interface HubNoticeRecord {
+  /** When the agent received it (ISO 8601). */
+  at: string;
+  level: "info" | "warning";
+  code: string;
+  message: string;
+}
+
+/** A change of the address the agent's token was used from, as the hub recorded it. */
+export interface IpChangeRecord {
+  previousIp: string;
+  newIp: string;
+  at: string;
+}
+
 /** What `connect status` shows: the running agent as its daemon sees it. */
 export interface AgentProcessStatus {
   pid: number;
   configDir: string;
   agent: { id: string; label: string; workspace: { id: string; name: string } };
   hub: { url: string; state: TunnelState; lastError?: string };
+  token: {
+    expiresAt: string;
+    isProvisioned: boolean;
+    /** Set from seven days before expiry: what to do about it. */
+    warning?: string;
+  };
   exposures: Exposure[];
   reaches: ReachInfo[];
   activeStreams: number;
+  /** The last notices from the hub, oldest first. */
+  notices: HubNoticeRecord[];
+  /** Recent IP changes of this agent's token, newest first (from the hub). */
+  ipChanges: IpChangeRecord[];
 }
 
 export interface ControlMethods {
@@ -64,6 +92,11 @@ export interface ControlMethods {
   stopReach: { params: z.input<typeof controlParamSchemas.stopReach>; result: { stopped: boolean } };
   waitConnected: { params: z.input<typeof controlParamSchemas.waitConnected>; result: AgentProcessStatus };
   shutdown: { params: z.input<typeof controlParamSchemas.shutdown>; result: { ok: true } };
+  rotateToken: {
+    params: z.input<typeof controlParamSchemas.rotateToken>;
+    /** isResumed: an interrupted earlier rotation was confirmed instead of starting a new one. */
+    result: { tokenExpiresAt: string; isResumed: boolean };
+  };
 }
 
 export type ControlParams<M extends ControlMethod> = z.output<(typeof controlParamSchemas)[M]>;

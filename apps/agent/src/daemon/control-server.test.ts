@@ -13,9 +13,12 @@ const status: AgentProcessStatus = {
   configDir: "/tmp/x",
   agent: { id: "agent-1", label: "server", workspace: { id: "ws-1", name: "acme" } },
   hub: { url: "http://127.0.0.1:3001", state: "connected" },
+  token: { expiresAt: "2030-01-01T00:00:00.000Z", isProvisioned: false },
   exposures: [{ name: "prod-db", host: "localhost", port: 5432 }],
   reaches: [],
   activeStreams: 0,
+  notices: [],
+  ipChanges: [],
 };
 
 function createFakeHandler(calls: unknown[]): ControlHandler {
@@ -31,6 +34,7 @@ function createFakeHandler(calls: unknown[]): ControlHandler {
     stopReach: async () => ({ stopped: true }),
     waitConnected: async () => status,
     shutdown: async () => ({ ok: true }),
+    rotateToken: async () => ({ tokenExpiresAt: "2030-02-01T00:00:00.000Z", isResumed: false }),
   };
 }
 

@@ -1,12 +1,14 @@
 import { rm } from "node:fs/promises";
-import type { AgentIdentity } from "../config/identity.js";
+import { describeTokenExpiry } from "../cli/token-expiry.js";
+import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import type { ConfigPaths } from "../config/paths.js";
 import { type ReachRecord, readState, writeState } from "../config/state.js";
 import { ConnectError, describeError } from "../errors.js";
 import { Agent, type AgentOptions, type TunnelState } from "../sdk/agent.js";
 import { findRunningAgent, removeOwnPidFile, writePidFile } from "./agent-process.js";
-import type { AgentProcessStatus, ControlHandler } from "./control-protocol.js";
+import type { AgentProcessStatus, ControlHandler, HubNoticeRecord, IpChangeRecord } from "./control-protocol.js";
 import { type ControlServer, startControlServer } from "./control-server.js";
+import { clearLastStop, writeLastStop } from "./last-stop.js";
 
 export interface DaemonOptions {
   paths: ConfigPaths;
@@ -14,9 +16,13 @@ export interface DaemonOptions {
   isInsecureAllowed: boolean;
   /** Where progress lines go: the terminal in the foreground, agent.log when detached. */
   log(line: string): void;
-  /** Test seams: replace the relay client and the control-plane client. */
+  /** Test seams: replace the relay client and the control-plane clients, and the clock. */
   createTunnel?: AgentOptions["createTunnel"];
   hubClient?: AgentOptions["hubClient"];
+  createHubClientForToken?: AgentOptions["createHubClientForToken"];
+  now?: () => Date;
+  /** `connect up` already printed the expiry warning to the same terminal: do not repeat it at once. */
+  hasWarnedAboutExpiry?: boolean;
   /** Stop on SIGINT/SIGTERM (default true; tests drive shutdown through the socket instead). */
   isHandlingSignals?: boolean;
 }
@@ -39,8 +45,16 @@ function isSameReach(
  * `shutdown`, SIGINT/SIGTERM) or the hub rejects it for good. Resolves once every port, the
  * relay connection, the control socket and the pid file are released.
  */
+/** Notices kept for `connect status`; older ones are in agent.log. */
+const MAX_NOTICES = 10;
+/** How often a running agent repeats the expiry warning in its log. */
+const EXPIRY_WARNING_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
 export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
-  const { paths, identity, log } = options;
+  const { paths, log } = options;
+  // Replaced (and saved) when the token is rotated; the rest of the identity never changes here.
+  let identity = options.identity;
+  const now = options.now ?? (() => new Date());
   const running = await findRunningAgent(paths);
   if (running !== undefined) {
     throw new ConnectError(
@@ -68,6 +82,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   // Reaches whose port could not be bound again at start stay saved, so a later start can retry
   // them instead of silently forgetting what the user asked for.
   const unrestoredReaches: ReachRecord[] = [];
+  const notices: HubNoticeRecord[] = [];
+  let ipChanges: IpChangeRecord[] = [];
+  let lastExpiryWarningAt = options.hasWarnedAboutExpiry === true ? now().getTime() : 0;
+  let rotation: Promise<unknown> = Promise.resolve();
+  // A fresh start: whatever stopped the previous run is no longer the news.
+  await clearLastStop(paths.lastStop);
 
   const agent = new Agent({
     hubUrl: identity.hubUrl,
@@ -76,10 +96,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     isInsecureAllowed: options.isInsecureAllowed,
     ...(options.createTunnel === undefined ? {} : { createTunnel: options.createTunnel }),
     ...(options.hubClient === undefined ? {} : { hubClient: options.hubClient }),
+    ...(options.createHubClientForToken === undefined ? {} : { createHubClientForToken: options.createHubClientForToken }),
     onStateChange: (state: TunnelState, detail) => {
       if (state === "connected") {
         lastError = undefined;
         log(`Connected to the hub at ${identity.hubUrl} as ${identity.label} (workspace ${identity.workspace.name})`);
+        void refreshProfile();
       } else if (state === "disconnected") {
         lastError = detail?.reason;
         log(`Disconnected from the hub${detail?.reason ? `: ${detail.reason}` : ""}; reconnecting`);
@@ -89,9 +111,18 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       fatalError = error;
       lastError = error.message;
       log(`Stopping: ${error.message}`);
-      void shutdown(1);
+      // The process is about to go; `connect status` reads the reason from here afterwards.
+      void writeLastStop(paths.lastStop, { at: now().toISOString(), reason: error.message })
+        .catch((writeError: unknown) => log(`Could not record why the agent stopped: ${describeError(writeError)}`))
+        .finally(() => void shutdown(1));
     },
-    onNotice: (notice) => log(`Hub ${notice.level}: ${notice.message}`),
+    onNotice: (notice) => {
+      log(`Hub ${notice.level}: ${notice.message}`);
+      notices.push({ at: now().toISOString(), level: notice.level, code: notice.code, message: notice.message });
+      if (notices.length > MAX_NOTICES) notices.splice(0, notices.length - MAX_NOTICES);
+      // The notice says that something changed; the hub's record has the details.
+      if (notice.code === "ip_changed") void refreshProfile();
+    },
     onAnnounceError: (exposure, error) => {
       log(`Could not announce ${exposure.name} to the hub: ${error.message}`);
     },
@@ -114,6 +145,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
 
   const getStatus = (): AgentProcessStatus => {
     const status = agent.status();
+    const warning = describeTokenExpiry(identity, now());
     return {
       pid: process.pid,
       configDir: paths.dir,
@@ -122,11 +154,51 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         lastError === undefined
           ? { url: status.hubUrl, state: status.state }
           : { url: status.hubUrl, state: status.state, lastError },
+      token: {
+        expiresAt: identity.tokenExpiresAt,
+        isProvisioned: identity.isProvisioned === true,
+        ...(warning === undefined ? {} : { warning }),
+      },
       exposures: status.exposures,
       reaches: status.reaches,
       activeStreams: status.activeStreams,
+      notices: notices.map((notice) => ({ ...notice })),
+      ipChanges: ipChanges.map((change) => ({ ...change })),
     };
   };
+
+  const saveIdentity = async (next: AgentIdentity): Promise<void> => {
+    await writeIdentity(paths.identity, next);
+    identity = next;
+  };
+
+  const warnIfExpiring = (): void => {
+    const warning = describeTokenExpiry(identity, now());
+    if (warning === undefined || now().getTime() - lastExpiryWarningAt < EXPIRY_WARNING_INTERVAL_MS) return;
+    lastExpiryWarningAt = now().getTime();
+    log(`Warning: ${warning}`);
+  };
+
+  /**
+   * Re-reads who the hub says this agent is (after each connect and each ip_changed notice): the
+   * recent IP changes for `connect status`, and the token's expiry. A saved token that is an
+   * unconfirmed rotation (the confirmation never arrived) is confirmed here.
+   */
+  async function refreshProfile(): Promise<void> {
+    try {
+      let me = await agent.me();
+      if (me.isRotationPending) {
+        await agent.hub.agents.confirmRotation.mutate();
+        log("Confirmed the agent token saved by an interrupted rotation");
+        me = await agent.me();
+      }
+      ipChanges = me.recentIpChanges;
+      if (me.tokenExpiresAt !== identity.tokenExpiresAt) await saveIdentity({ ...identity, tokenExpiresAt: me.tokenExpiresAt });
+    } catch (error) {
+      log(`Could not read this agent's details from the hub: ${describeError(error)}`);
+    }
+    warnIfExpiring();
+  }
 
   const handler: ControlHandler = {
     status: async () => getStatus(),
@@ -178,6 +250,24 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       setImmediate(() => void shutdown(0));
       return { ok: true };
     },
+    rotateToken: () => {
+      // One rotation at a time: a second one waits, then rotates from the token the first saved.
+      const next = rotation
+        .catch(() => undefined)
+        .then(async () => {
+          const rotated = await agent.rotateToken((issued) =>
+            saveIdentity({ ...identity, token: issued.token, tokenExpiresAt: issued.tokenExpiresAt }),
+          );
+          if (rotated.isResumed) await saveIdentity({ ...identity, tokenExpiresAt: rotated.tokenExpiresAt });
+          lastExpiryWarningAt = 0;
+          log(
+            `Rotated the agent token; the new one expires ${rotated.tokenExpiresAt} (the hub connection stays up and uses it from the next reconnect)`,
+          );
+          return { tokenExpiresAt: rotated.tokenExpiresAt, isResumed: rotated.isResumed };
+        });
+      rotation = next;
+      return next;
+    },
   };
 
   let control: ControlServer;
@@ -194,6 +284,10 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   }
   await writePidFile(paths.pid);
 
+  // A long-running agent crosses into the warning window while it runs, not only at start.
+  const expiryTimer = setInterval(warnIfExpiring, 60 * 60 * 1000);
+  expiryTimer.unref();
+
   const onSignal = (signal: NodeJS.Signals) => {
     log(`Received ${signal}`);
     void shutdown(0);
@@ -207,6 +301,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   async function shutdown(exitCode: number): Promise<void> {
     if (isShuttingDown) return;
     isShuttingDown = true;
+    clearInterval(expiryTimer);
     log("Stopping the agent");
     await control.close();
     await agent.stop().catch((error: unknown) => log(`Error while closing the relay: ${describeError(error)}`));

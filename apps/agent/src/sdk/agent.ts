@@ -5,6 +5,7 @@ import type { Exposure } from "../config/state.js";
 import { readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
 import { TunnelClient, type TunnelOptions, type TunnelState, type WelcomeInfo } from "../tunnel/tunnel-client.js";
+import { type IssuedToken, type RotatedToken, rotateAgentToken } from "./credentials.js";
 import { callHub, createHubClient, type HubClient } from "./hub-client.js";
 import { listenForReach, type ReachListener } from "./reach-listener.js";
 
@@ -14,7 +15,8 @@ export type { TunnelState, WelcomeInfo };
 export type TunnelLike = Pick<
   TunnelClient,
   "start" | "waitConnected" | "state" | "welcome" | "openStream" | "activeStreams" | "close"
->;
+> &
+  Partial<Pick<TunnelClient, "setToken">>;
 
 export interface AgentOptions {
   /** http(s)://host[:port] of the hub; checked against the insecure-transport policy. */
@@ -34,6 +36,8 @@ export interface AgentOptions {
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
   /** Overrides for tests and embedders. */
   hubClient?: HubClient;
+  /** The control-plane client for another token (a rotation's new one); defaults to createHubClient. */
+  createHubClientForToken?(token: string): HubClient;
   createTunnel?(options: TunnelOptions): TunnelLike;
 }
 
@@ -116,6 +120,7 @@ export class Agent {
   readonly #exposures = new Map<string, Exposure>();
   readonly #reaches = new Map<string, { info: ReachInfo; listener: ReachListener }>();
   readonly #pendingReaches = new Set<string>();
+  #token: string;
   #isStarted = false;
   #isStopped = false;
 
@@ -138,8 +143,10 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#token = options.token;
     this.hubUrl = normalizeHubUrl(options.hubUrl, { isInsecureAllowed: resolveInsecurePolicy(options.isInsecureAllowed) });
-    this.hub = options.hubClient ?? createHubClient(this.hubUrl, options.token);
+    // Read on every call: after a rotation the same client carries the new token.
+    this.hub = options.hubClient ?? createHubClient(this.hubUrl, () => this.#token);
     for (const exposure of options.exposures ?? []) this.#exposures.set(exposure.name, { ...exposure });
     const tunnelOptions: TunnelOptions = {
       hubUrl: this.hubUrl,
@@ -174,6 +181,31 @@ export class Agent {
   /** Asks the hub who this token belongs to; also proves the hub is reachable and the token valid. */
   me() {
     return callHub(this.hubUrl, () => this.hub.agents.me.query());
+  }
+
+  /**
+   * Rotates this agent's token without touching the relay connection (no stream drops): the hub
+   * issues a new token, `save` keeps it, the new token confirms itself, and from then on every
+   * control-plane call and every reconnect uses it. See rotateAgentToken.
+   */
+  async rotateToken(save: (issued: IssuedToken) => Promise<void>): Promise<RotatedToken> {
+    const rotated = await rotateAgentToken({
+      hubUrl: this.hubUrl,
+      token: this.#token,
+      save,
+      createClient: (token) =>
+        token === this.#token
+          ? this.hub
+          : (this.#options.createHubClientForToken?.(token) ?? createHubClient(this.hubUrl, token)),
+    });
+    this.setToken(rotated.token);
+    return rotated;
+  }
+
+  /** Uses `token` for control-plane calls and for the next relay connection; the open one stays. */
+  setToken(token: string): void {
+    this.#token = token;
+    this.#tunnel.setToken?.(token);
   }
 
   /** Announces `name` to the workspace and relays its streams to host:port on this machine. */

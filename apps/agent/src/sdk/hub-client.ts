@@ -14,15 +14,24 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 /**
  * Creates the typed tRPC client for `<hubUrl>/trpc`, authenticated with an API key (`pc_...`)
- * or an agent token. `hubUrl` is expected normalized (see `normalizeHubUrl`).
+ * or an agent token, or anonymous (undefined) for the public calls of `connect login`. A function
+ * is read on every call, so an agent that rotates its token keeps one client. `hubUrl` is
+ * expected normalized (see `normalizeHubUrl`).
  */
-export function createHubClient(hubUrl: string, bearer: string, options: HubClientOptions = {}): HubClient {
+export function createHubClient(
+  hubUrl: string,
+  bearer: string | (() => string) | undefined,
+  options: HubClientOptions = {},
+): HubClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return createTRPCClient<AppRouter>({
     links: [
       httpLink({
         url: `${hubUrl.replace(/\/+$/, "")}/trpc`,
-        headers: () => ({ authorization: `Bearer ${bearer}` }),
+        headers: (): Record<string, string> => {
+          const current = typeof bearer === "function" ? bearer() : bearer;
+          return current === undefined ? {} : { authorization: `Bearer ${current}` };
+        },
         fetch: (input, init) => {
           const timeout = AbortSignal.timeout(timeoutMs);
           const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
@@ -88,6 +97,8 @@ export function toHubError(error: unknown, hubUrl: string): ConnectError {
       const message = readServerMessage(error.message);
       if (code === "NOT_FOUND") return new ConnectError("SERVICE_NOT_FOUND", message, { cause: error });
       if (code === "BAD_REQUEST") return new ConnectError("INVALID_INPUT", message, { cause: error });
+      // The hub words both the same way at the HTTP level; its appCode says which it was.
+      if (error.data?.appCode === "TOKEN_EXPIRED") return new ConnectError("TOKEN_EXPIRED", message, { cause: error });
       if (code === "UNAUTHORIZED") return new ConnectError("HUB_UNAUTHORIZED", message, { cause: error });
       return new ConnectError("HUB_REJECTED", message, { cause: error });
     }

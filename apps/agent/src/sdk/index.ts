@@ -10,5 +10,16 @@ export {
   type TunnelState,
   type WelcomeInfo,
 } from "./agent.js";
+export {
+  type DeviceLoginCode,
+  type DeviceLoginOptions,
+  type IssuedToken,
+  identityFromToken,
+  loginWithDeviceCode,
+  type RotatedToken,
+  type RotateTokenOptions,
+  rotateAgentToken,
+  type TokenIdentityOptions,
+} from "./credentials.js";
 export { callHub, createHubClient, type HubClient, type HubClientOptions, toHubError } from "./hub-client.js";
 export { listenForReach, type ReachListener } from "./reach-listener.js";

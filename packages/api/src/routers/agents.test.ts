@@ -34,6 +34,9 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
       clientType: "claude-code",
       tokenExpiresAt: registered.tokenExpiresAt,
       workspace: { id: workspaceId, name: "Acme Corp" },
+      isProvisioned: false,
+      isRotationPending: false,
+      recentIpChanges: [],
     });
   });
 

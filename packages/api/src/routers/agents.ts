@@ -1,6 +1,18 @@
-import { agentProfileOutput, registerAgentInput, registerAgentOutput } from "../schemas/agents.js";
+import { z } from "zod";
+import {
+  agentProfileOutput,
+  confirmAgentTokenRotationOutput,
+  type ProvisionAgentInput,
+  provisionAgentOutput,
+  registerAgentInput,
+  registerAgentOutput,
+  rotateAgentTokenOutput,
+} from "../schemas/agents.js";
+import { confirmAgentTokenRotation } from "../services/agents/confirm-agent-token-rotation.js";
 import { getAgentProfile } from "../services/agents/get-agent-profile.js";
+import { provisionAgent } from "../services/agents/provision-agent.js";
 import { registerAgent } from "../services/agents/register-agent.js";
+import { rotateAgentToken } from "../services/agents/rotate-agent-token.js";
 import { agentProcedure, apiKeyProcedure, router } from "../trpc.js";
 
 export const agentsRouter = router({
@@ -10,4 +22,26 @@ export const agentsRouter = router({
     .mutation(({ ctx, input }) => registerAgent(ctx.deps, ctx.principal, input)),
 
   me: agentProcedure.output(agentProfileOutput).query(({ ctx }) => getAgentProfile(ctx.deps, ctx.principal)),
+
+  /** A new token for the calling agent, working alongside the current one until confirmed. */
+  rotateToken: agentProcedure.output(rotateAgentTokenOutput).mutation(({ ctx }) => rotateAgentToken(ctx.deps, ctx.principal)),
+
+  /** Called with the NEW token: it becomes the agent's token and the old one stops working. */
+  confirmRotation: agentProcedure
+    .output(confirmAgentTokenRotationOutput)
+    .mutation(({ ctx }) => confirmAgentTokenRotation(ctx.deps, ctx.principal)),
+
+  /**
+   * The tRPC twin of POST /v1/agents/provision. The input is checked by provisionAgent itself
+   * (one set of messages for REST and tRPC); this only types it for clients.
+   */
+  provision: apiKeyProcedure
+    .input(
+      z.custom<ProvisionAgentInput>(
+        (value) => typeof value === "object" && value !== null,
+        "Send { clientType, label?, ttlSeconds? }",
+      ),
+    )
+    .output(provisionAgentOutput)
+    .mutation(({ ctx, input }) => provisionAgent(ctx.deps, ctx.principal, input)),
 });

@@ -24,11 +24,65 @@ export const registerAgentOutput = z.object({
 });
 export type RegisterAgentOutput = z.infer<typeof registerAgentOutput>;
 
+export const agentIpChange = z.object({
+  previousIp: z.string(),
+  newIp: z.string(),
+  at: z.iso.datetime(),
+});
+export type AgentIpChangeView = z.infer<typeof agentIpChange>;
+
 export const agentProfileOutput = z.object({
   agentId: z.uuid(),
   label: z.string(),
   clientType: z.string(),
   tokenExpiresAt: z.iso.datetime(),
   workspace: workspaceSummary,
+  /** Minted by POST /v1/agents/provision: short-lived, cannot be rotated. */
+  isProvisioned: z.boolean(),
+  /** The calling token is a rotation's new token that still needs agents.confirmRotation. */
+  isRotationPending: z.boolean(),
+  /** Newest first: addresses this agent's token was used from, when they changed. */
+  recentIpChanges: z.array(agentIpChange),
 });
 export type AgentProfile = z.infer<typeof agentProfileOutput>;
+
+export const rotateAgentTokenOutput = z.object({
+  /** Plaintext, returned exactly once; stored as SHA-256 until confirmed, then as the token. */
+  token: z.string().regex(/^[0-9a-f]{64}$/),
+  tokenExpiresAt: z.iso.datetime(),
+});
+export type RotateAgentTokenOutput = z.infer<typeof rotateAgentTokenOutput>;
+
+export const confirmAgentTokenRotationOutput = z.object({ tokenExpiresAt: z.iso.datetime() });
+export type ConfirmAgentTokenRotationOutput = z.infer<typeof confirmAgentTokenRotationOutput>;
+
+export const PROVISION_TTL_DEFAULT_SECONDS = 2 * 60 * 60;
+export const PROVISION_TTL_MIN_SECONDS = 5 * 60;
+export const PROVISION_TTL_MAX_SECONDS = 24 * 60 * 60;
+export const PROVISION_TTL_BOUNDS_MESSAGE = "ttlSeconds must be between 300 (5 minutes) and 86400 (24 hours)";
+
+/** What POST /v1/agents/provision accepts. Strict: agentId and token are the hub's to choose. */
+export const provisionAgentInput = z.strictObject({
+  clientType: z.enum(CLIENT_TYPES, { error: `clientType must be one of ${CLIENT_TYPES.join(", ")}` }),
+  label: z
+    .string({ error: "label must be a string" })
+    .trim()
+    .min(1, "label must not be empty: leave it out to use the client type")
+    .max(64, "label must be at most 64 characters")
+    .optional(),
+  ttlSeconds: z
+    .number({ error: PROVISION_TTL_BOUNDS_MESSAGE })
+    .int(PROVISION_TTL_BOUNDS_MESSAGE)
+    .min(PROVISION_TTL_MIN_SECONDS, PROVISION_TTL_BOUNDS_MESSAGE)
+    .max(PROVISION_TTL_MAX_SECONDS, PROVISION_TTL_BOUNDS_MESSAGE)
+    .default(PROVISION_TTL_DEFAULT_SECONDS),
+});
+export type ProvisionAgentInput = z.input<typeof provisionAgentInput>;
+
+export const provisionAgentOutput = z.object({
+  agentId: z.uuid(),
+  /** Plaintext, returned exactly once; only its SHA-256 is stored. */
+  token: z.string().regex(/^[0-9a-f]{64}$/),
+  expiresAt: z.iso.datetime(),
+});
+export type ProvisionAgentOutput = z.infer<typeof provisionAgentOutput>;

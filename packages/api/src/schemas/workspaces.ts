@@ -21,3 +21,9 @@ export interface CreateWorkspaceResult {
   apiKey: string;
   apiKeyPrefix: string;
 }
+
+/** workspaces.create by a signed-in user, who becomes its owner. */
+export const createUserWorkspaceInput = z.object({
+  name: z.string().trim().min(1, "Workspace name must not be empty").max(128, "Workspace name must be at most 128 characters"),
+});
+export type CreateUserWorkspaceInput = z.input<typeof createUserWorkspaceInput>;

@@ -8,8 +8,10 @@ import type { ApiDeps } from "../deps.js";
 import { AppError, type AppErrorCode } from "../errors.js";
 import { createWorkspaceEvents } from "../events/workspace-events.js";
 import { createCaller } from "../root.js";
+import { createRateLimiter } from "../services/auth/rate-limiter.js";
+import { SESSION_COOKIE_NAME } from "../services/auth/session-cookie.js";
 import { createWorkspace } from "../services/workspaces/create-workspace.js";
-import { createContextInner } from "../trpc.js";
+import { type CreateContextInnerOptions, createContextInner } from "../trpc.js";
 
 export type EngineName = "pglite" | "postgres";
 
@@ -21,9 +23,50 @@ export const testEngines: { name: EngineName; skip: boolean }[] = [
   { name: "postgres", skip: !postgresReachable },
 ];
 
+/** A mail the fake mailer accepted. */
+export interface SentMail {
+  to: string;
+  url: string;
+}
+
+/** What one browser sends: its cookie jar, and the Set-Cookie headers it received. */
+export interface TestBrowser {
+  /** name -> value, maintained from setCookie / clearCookie like a browser would. */
+  cookies: Map<string, string>;
+  /** Every cookie the API asked to set or clear, in order (value "" and maxAgeSeconds 0 for a clear). */
+  received: {
+    name: string;
+    value: string;
+    maxAgeSeconds: number;
+    httpOnly: boolean;
+    secure: boolean;
+    sameSite: string;
+    path: string;
+  }[];
+  /** A caller for one request of this browser. */
+  caller(
+    options?: Omit<CreateContextInnerOptions, "deps" | "cookieHeader" | "setCookie" | "clearCookie">,
+  ): Promise<ReturnType<typeof createCaller>>;
+}
+
+export interface SignedInTestUser {
+  browser: TestBrowser;
+  userId: string;
+  email: string;
+  /** The plaintext pc_session value, for the secrets scan. */
+  sessionToken: string;
+  /** The token of the sign-in link that was used. */
+  linkToken: string;
+  workspaces: { id: string; name: string; slug: string; role: "owner" | "member" }[];
+  /** A caller acting in one of the user's workspaces (x-pc-workspace). */
+  in(workspaceId: string): Promise<ReturnType<typeof createCaller>>;
+}
+
 export interface Harness {
   db: Database;
   deps: ApiDeps;
+  /** Mail the default fake mailer accepted, oldest first (replace deps.mailer to use SMTP). */
+  sentMail: SentMail[];
   /** Agent ids the fake presence reports as connected. */
   online: Set<string>;
   /** Moves the injected clock; undefined means real time. */
@@ -39,6 +82,18 @@ export interface Harness {
    * that must step outside row-level security (never what the code under test does).
    */
   queryAsSuperuser?: (sql: string) => Promise<Record<string, unknown>[]>;
+  /**
+   * Runs SQL outside row-level security on either engine (the admin connection on PostgreSQL, a
+   * transaction that drops the runtime role on PGlite): for scans that must see every row.
+   */
+  queryAsOwner(sql: string): Promise<Record<string, unknown>[]>;
+  /** A browser with an empty cookie jar. */
+  openBrowser(): TestBrowser;
+  /**
+   * Signs a user in through the procedures (request a link, read it from the fake mailer, verify
+   * it) in a new browser, from a network of its own so tests do not share an IP limit.
+   */
+  signIn(email: string): Promise<SignedInTestUser>;
   close(): Promise<void>;
 }
 
@@ -61,16 +116,50 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
   }
   let now: Date | undefined;
   const online = new Set<string>();
+  const sentMail: SentMail[] = [];
   const deps: ApiDeps = {
     db,
-    config: { tokenExpiryDays: 30 },
+    config: { tokenExpiryDays: 30, publicUrl: "https://app.private-connect.test" },
     now: () => now ?? new Date(),
     presence: { isAgentOnline: (agentId) => online.has(agentId) },
     events: createWorkspaceEvents(),
+    mailer: {
+      async sendMagicLink(to, url) {
+        sentMail.push({ to, url });
+      },
+    },
+    rateLimiter: createRateLimiter(),
+  };
+  let networkCounter = 0;
+  const openBrowser = (): TestBrowser => {
+    const cookies = new Map<string, string>();
+    const received: TestBrowser["received"] = [];
+    return {
+      cookies,
+      received,
+      async caller(options = {}) {
+        const cookieHeader = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+        const context = await createContextInner({
+          deps,
+          ...options,
+          cookieHeader: cookieHeader === "" ? undefined : cookieHeader,
+          setCookie(cookie) {
+            received.push(cookie);
+            cookies.set(cookie.name, cookie.value);
+          },
+          clearCookie(cookie) {
+            received.push({ ...cookie, value: "", maxAgeSeconds: 0 });
+            cookies.delete(cookie.name);
+          },
+        });
+        return createCaller(context);
+      },
+    };
   };
   const harness: Harness = {
     db,
     deps,
+    sentMail,
     online,
     setNow(value) {
       now = value;
@@ -87,6 +176,37 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
       return { agentId: registered.agentId, token: registered.token };
     },
     queryAsSuperuser,
+    async queryAsOwner(sql) {
+      if (queryAsSuperuser !== undefined) return queryAsSuperuser(sql);
+      // PGlite's session user is its superuser; SET LOCAL ROLE NONE returns to it until commit.
+      return db.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe("SET LOCAL ROLE NONE");
+        return tx.$queryRawUnsafe<Record<string, unknown>[]>(sql);
+      });
+    },
+    openBrowser,
+    async signIn(email) {
+      const browser = openBrowser();
+      networkCounter += 1;
+      const ip = `198.51.${Math.floor(networkCounter / 250) % 250}.${(networkCounter % 250) + 1}`;
+      const mailCount = sentMail.length;
+      await (await browser.caller({ ip })).auth.requestMagicLink({ email });
+      const mail = sentMail.slice(mailCount).find((sent) => sent.to === email.trim().toLowerCase());
+      const linkToken = mail === undefined ? null : new URL(mail.url).searchParams.get("token");
+      if (linkToken === null) throw new Error(`no sign-in link was mailed to ${email}`);
+      const signedIn = await (await browser.caller({ ip })).auth.verifyMagicLink({ token: linkToken });
+      const sessionToken = browser.cookies.get(SESSION_COOKIE_NAME);
+      if (sessionToken === undefined) throw new Error("verifyMagicLink set no session cookie");
+      return {
+        browser,
+        userId: signedIn.user.id,
+        email: signedIn.user.email,
+        sessionToken,
+        linkToken,
+        workspaces: signedIn.workspaces,
+        in: (workspaceId) => browser.caller({ workspaceId }),
+      };
+    },
     async close() {
       await db.close();
       await dropDatabase();

@@ -3,6 +3,8 @@ import type { AgentPrincipal, ApiDeps } from "../../deps.js";
 export interface AgentCredentialState {
   tokenExpiresAt: Date;
   isRevoked: boolean;
+  /** Minted by POST /v1/agents/provision: its expiry message points at a new provisioning, not a rotation. */
+  isProvisioned: boolean;
 }
 
 /**
@@ -14,7 +16,12 @@ export interface AgentCredentialState {
 export async function readAgentCredential(deps: ApiDeps, principal: AgentPrincipal): Promise<AgentCredentialState | undefined> {
   const { workspaceId, agentId } = principal;
   const row = await deps.db.withWorkspace(workspaceId, (tx) =>
-    tx.agent.findFirst({ where: { id: agentId, workspaceId }, select: { tokenExpiresAt: true, revokedAt: true } }),
+    tx.agent.findFirst({
+      where: { id: agentId, workspaceId },
+      select: { tokenExpiresAt: true, revokedAt: true, provisionedAt: true },
+    }),
   );
-  return row ? { tokenExpiresAt: row.tokenExpiresAt, isRevoked: row.revokedAt !== null } : undefined;
+  return row
+    ? { tokenExpiresAt: row.tokenExpiresAt, isRevoked: row.revokedAt !== null, isProvisioned: row.provisionedAt !== null }
+    : undefined;
 }

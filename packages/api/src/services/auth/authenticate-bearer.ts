@@ -29,6 +29,7 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise
       label: found.label,
       clientType: found.clientType,
       tokenExpiresAt: found.tokenExpiresAt,
+      tokenSlot: found.tokenSlot,
     };
   }
   throw invalidCredentials();

@@ -32,3 +32,14 @@ export function getApiKeyPrefix(apiKey: string): string {
 export function generateAgentToken(): string {
   return randomBytes(32).toString("hex");
 }
+
+/** A session cookie or sign-in link token: 256 random bits as 43 base64url characters. */
+export const BROWSER_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * 256 random bits, base64url (43 characters): short enough for a link in an email, safe in a
+ * URL and a cookie without escaping, and never mistaken for an agent token (hex) or a key (pc_).
+ */
+export function generateBrowserToken(): string {
+  return randomBytes(32).toString("base64url");
+}

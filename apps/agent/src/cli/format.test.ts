@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import type { AgentProcessStatus } from "../daemon/control-protocol.js";
+import { formatStatus } from "./format.js";
+
+const status: AgentProcessStatus = {
+  pid: 42,
+  configDir: "/home/me/.private-connect",
+  agent: { id: "agent-1", label: "laptop", workspace: { id: "ws-1", name: "acme" } },
+  hub: { url: "https://hub.example.com", state: "closed", lastError: "Agent token expired" },
+  token: {
+    expiresAt: "2030-01-01T00:00:00.000Z",
+    isProvisioned: true,
+    warning: "Provisioned agent token expires in 2 hours: provision a new one and run connect up --token <token>",
+  },
+  exposures: [],
+  reaches: [],
+  activeStreams: 0,
+  notices: [{ at: "2029-12-31T20:00:00.000Z", level: "warning", code: "ip_changed", message: "Used from 10.0.0.2" }],
+  ipChanges: [{ previousIp: "10.0.0.1", newIp: "10.0.0.2", at: "2029-12-31T19:59:59.000Z" }],
+};
+
+describe("formatStatus", () => {
+  it("shows the token, its warning, IP changes and the hub's notices", () => {
+    const text = formatStatus(status);
+    expect(text).toContain("Token      provisioned, expires 2030-01-01T00:00:00.000Z");
+    expect(text).toContain(
+      "Warning    Provisioned agent token expires in 2 hours: provision a new one and run connect up --token <token>",
+    );
+    expect(text).toContain("  2029-12-31T19:59:59.000Z  10.0.0.1 -> 10.0.0.2");
+    expect(text).toContain("Hub notices\n  2029-12-31T20:00:00.000Z  warning ip_changed: Used from 10.0.0.2");
+    expect(text).toContain("Hub        https://hub.example.com (closed: Agent token expired)");
+  });
+
+  it("leaves the sections out when there is nothing to say", () => {
+    const text = formatStatus({
+      ...status,
+      token: { expiresAt: "2030-01-01T00:00:00.000Z", isProvisioned: false },
+      notices: [],
+      ipChanges: [],
+    });
+    expect(text).not.toContain("Warning");
+    expect(text).not.toContain("IP changes");
+    expect(text).not.toContain("Hub notices");
+  });
+});

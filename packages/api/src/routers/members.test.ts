@@ -1,0 +1,225 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  LAST_OWNER,
+  MEMBER_NOT_FOUND,
+  OWNER_REQUIRED_FOR_API_KEYS,
+  OWNER_REQUIRED_FOR_MEMBERS,
+  USER_SESSION_REQUIRED,
+  WORKSPACE_NOT_FOUND,
+} from "../errors.js";
+import { expectAppError, type Harness, openHarness, type SignedInTestUser, testEngines } from "../test-support/harness.js";
+import { scanTablesForSecrets } from "../test-support/scan-for-secrets.js";
+
+describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) => {
+  let harness: Harness;
+  const secrets: string[] = [];
+  let counter = 0;
+  const uniqueEmail = (tag: string) => `${tag}-${++counter}-${randomUUID().slice(0, 8)}@example.com`;
+
+  async function signIn(tag: string): Promise<SignedInTestUser> {
+    const user = await harness.signIn(uniqueEmail(tag));
+    secrets.push(user.sessionToken, user.linkToken);
+    return user;
+  }
+
+  /** Signs in with the link an invitation mailed, like the invited person clicking it. */
+  async function acceptInvitation(email: string): Promise<SignedInTestUser> {
+    const mail = harness.sentMail.findLast((sent) => sent.to === email);
+    const token = mail === undefined ? null : new URL(mail.url).searchParams.get("token");
+    if (token === null) throw new Error(`no invitation mailed to ${email}`);
+    const browser = harness.openBrowser();
+    const signedIn = await (await browser.caller()).auth.verifyMagicLink({ token });
+    const sessionToken = browser.cookies.get("pc_session") ?? "";
+    secrets.push(sessionToken, token);
+    return {
+      browser,
+      userId: signedIn.user.id,
+      email,
+      sessionToken,
+      linkToken: token,
+      workspaces: signedIn.workspaces,
+      in: (workspaceId) => browser.caller({ workspaceId }),
+    };
+  }
+
+  /** An owner with a fresh workspace, and a member they invited who signed in with the invitation. */
+  async function createTeam(tag: string) {
+    const owner = await signIn(`${tag}-owner`);
+    const workspace = await (await owner.browser.caller()).workspaces.create({ name: `Team ${tag}` });
+    const memberEmail = uniqueEmail(`${tag}-member`);
+    const invited = await (await owner.in(workspace.id)).members.invite({ email: memberEmail });
+    const member = await acceptInvitation(memberEmail);
+    return { owner, member, workspace, invited };
+  }
+
+  beforeAll(async () => {
+    if (skip) return;
+    harness = await openHarness(name);
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it.skipIf(skip)("creates a workspace owned by the signed-in user, listed by auth.me", async () => {
+    const user = await signIn("creator");
+    const created = await (await user.browser.caller()).workspaces.create({ name: "  Acme Labs " });
+    expect(created).toEqual({
+      id: expect.any(String),
+      name: "Acme Labs",
+      slug: expect.stringMatching(/^acme-labs/),
+      role: "owner",
+    });
+    const me = await (await user.browser.caller()).auth.me();
+    expect(me.workspaces).toEqual(expect.arrayContaining([created, ...user.workspaces]));
+    expect(me.workspaces).toHaveLength(2);
+    const members = await (await user.in(created.id)).members.list();
+    expect(members).toEqual([{ userId: user.userId, email: user.email, role: "owner", joinedAt: expect.any(String) }]);
+  });
+
+  it.skipIf(skip)(
+    "invites by email: the mail's link signs the person into that workspace as a member, with no workspace of their own",
+    async () => {
+      const { owner, member, workspace, invited } = await createTeam("invite");
+      expect(invited).toEqual({ userId: member.userId, email: member.email, role: "member", joinedAt: expect.any(String) });
+      expect(member.workspaces).toEqual([{ ...workspace, role: "member" }]);
+      expect(member.browser.cookies.has("pc_session")).toBe(true);
+      const listed = await (await member.in(workspace.id)).members.list();
+      expect(listed.map(({ email, role }) => ({ email, role }))).toEqual([
+        { email: owner.email, role: "owner" },
+        { email: member.email, role: "member" },
+      ]);
+      // Inviting again is a conflict, whatever case the address is typed in.
+      await expectAppError(
+        (await owner.in(workspace.id)).members.invite({ email: member.email.toUpperCase() }),
+        "CONFLICT",
+        `${member.email} is already a member of this workspace: change their role with members.setRole`,
+      );
+    },
+  );
+
+  it.skipIf(skip)("lets an invited owner in as an owner, and reuses an existing user", async () => {
+    const { owner, workspace } = await createTeam("coowner");
+    const existing = await signIn("existing");
+    const invited = await (await owner.in(workspace.id)).members.invite({ email: existing.email, role: "owner" });
+    expect(invited).toMatchObject({ userId: existing.userId, role: "owner" });
+    const me = await (await existing.browser.caller()).auth.me();
+    expect(me.workspaces).toEqual(expect.arrayContaining([{ ...workspace, role: "owner" }]));
+  });
+
+  it.skipIf(skip)("refuses a member every owner action, with a message saying who can", async () => {
+    const { owner, member, workspace } = await createTeam("roles");
+    const asMember = await member.in(workspace.id);
+    await expectAppError(asMember.members.invite({ email: uniqueEmail("nope") }), "FORBIDDEN", OWNER_REQUIRED_FOR_MEMBERS);
+    await expectAppError(asMember.members.remove({ userId: owner.userId }), "FORBIDDEN", OWNER_REQUIRED_FOR_MEMBERS);
+    await expectAppError(
+      asMember.members.setRole({ userId: member.userId, role: "owner" }),
+      "FORBIDDEN",
+      OWNER_REQUIRED_FOR_MEMBERS,
+    );
+    await expectAppError(asMember.apiKeys.create({ name: "sneaky" }), "FORBIDDEN", OWNER_REQUIRED_FOR_API_KEYS);
+    await expectAppError(asMember.apiKeys.list(), "FORBIDDEN", OWNER_REQUIRED_FOR_API_KEYS);
+    await expectAppError(asMember.apiKeys.revoke({ id: randomUUID() }), "FORBIDDEN", OWNER_REQUIRED_FOR_API_KEYS);
+    // Nothing changed.
+    const listed = await (await owner.in(workspace.id)).members.list();
+    expect(listed.map(({ userId, role }) => ({ userId, role }))).toEqual([
+      { userId: owner.userId, role: "owner" },
+      { userId: member.userId, role: "member" },
+    ]);
+    expect(await (await owner.in(workspace.id)).apiKeys.list()).toEqual([]);
+  });
+
+  it.skipIf(skip)("keeps members management for signed-in owners: API keys may list members, agents nothing", async () => {
+    const { workspaceId, apiKey } = await harness.createTestWorkspace();
+    secrets.push(apiKey);
+    const asKey = await harness.caller(apiKey);
+    expect((await asKey.members.list()).map((member) => member.role)).toEqual(["owner"]);
+    await expectAppError(asKey.members.invite({ email: uniqueEmail("bykey") }), "FORBIDDEN", USER_SESSION_REQUIRED);
+    const { token } = await harness.registerTestAgent(apiKey, "member-lister");
+    secrets.push(token);
+    await expectAppError((await harness.caller(token)).members.list(), "FORBIDDEN", /^Agent tokens cannot list members/);
+    expect(workspaceId).toBeDefined();
+  });
+
+  it.skipIf(skip)("never leaves a workspace without an owner", async () => {
+    const { owner, member, workspace } = await createTeam("lastowner");
+    const asOwner = await owner.in(workspace.id);
+    await expectAppError(asOwner.members.setRole({ userId: owner.userId, role: "member" }), "CONFLICT", LAST_OWNER);
+    await expectAppError(asOwner.members.remove({ userId: owner.userId }), "CONFLICT", LAST_OWNER);
+
+    // With a second owner, the first may step down and then leave.
+    expect(await asOwner.members.setRole({ userId: member.userId, role: "owner" })).toMatchObject({ role: "owner" });
+    expect(await (await owner.in(workspace.id)).members.setRole({ userId: owner.userId, role: "member" })).toMatchObject({
+      role: "member",
+    });
+    await expectAppError(
+      (await member.in(workspace.id)).members.setRole({ userId: member.userId, role: "member" }),
+      "CONFLICT",
+      LAST_OWNER,
+    );
+    expect(await (await owner.in(workspace.id)).members.remove({ userId: owner.userId })).toEqual({ removed: true });
+    expect((await (await member.in(workspace.id)).members.list()).map((listed) => listed.userId)).toEqual([member.userId]);
+  });
+
+  it.skipIf(skip)("lets only one of two owners demoting each other at the same moment succeed", async () => {
+    const { owner, member, workspace } = await createTeam("race");
+    await (await owner.in(workspace.id)).members.setRole({ userId: member.userId, role: "owner" });
+    const outcomes = await Promise.allSettled([
+      (await owner.in(workspace.id)).members.setRole({ userId: member.userId, role: "member" }),
+      (await member.in(workspace.id)).members.setRole({ userId: owner.userId, role: "member" }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const roles = (await harness.queryAsOwner(
+      `SELECT role FROM memberships WHERE workspace_id = '${workspace.id}' ORDER BY role`,
+    )) as { role: string }[];
+    expect(roles.map((row) => row.role)).toEqual(["member", "owner"]);
+  });
+
+  it.skipIf(skip)("lets a member leave, and locks a removed member out of the workspace on their next request", async () => {
+    const { owner, member, workspace } = await createTeam("leave");
+    const second = await acceptInvitation(
+      (await (await owner.in(workspace.id)).members.invite({ email: uniqueEmail("leave-second") })).email,
+    );
+    expect(await (await second.in(workspace.id)).members.remove({ userId: second.userId })).toEqual({ removed: true });
+    await expectAppError((await second.in(workspace.id)).members.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+
+    const asMember = await member.in(workspace.id);
+    expect((await asMember.members.list()).length).toBe(2);
+    await (await owner.in(workspace.id)).members.remove({ userId: member.userId });
+    await expectAppError((await member.in(workspace.id)).members.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+    expect((await (await member.browser.caller()).auth.me()).workspaces).toEqual([]);
+  });
+
+  it.skipIf(skip)(
+    "gives an outsider NOT_FOUND for this workspace's members, from their own workspace or by switching to it",
+    async () => {
+      const { owner, member, workspace } = await createTeam("outsider-target");
+      const outsider = await signIn("outsider");
+      const outsiderWorkspace = outsider.workspaces[0]?.id ?? "";
+
+      await expectAppError((await outsider.in(workspace.id)).members.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+      await expectAppError(
+        (await outsider.in(workspace.id)).members.invite({ email: uniqueEmail("x") }),
+        "NOT_FOUND",
+        WORKSPACE_NOT_FOUND,
+      );
+      const asOutsider = await outsider.in(outsiderWorkspace);
+      await expectAppError(asOutsider.members.remove({ userId: member.userId }), "NOT_FOUND", MEMBER_NOT_FOUND);
+      await expectAppError(asOutsider.members.setRole({ userId: owner.userId, role: "member" }), "NOT_FOUND", MEMBER_NOT_FOUND);
+      await expectAppError(asOutsider.members.remove({ userId: randomUUID() }), "NOT_FOUND", MEMBER_NOT_FOUND);
+      // The outsider's own list shows only themselves: no user of the other workspace leaks in.
+      expect((await asOutsider.members.list()).map((listed) => listed.email)).toEqual([outsider.email]);
+      // And nothing happened to the target workspace.
+      expect((await (await owner.in(workspace.id)).members.list()).map((listed) => listed.role)).toEqual(["owner", "member"]);
+    },
+  );
+
+  it.skipIf(skip)("stores no session token, sign-in link token or API key in clear, in any table", async () => {
+    const linkTokens = harness.sentMail.map((mail) => new URL(mail.url).searchParams.get("token") ?? "");
+    const scan = await scanTablesForSecrets(harness, [...secrets, ...linkTokens]);
+    expect(scan.plaintextHits).toEqual([]);
+    expect(scan.rowsByTable.sessions).toBeGreaterThan(10);
+    expect(scan.hashesFound).toBeGreaterThanOrEqual(linkTokens.length);
+  });
+});

@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+export const createApiKeyInput = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "API key name must not be empty: name it after where it is used, for example ci")
+    .max(64, "API key name must be at most 64 characters"),
+});
+export type CreateApiKeyInput = z.input<typeof createApiKeyInput>;
+
+export const createdApiKeyOutput = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  /** Plaintext, returned exactly once; the hub keeps only its SHA-256. */
+  key: z.string().regex(/^pc_[A-Za-z0-9]{32}$/),
+  createdAt: z.iso.datetime(),
+});
+export type CreatedApiKey = z.infer<typeof createdApiKeyOutput>;
+
+/** What a listing shows of a key: never the key, never its hash. */
+export const apiKeyView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+export type ApiKeyView = z.infer<typeof apiKeyView>;
+
+export const revokeApiKeyInput = z.object({ id: z.uuid("id must be an API key id from apiKeys.list") });
+export type RevokeApiKeyInput = z.input<typeof revokeApiKeyInput>;
+export const revokeApiKeyOutput = z.object({ id: z.uuid(), revokedAt: z.iso.datetime() });

@@ -1,0 +1,26 @@
+import type { ApiDeps, Principal } from "../../deps.js";
+import { AppError, MEMBER_NOT_FOUND, OWNER_REQUIRED_FOR_MEMBERS } from "../../errors.js";
+import { requireWorkspaceUser } from "../auth/require-role.js";
+import { assertAnotherOwnerRemains, lockWorkspaceMembers } from "./lock-workspace-members.js";
+
+/**
+ * Removes a member: an owner removes anyone, a member only themselves (leaving). Never the last
+ * owner. Their sessions stay (they may belong to other workspaces) but the next request naming
+ * this workspace is refused, since membership is checked on every request.
+ */
+export async function removeMember(deps: ApiDeps, principal: Principal, input: { userId: string }): Promise<{ removed: true }> {
+  const actor = requireWorkspaceUser(principal);
+  const { workspaceId } = actor;
+  if (actor.role !== "owner" && actor.userId !== input.userId) throw new AppError("FORBIDDEN", OWNER_REQUIRED_FOR_MEMBERS);
+  await deps.db.withWorkspace(workspaceId, async (tx) => {
+    await lockWorkspaceMembers(tx, workspaceId);
+    const target = await tx.membership.findFirst({
+      where: { workspaceId, userId: input.userId },
+      select: { id: true, role: true },
+    });
+    if (target === null) throw new AppError("NOT_FOUND", MEMBER_NOT_FOUND);
+    if (target.role === "owner") await assertAnotherOwnerRemains(tx, workspaceId);
+    await tx.membership.deleteMany({ where: { id: target.id, workspaceId } });
+  });
+  return { removed: true };
+}
