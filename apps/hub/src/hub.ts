@@ -3,13 +3,23 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { type ApiDeps, createWorkspace, createWorkspaceEvents, type WorkspaceEvents } from "@private-connect/api";
+import {
+  type ApiDeps,
+  createLogMailer,
+  createRateLimiter,
+  createSmtpMailer,
+  createWorkspace,
+  createWorkspaceEvents,
+  type Mailer,
+  type WorkspaceEvents,
+} from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import { clientAddress, refuseInsecureTransport, type TransportPolicy } from "./config/client-address.js";
 import type { HubEnv } from "./config/env.js";
+import { loadSecrets } from "./config/secrets.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { createApiAuthority } from "./relay/api-authority.js";
 import { renderPrometheus } from "./relay/relay-metrics.js";
@@ -37,14 +47,37 @@ export async function openHubDatabase(env: HubEnv, dataDir: string): Promise<Dat
   return openDatabase({ dataDir: join(dataDir, "pglite") });
 }
 
+export interface ApiDepsParts {
+  /** One bus per hub process: the relay publishes presence on it, tRPC subscribers read from it. */
+  events?: WorkspaceEvents;
+  mailer?: Mailer;
+  publicUrl?: string;
+  sessionSigningSecret?: string;
+}
+
 export function createApiDeps(
   db: Database,
   env: HubEnv,
   relay: { isAgentOnline(agentId: string): boolean },
-  // One bus per hub process: the relay publishes presence on it, tRPC subscribers read from it.
-  events: WorkspaceEvents = createWorkspaceEvents(),
+  parts: ApiDepsParts = {},
 ): ApiDeps {
-  return { db, config: { tokenExpiryDays: env.TOKEN_EXPIRY_DAYS }, presence: relay, events };
+  return {
+    db,
+    config: {
+      tokenExpiryDays: env.TOKEN_EXPIRY_DAYS,
+      publicUrl: parts.publicUrl ?? env.PUBLIC_URL,
+      sessionSigningSecret: parts.sessionSigningSecret,
+    },
+    presence: relay,
+    events: parts.events ?? createWorkspaceEvents(),
+    mailer: parts.mailer ?? { sendMagicLink: async () => {} },
+    rateLimiter: createRateLimiter(),
+  };
+}
+
+/** SMTP when configured; otherwise the embedded default prints sign-in links in the hub's log. */
+function createMailer(env: HubEnv, log: Logger): Mailer & { close?(): void } {
+  return env.SMTP_URL ? createSmtpMailer(env.SMTP_URL, env.SMTP_FROM) : createLogMailer(log);
 }
 
 async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<Server> {
@@ -69,9 +102,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     throw error;
   }
   const presence = { isAgentOnline: (agentId: string) => relay.isAgentOnline(agentId) };
-  const deps = createApiDeps(db, env, presence);
+  const mailer = createMailer(env, log);
+  const secrets = await loadSecrets(env, dataDir);
+  const deps = createApiDeps(db, env, presence, { mailer, sessionSigningSecret: secrets.jwtSecret });
   const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
 
+  const policy: TransportPolicy = {
+    isTlsServed: Boolean(env.TLS_CERT),
+    allowInsecure: env.ALLOW_INSECURE,
+    trustProxy: env.TRUST_PROXY,
+  };
   const handler = createRequestHandler({
     deps,
     isReady: async () => {
@@ -79,12 +119,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       return true;
     },
     renderMetrics: () => renderPrometheus(relay.snapshot()),
+    readClientIp: (request) => clientAddress(request, policy),
   });
-  const policy: TransportPolicy = {
-    isTlsServed: Boolean(env.TLS_CERT),
-    allowInsecure: env.ALLOW_INSECURE,
-    trustProxy: env.TRUST_PROXY,
-  };
   const server = await createHttpServer(env, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     // Health probes carry no secret, so load balancers may use plain HTTP for them.
@@ -123,6 +159,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const scheme = env.TLS_CERT ? "https" : "http";
   const url = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+  // Emailed links need an address users can open; without PUBLIC_URL that is where we listen.
+  deps.config.publicUrl ??= url;
 
   const admin = await serveAdminSocket(dataDir, async (request) => ({
     ...(await createWorkspace(deps, request.params)),
@@ -144,6 +182,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await serverClosed;
       clearTimeout(cutConnections);
       server.closeAllConnections();
+      mailer.close?.();
       await db.close();
       await lock.release();
     })();

@@ -2,4 +2,5 @@ export * from "./codec.js";
 export * from "./control.js";
 export * from "./credit.js";
 export * from "./frame-types.js";
+export * from "./frame-writer.js";
 export * from "./limits.js";

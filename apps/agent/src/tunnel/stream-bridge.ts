@@ -13,6 +13,8 @@ import {
 /** Where a bridge puts its frames: the agent's one hub connection. */
 export interface FrameSink {
   send(frame: Buffer): void;
+  /** A DATA frame; the sink copies `payload` into its outgoing batch. */
+  sendData(streamId: number, payload: Uint8Array): void;
 }
 
 /**
@@ -125,7 +127,7 @@ export class StreamBridge {
         return;
       }
       this.credit.consume(size);
-      this.sink.send(encodeFrame(FrameType.DATA, this.id, chunk.subarray(offset, offset + size)));
+      this.sink.sendData(this.id, chunk.subarray(offset, offset + size));
       offset += size;
     }
   }

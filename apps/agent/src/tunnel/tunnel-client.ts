@@ -11,6 +11,7 @@ import {
   encodeReset,
   FrameType,
   type FrameTypeValue,
+  FrameWriter,
   forEachFrame,
   isFatalCloseCode,
   MAX_WS_MESSAGE_BYTES,
@@ -41,6 +42,7 @@ export interface TunnelTarget {
 export interface TunnelOptions {
   /** http(s)://host:port of the hub; the relay lives at ws(s)://host:port/relay. */
   hubUrl: string;
+  /** The agent token for the next connection; setToken() replaces it after a rotation. */
   token: string;
   /** The exposures this agent registered. The hub only names a service, never a host. */
   resolveTarget(serviceName: string): TunnelTarget | undefined;
@@ -89,11 +91,31 @@ export class TunnelClient {
   private isClosing = false;
   private lastError: Error | undefined;
   private fatalError: Error | undefined;
+  private token: string;
+  /** The token the current connection authenticated with. */
+  private connectedToken: string | undefined;
   private waiters: ConnectedWaiter[] = [];
-  private readonly sink: FrameSink = { send: (frame) => this.send(frame) };
+  /** Batches this connection's outgoing frames; replaced with each connection. */
+  private writer: FrameWriter | undefined;
+  private readonly sink: FrameSink = {
+    send: (frame) => this.send(frame),
+    sendData: (streamId, payload) => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload);
+    },
+  };
 
   constructor(private readonly options: TunnelOptions) {
     this.backoff = options.backoff ?? new Backoff();
+    this.token = options.token;
+  }
+
+  /**
+   * Uses `token` from the next connection on. The open connection is left alone, so a rotation
+   * drops no stream; if the hub later ends it because the old token expired, the tunnel
+   * reconnects with this one instead of giving up.
+   */
+  setToken(token: string): void {
+    this.token = token;
   }
 
   get state(): TunnelState {
@@ -163,6 +185,7 @@ export class TunnelClient {
     clearTimeout(this.reconnectTimer);
     const ws = this.ws;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
+      this.writer?.flush();
       await new Promise<void>((resolve) => {
         ws.once("close", () => resolve());
         ws.close(CloseCode.NORMAL, "agent stopping");
@@ -190,16 +213,26 @@ export class TunnelClient {
   private connect(): void {
     this.setState("connecting");
     let refusal: { status: number; message: string } | undefined;
+    const token = this.token;
+    this.connectedToken = token;
     const ws = new WebSocket(relayUrlFor(this.options.hubUrl), {
       headers: {
-        authorization: `Bearer ${this.options.token}`,
+        authorization: `Bearer ${token}`,
         "user-agent": `private-connect-agent/${this.options.agentVersion ?? "0.1.0"}`,
       },
       perMessageDeflate: false,
       maxPayload: MAX_WS_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      // Masking exists to stop a browser's script from steering bytes seen by proxies on
+      // the path; this client is no browser and its payload is not script-controlled in
+      // that sense, so an all-zero mask saves a copy of every byte we send.
+      generateMask: (mask) => mask.fill(0),
     });
     this.ws = ws;
+    const writer = new FrameWriter((batch) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(batch);
+    });
+    this.writer = writer;
     ws.binaryType = "nodebuffer";
     ws.on("unexpected-response", (request, response) => {
       const chunks: Buffer[] = [];
@@ -329,8 +362,7 @@ export class TunnelClient {
   }
 
   private send(frame: Buffer): void {
-    const ws = this.ws;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(frame);
+    if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeFrame(frame);
   }
 
   private failProtocol(ws: WebSocket, reason: string): void {
@@ -359,6 +391,8 @@ export class TunnelClient {
   private onClose(ws: WebSocket, code: number, reason: string, refusal: { status: number; message: string } | undefined): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    this.writer?.discard();
+    this.writer = undefined;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.stableTimer);
     for (const bridge of this.streams.values()) bridge.receiveReset();
@@ -366,7 +400,10 @@ export class TunnelClient {
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
 
-    const isFatal = (refusal && (refusal.status === 401 || refusal.status === 403)) || isFatalCloseCode(code);
+    // A refusal of a token this agent has since replaced says nothing about the new one.
+    const isTokenReplaced = this.connectedToken !== undefined && this.connectedToken !== this.token;
+    const isFatal =
+      !isTokenReplaced && ((refusal && (refusal.status === 401 || refusal.status === 403)) || isFatalCloseCode(code));
     if (this.isClosing) {
       this.setState("closed");
       return;
@@ -381,6 +418,7 @@ export class TunnelClient {
       return;
     }
     this.setState("disconnected", this.lastError?.message ?? reason);
+    if (isTokenReplaced) this.backoff.reset();
     this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
     this.reconnectTimer.unref();
   }

@@ -24,17 +24,30 @@ export async function loadSecrets(
   }
   const path = join(dataDir, "secrets.json");
   let stored: z.infer<typeof storedSecrets>;
+  let text: string | undefined;
   try {
-    const parsed = storedSecrets.safeParse(JSON.parse(await readFile(path, "utf8")));
-    if (!parsed.success) throw new Error(`${path} is damaged: restore it from a backup, or set JWT_SECRET and ENCRYPTION_KEY`);
-    stored = parsed.data;
+    text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (text === undefined) {
     stored = { jwtSecret: randomBytes(32).toString("base64url"), encryptionKey: randomBytes(32).toString("hex") };
     await writeFile(path, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  } else {
+    const parsed = storedSecrets.safeParse(parseJson(text));
+    if (!parsed.success) throw new Error(`${path} is damaged: restore it from a backup, or set JWT_SECRET and ENCRYPTION_KEY`);
+    stored = parsed.data;
   }
   return {
     jwtSecret: env.JWT_SECRET ?? stored.jwtSecret,
     encryptionKey: Buffer.from(env.ENCRYPTION_KEY ?? stored.encryptionKey, "hex"),
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,11 +1,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { type ApiDeps, appRouter, createContextFromRequest } from "@private-connect/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { handleProvision } from "./provision-route.js";
 
 export interface HttpRoutesOptions {
   deps: ApiDeps;
   isReady(): Promise<boolean>;
   renderMetrics(): string;
+  readClientIp(req: IncomingMessage): string;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -18,7 +20,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export function createRequestHandler(options: HttpRoutesOptions): RequestListener {
   const trpc = createHTTPHandler({
     router: appRouter,
-    createContext: createContextFromRequest(options.deps),
+    createContext: createContextFromRequest(options.deps, options.readClientIp),
     basePath: "/trpc/",
     // Control-plane requests are small; a huge body is an attack, not a request.
     maxBodySize: 1024 * 1024,
@@ -40,6 +42,13 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
       const text = options.renderMetrics();
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(text) });
       res.end(text);
+      return;
+    }
+    if (path === "/v1/agents/provision") {
+      handleProvision(options.deps, req, res).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: "Internal error in the hub: try again" });
+        else res.destroy();
+      });
       return;
     }
     if (path.startsWith("/trpc/")) {

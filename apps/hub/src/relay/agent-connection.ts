@@ -7,6 +7,7 @@ import {
   FrameType,
   type FrameTypeValue,
   forEachFrame,
+  MAX_WS_MESSAGE_BYTES,
   negotiateVersion,
   type OpenRequest,
   PROTOCOL_VERSIONS,
@@ -62,6 +63,7 @@ export class AgentConnection implements StreamPeer {
   private isClosed = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private pendingOut: Buffer | undefined;
   isAlive = true;
 
   constructor(
@@ -96,9 +98,32 @@ export class AgentConnection implements StreamPeer {
     return this.slots.size;
   }
 
+  /**
+   * Frames leave in batches, once per event-loop turn. Relayed frames are views into the
+   * message they arrived in, so consecutive frames of one incoming batch that go to this
+   * connection sit next to each other in memory and leave as one message, without a copy.
+   */
   sendFrame(frame: Buffer): void {
-    if (!this.isClosed) this.ws.send(frame);
+    if (this.isClosed) return;
+    const pending = this.pendingOut;
+    if (pending) {
+      const isAdjacent = pending.buffer === frame.buffer && pending.byteOffset + pending.length === frame.byteOffset;
+      if (isAdjacent && pending.length + frame.length <= MAX_WS_MESSAGE_BYTES) {
+        this.pendingOut = Buffer.from(pending.buffer, pending.byteOffset, pending.length + frame.length);
+        return;
+      }
+      this.ws.send(pending);
+    } else {
+      setImmediate(this.flushPending);
+    }
+    this.pendingOut = frame;
   }
+
+  private readonly flushPending = (): void => {
+    const pending = this.pendingOut;
+    this.pendingOut = undefined;
+    if (pending && !this.isClosed) this.ws.send(pending);
+  };
 
   sendReset(streamId: number, code: number, reason: string): void {
     this.pendingOpens.delete(streamId);
@@ -140,19 +165,14 @@ export class AgentConnection implements StreamPeer {
   }
 
   /** The token expired while connected: say so, then close with the code agents do not retry. */
-  closeExpired(): void {
-    this.sendFrame(
-      encodeControl({
-        type: "error",
-        code: "token_expired",
-        message: "Agent token expired: run connect up --api-key <key> (or connect login) to register again",
-      }),
-    );
+  closeExpired(message = "Agent token expired: run connect up --api-key <key> (or connect login) to register again"): void {
+    this.sendFrame(encodeControl({ type: "error", code: "token_expired", message }));
     this.close(CloseCode.TOKEN_EXPIRED, "agent token expired");
   }
 
   close(code: number, reason: string): void {
     if (this.isClosed) return;
+    this.flushPending();
     this.ws.close(code, reason);
   }
 

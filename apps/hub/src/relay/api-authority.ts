@@ -53,11 +53,27 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       }
     },
 
-    onAgentConnected(agent, ip) {
+    async onAgentConnected(agent, ip) {
       announceAgentOnline(deps, agent);
-      recordAgentSeen(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
-        log.warn({ err: String(error) }, "could not record agent last-seen"),
-      );
+      const seen = await recordAgentSeen(deps, { kind: "agent", ...agent }, { ip });
+      if (!seen.ipChanged) return [];
+      const { previousIp, newIp } = seen.ipChanged;
+      log.warn({ previousIp, newIp }, "agent token used from a new address");
+      return [
+        {
+          type: "notice",
+          level: "warning",
+          code: "ip_changed",
+          message: `This agent's token was used from ${newIp} (before: ${previousIp}); if that was not you, rotate it with connect up --rotate-token`,
+        },
+      ];
+    },
+
+    async describeExpiry(agent) {
+      const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
+      return credential?.isProvisioned
+        ? "Provisioned agent token expired: provision a new one and run connect up --token <token>"
+        : "Agent token expired: run connect up --api-key <key> (or connect login) to register again";
     },
 
     async readTokenExpiry(agent) {

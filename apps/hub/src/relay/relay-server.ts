@@ -5,6 +5,7 @@ import {
   encodeControl,
   encodeOpen,
   MAX_WS_MESSAGE_BYTES,
+  type NoticeMessage,
   type OpenRequest,
   ResetCode,
 } from "@private-connect/protocol";
@@ -20,12 +21,15 @@ export interface RelayAuthority {
   authenticateAgent(bearer: string): Promise<AgentIdentity>;
   /** The one authorization check run at every stream open. Throws a NotFound-like error. */
   authorizeOpen(agent: AgentIdentity, request: OpenRequest): Promise<{ agentId: string; serviceName: string }>;
-  onAgentConnected?(agent: AgentIdentity, ip: string): void;
+  /** Returns notices for the agent (for example: its token was used from a new address). */
+  onAgentConnected?(agent: AgentIdentity, ip: string): Promise<NoticeMessage[]>;
   /**
    * The agent's token expiry as stored now (a rotation may have extended it), or undefined
    * when the agent is gone or revoked. Asked when the connection's token reaches expiry.
    */
   readTokenExpiry?(agent: AgentIdentity): Promise<Date | undefined>;
+  /** The message for an agent whose token expired while connected. */
+  describeExpiry?(agent: AgentIdentity): Promise<string>;
   onAgentDisconnected?(agent: AgentIdentity): void;
 }
 
@@ -155,7 +159,12 @@ export class RelayServer {
     if (previous && previous !== connection) previous.close(CloseCode.REPLACED, "replaced by a newer connection");
     this.online.set(connection.identity.agentId, connection);
     connection.log.info({ label: connection.label, clientType: connection.identity.clientType }, "agent connected");
-    this.authority.onAgentConnected?.(connection.identity, connection.ip);
+    this.authority.onAgentConnected?.(connection.identity, connection.ip).then(
+      (notices) => {
+        for (const notice of notices) connection.sendFrame(encodeControl(notice));
+      },
+      (error: unknown) => connection.log.warn({ err: String(error) }, "could not record the agent's connection"),
+    );
     connection.scheduleExpiry(connection.identity.tokenExpiresAt);
   }
 
@@ -257,7 +266,8 @@ export class RelayServer {
       connection.scheduleExpiry(expiresAt);
       return;
     }
-    connection.closeExpired();
+    const message = await this.authority.describeExpiry?.(connection.identity).catch(() => undefined);
+    connection.closeExpired(message);
   }
 
   private checkHeartbeats(): void {

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { encodeFrame, encodeWindow, forEachFrame } from "./codec.js";
+import { FrameType } from "./frame-types.js";
+import { FrameWriter } from "./frame-writer.js";
+import { MAX_FRAME_PAYLOAD } from "./limits.js";
+
+function frames(messages: Buffer[]) {
+  const out: { type: number; streamId: number; payload: string }[] = [];
+  for (const message of messages) {
+    forEachFrame(message, (type, streamId, payload) => out.push({ type, streamId, payload: payload.toString("hex") }));
+  }
+  return out;
+}
+
+describe("frame writer", () => {
+  it("sends the frames of one event-loop turn as one message, in order", async () => {
+    const sent: Buffer[] = [];
+    const writer = new FrameWriter((m) => sent.push(Buffer.from(m)));
+    writer.writeData(1, Buffer.from("aa", "hex"));
+    writer.writeFrame(encodeWindow(3, 1000));
+    writer.writeData(1, Buffer.from("bbcc", "hex"));
+    writer.writeFrame(encodeFrame(FrameType.FIN, 1));
+    expect(sent).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(1);
+    expect(frames(sent).map((f) => [f.type, f.streamId])).toEqual([
+      [FrameType.DATA, 1],
+      [FrameType.WINDOW, 3],
+      [FrameType.DATA, 1],
+      [FrameType.FIN, 1],
+    ]);
+    expect(frames(sent)[2]?.payload).toBe("bbcc");
+  });
+
+  it("splits batches at the message limit and across slabs without corrupting sent bytes", () => {
+    const sent: Buffer[] = [];
+    const writer = new FrameWriter((m) => sent.push(m), 200_000, 140_000);
+    const payloads = Array.from({ length: 7 }, (_, i) => Buffer.alloc(MAX_FRAME_PAYLOAD, i + 1));
+    for (const payload of payloads) writer.writeData(5, payload);
+    writer.flush();
+    expect(sent.length).toBeGreaterThan(3);
+    for (const message of sent) expect(message.length).toBeLessThanOrEqual(140_000);
+    const decoded = frames(sent);
+    expect(decoded).toHaveLength(7);
+    decoded.forEach((frame, i) => expect(frame.payload).toBe((payloads[i] as Buffer).toString("hex")));
+  });
+
+  it("discards what is batched when the connection is gone", async () => {
+    const sent: Buffer[] = [];
+    const writer = new FrameWriter((m) => sent.push(m));
+    writer.writeData(1, Buffer.from("ff", "hex"));
+    writer.discard();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(0);
+  });
+});
