@@ -39,6 +39,7 @@ const agents: Record<string, FakeAgent> = {
   "token-outsider": { agentId: "a-outsider", workspaceId: "ws-other", label: "outsider" },
   "token-expiring": { agentId: "a-expiring", workspaceId: "ws-acme", label: "expiring" },
   "token-rotated": { agentId: "a-rotated", workspaceId: "ws-acme", label: "rotated" },
+  "token-moved": { agentId: "a-moved", workspaceId: "ws-acme", label: "moved" },
 };
 /** Tokens that expire shortly after connecting; "rotated" gets a later expiry on re-check. */
 const shortLived = new Set(["a-expiring", "a-rotated"]);
@@ -58,6 +59,10 @@ const authority: RelayAuthority = {
     if (!agent) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Invalid credentials");
     const lifetime = shortLived.has(agent.agentId) ? 300 : 86_400_000;
     return { ...agent, clientType: "cli", tokenExpiresAt: new Date(Date.now() + lifetime) };
+  },
+  async onAgentConnected(agent) {
+    if (agent.agentId !== "a-moved") return [];
+    return [{ type: "notice", level: "warning", code: "ip_changed", message: "This agent's token was used from 127.0.0.2" }];
   },
   async readTokenExpiry(agent) {
     if (agent.agentId === "a-rotated") {
@@ -380,6 +385,17 @@ describe("operations", () => {
     socket.end();
     await stopped;
     expect(Buffer.concat(reply).toString()).toBe(createHash("sha256").update(first).update(second).digest("hex"));
+  });
+});
+
+describe("notices", () => {
+  it("passes the control plane's notices (an IP change) to the agent", async () => {
+    const notice = new Promise<{ code: string; message: string }>((resolve) => {
+      const tunnel = new TunnelClient({ hubUrl, token: "token-moved", resolveTarget: () => undefined, onNotice: resolve });
+      tunnel.start();
+      onCleanup(() => tunnel.close());
+    });
+    expect(await notice).toMatchObject({ code: "ip_changed", message: expect.stringContaining("127.0.0.2") });
   });
 });
 
