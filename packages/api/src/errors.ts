@@ -66,6 +66,8 @@ export const INVALID_CREDENTIALS = "Invalid credentials: check your API key or r
 // No grace period and no rotation after expiry: the way back is a new registration.
 export const AGENT_TOKEN_EXPIRED =
   "Agent token expired: register this machine again with `connect up --api-key <key>` or `connect login --hub <url>`";
+export const PROVISIONED_TOKEN_EXPIRED =
+  "Provisioned agent token expired: provision a new one (POST /v1/agents/provision) and run connect up --token <token>";
 export const INTERNAL_ERROR = "Internal error in the hub: try again; if it keeps failing, check the hub logs";
 
 export function serviceNotFound(): AppError {

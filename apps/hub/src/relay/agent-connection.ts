@@ -165,7 +165,7 @@ export class AgentConnection implements StreamPeer {
   }
 
   /** The token expired while connected: say so, then close with the code agents do not retry. */
-  closeExpired(message = "Agent token expired: run connect up --api-key <key> (or connect login) to register again"): void {
+  closeExpired(message: string): void {
     this.sendFrame(encodeControl({ type: "error", code: "token_expired", message }));
     this.close(CloseCode.TOKEN_EXPIRED, "agent token expired");
   }

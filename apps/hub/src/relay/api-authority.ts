@@ -1,10 +1,12 @@
 import {
+  AGENT_TOKEN_EXPIRED,
   type ApiDeps,
   AppError,
   announceAgentOffline,
   announceAgentOnline,
   authenticateBearer,
   authorizeStreamOpen,
+  PROVISIONED_TOKEN_EXPIRED,
   readAgentCredential,
   recordAgentSeen,
 } from "@private-connect/api";
@@ -71,9 +73,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
 
     async describeExpiry(agent) {
       const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
-      return credential?.isProvisioned
-        ? "Provisioned agent token expired: provision a new one and run connect up --token <token>"
-        : "Agent token expired: run connect up --api-key <key> (or connect login) to register again";
+      return credential?.isProvisioned ? PROVISIONED_TOKEN_EXPIRED : AGENT_TOKEN_EXPIRED;
     },
 
     async readTokenExpiry(agent) {

@@ -267,7 +267,7 @@ export class RelayServer {
       return;
     }
     const message = await this.authority.describeExpiry?.(connection.identity).catch(() => undefined);
-    connection.closeExpired(message);
+    connection.closeExpired(message ?? "Agent token expired: register this agent again with connect up");
   }
 
   private checkHeartbeats(): void {

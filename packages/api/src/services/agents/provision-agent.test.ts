@@ -1,7 +1,7 @@
 import { sha256Hex } from "@private-connect/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyPrincipal } from "../../deps.js";
-import { AGENT_TOKEN_EXPIRED, AppError } from "../../errors.js";
+import { AppError, PROVISIONED_TOKEN_EXPIRED } from "../../errors.js";
 import { CLIENT_TYPES, PROVISION_TTL_BOUNDS_MESSAGE } from "../../schemas/agents.js";
 import { type BareWorkspace, createBareWorkspace } from "../../test-support/bare-workspace.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../../test-support/harness.js";
@@ -132,7 +132,7 @@ describe.each(testEngines)("provisionAgent on $name", ({ name, skip }) => {
     );
     try {
       harness.setNow(new Date(provisioned.expiresAt));
-      await expectAppError((await harness.caller(provisioned.token)).services.list(), "TOKEN_EXPIRED", AGENT_TOKEN_EXPIRED);
+      await expectAppError((await harness.caller(provisioned.token)).services.list(), "TOKEN_EXPIRED", PROVISIONED_TOKEN_EXPIRED);
     } finally {
       harness.setNow(undefined);
     }

@@ -1,6 +1,6 @@
 import { sha256Hex } from "@private-connect/db";
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
-import { AGENT_TOKEN_EXPIRED, AppError, INVALID_CREDENTIALS } from "../../errors.js";
+import { AGENT_TOKEN_EXPIRED, AppError, INVALID_CREDENTIALS, PROVISIONED_TOKEN_EXPIRED } from "../../errors.js";
 import { AGENT_TOKEN_PATTERN, API_KEY_PATTERN } from "./secrets.js";
 
 /**
@@ -20,7 +20,7 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise
     const found = await deps.db.authenticateAgentTokenHash(sha256Hex(bearer));
     if (found === null || found.revokedAt !== null) throw invalidCredentials();
     if (found.tokenExpiresAt.getTime() <= currentTime(deps).getTime()) {
-      throw new AppError("TOKEN_EXPIRED", AGENT_TOKEN_EXPIRED);
+      throw new AppError("TOKEN_EXPIRED", await describeExpiredToken(deps, found.workspaceId, found.agentId));
     }
     return {
       kind: "agent",
@@ -37,4 +37,12 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise
 
 function invalidCredentials(): AppError {
   return new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
+}
+
+/** The way back differs: a provisioned token is replaced by provisioning, not by registering. */
+async function describeExpiredToken(deps: ApiDeps, workspaceId: string, agentId: string): Promise<string> {
+  const agent = await deps.db.withWorkspace(workspaceId, (tx) =>
+    tx.agent.findFirst({ where: { id: agentId, workspaceId }, select: { provisionedAt: true } }),
+  );
+  return agent?.provisionedAt ? PROVISIONED_TOKEN_EXPIRED : AGENT_TOKEN_EXPIRED;
 }
