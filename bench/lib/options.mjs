@@ -1,0 +1,84 @@
+// Command-line flags and environment variables of the bench.
+const WORKLOADS = ["throughput", "rtt", "setup", "slow", "memory"];
+const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss"];
+
+export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 200000 || ulimit -n hard; node bench/run.mjs [options]')
+
+  --quick                 short run (about a minute): fewer round trips, smaller counts, shorter transfers
+  --only=a,b              workloads: ${WORKLOADS.join(", ")} (default: all)
+  --contenders=a,b        ${CONTENDERS.join(", ")} (default: all)
+  --profile               instead of the tables: CPU-profile the Private Connect hub and agents
+                          (ws://, single-stream upload then download) and summarise self time
+  --repeat=N              measure throughput on N fresh instances of each contender (default 1);
+                          Private Connect's throughput varies between instances, use 3+ for before/after
+  --repo=DIR              benchmark the build of another checkout (before/after comparisons)
+  --no-install            do not apt-get install socat / openssh-server when missing
+  --help
+
+Environment: BENCH_QUICK=1, BENCH_ONLY=..., BENCH_CONTENDERS=..., BENCH_PROFILE=1, BENCH_REPO=DIR, BENCH_REPEAT=N do the same;
+BENCH_PC_NODE_OPTIONS="..." passes node options to the Private Connect hub and agents (A/B runs).
+Results: bench/results/latest.md and latest.json (profile: bench/results/profile.md).`;
+
+export function parseOptions(argv = process.argv.slice(2), env = process.env) {
+  const flags = new Map();
+  for (const arg of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`Unknown argument ${arg}\n\n${usage}`);
+    flags.set(match[1], match[2] ?? true);
+  }
+  for (const key of flags.keys()) {
+    if (!["quick", "only", "contenders", "profile", "no-install", "repo", "repeat", "help"].includes(key))
+      throw new Error(`Unknown option --${key}\n\n${usage}`);
+  }
+  const list = (value, allowed, what) => {
+    if (!value || value === true) return [...allowed];
+    const items = String(value)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const item of items)
+      if (!allowed.includes(item)) throw new Error(`Unknown ${what} "${item}": use ${allowed.join(", ")}`);
+    return allowed.filter((a) => items.includes(a));
+  };
+  const quick = flags.has("quick") || env.BENCH_QUICK === "1";
+  const base = quick
+    ? {
+        throughputMs: 1_500,
+        throughputReps: 1,
+        warmupMs: 300,
+        rttCount: 300,
+        setupCount: 200,
+        memoryCounts: [200, 1_000],
+        slowMs: 3_000,
+      }
+    : {
+        throughputMs: 2_000,
+        throughputReps: 2,
+        warmupMs: 1_000,
+        rttCount: 2_000,
+        setupCount: 1_000,
+        memoryCounts: [1_000, 10_000],
+        slowMs: 10_000,
+      };
+  return {
+    help: flags.has("help"),
+    quick,
+    profile: flags.has("profile") || env.BENCH_PROFILE === "1",
+    install: !flags.has("no-install"),
+    only: list(flags.get("only") ?? env.BENCH_ONLY, WORKLOADS, "workload"),
+    contenders: list(flags.get("contenders") ?? env.BENCH_CONTENDERS, CONTENDERS, "contender"),
+    openConcurrency: 200,
+    /** Longest one idle-stream stage may spend opening streams. */
+    memoryStageMs: 90_000,
+    /** Extra node options for the Private Connect hub and agents (A/B runs, e.g. GC flags). */
+    pcNodeOptions: env.BENCH_PC_NODE_OPTIONS ?? "",
+    repeat: Math.max(1, Math.min(10, Number(flags.get("repeat") ?? env.BENCH_REPEAT ?? 1) || 1)),
+    repo: typeof flags.get("repo") === "string" ? flags.get("repo") : env.BENCH_REPO,
+    /** Everything must end within 10 minutes; stop starting new work after this. */
+    budgetMs: 9 * 60_000,
+    hardLimitMs: 10 * 60_000 - 15_000,
+    profileMs: 5_000,
+    profileOpens: 500,
+    ...base,
+  };
+}

@@ -1,0 +1,425 @@
+// Markdown tables, target verdicts and the JSON document of one run.
+import { GB, KiB, MB, MiB } from "./stats.mjs";
+
+const ROLE_ORDER = ["reach", "hub", "expose"];
+const fmt = (value, digits = 1) => (value === undefined || value === null || Number.isNaN(value) ? "–" : value.toFixed(digits));
+const ms = (value) => fmt(value, 3);
+const signed = (value) => (value === undefined || Number.isNaN(value) ? "–" : `${value >= 0 ? "+" : ""}${value.toFixed(3)}`);
+
+function table(headers, rows) {
+  const lines = [`| ${headers.join(" | ")} |`, `| ${headers.map(() => "---").join(" | ")} |`];
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+function roleLabel(result, role) {
+  return result.labels?.[role] ?? role;
+}
+
+function failure(result, workload) {
+  const message = result.error ?? result.errors?.[workload];
+  return message ? `failed: ${String(message).split("\n")[0].slice(0, 120)}` : undefined;
+}
+
+export function renderMarkdown(doc) {
+  const out = [];
+  const { machine } = doc;
+  const names = Object.keys(doc.contenders);
+  const get = (name) => doc.contenders[name];
+  out.push(`# Relay benchmark: ${doc.startedAt}`);
+  out.push("");
+  out.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, ${machine.ssh}, ${machine.socat}.`,
+  );
+  out.push(
+    `Run: ${doc.options.quick ? "quick" : "full"} (${doc.options.only.join(", ")}), took ${fmt(doc.durationSeconds, 0)} s. 1 MB = 10^6 bytes, 1 GB = 10^9 bytes, 1 KiB = 1024 bytes.`,
+  );
+  if (machine.loadAverageStart)
+    out.push(
+      `Load average (1/5/15 min) at start ${machine.loadAverageStart.join(" ")}, at end ${machine.loadAverageEnd?.join(" ") ?? "–"}.`,
+    );
+  for (const note of doc.notes) out.push(`Note: ${note}`);
+  out.push("");
+  const noisy = [];
+  for (const name of names) {
+    for (const key of ["throughput", "rtt", "setup", "memory", "slowReader"]) {
+      const share = get(name)[key]?.foreignCpuShare;
+      if (share !== undefined && share > 0.1) noisy.push(`${get(name).title} ${key} ${(share * 100).toFixed(0)}%`);
+    }
+  }
+  if (noisy.length > 0) {
+    out.push(
+      `**Warning: other processes on this machine used a sizeable share of its CPU during some measurements** (${noisy.join(", ")}); those numbers are noisy. The table at the end has the share for every measurement.`,
+    );
+    out.push("");
+  }
+
+  if (doc.options.only.includes("throughput")) {
+    out.push(
+      `## 1. Bulk throughput (MB/s; mean of ${doc.options.throughputReps} x ${doc.options.throughputMs / 1000} s${doc.options.repeat > 1 ? ` on each of ${doc.options.repeat} fresh instances` : ""}${doc.options.throughputReps * doc.options.repeat > 1 ? ", range in brackets" : ""})`,
+    );
+    out.push("");
+    const ssh = get("ssh")?.throughput;
+    const rows = names.map((name) => {
+      const r = get(name);
+      const t = r.throughput;
+      if (!t) return [r.title, failure(r, "throughput") ?? "–", "", "", "", ""];
+      const ratio = (key) => (ssh?.[key] ? `${fmt(t[key].mbps / ssh[key].mbps, 2)}x` : "–");
+      const cell = (k) =>
+        t[k].runs?.length > 1 ? `${fmt(t[k].mbps)} (${fmt(t[k].minMbps, 0)}–${fmt(t[k].maxMbps, 0)})` : fmt(t[k].mbps);
+      return [r.title, cell("up1"), cell("down1"), cell("up4"), cell("down4"), `${ratio("up1")} / ${ratio("down1")}`];
+    });
+    out.push(
+      table(["contender", "1 stream up", "1 stream down", "4 streams up", "4 streams down", "1 stream vs SSH (up / down)"], rows),
+    );
+    out.push("");
+    out.push("CPU seconds per GB moved, per process of the contender (load generators excluded):");
+    out.push("");
+    const cpuRows = [];
+    for (const name of names) {
+      const r = get(name);
+      const t = r.throughput;
+      if (!t) continue;
+      const roles = ROLE_ORDER.filter((role) => role in t.up1.cpuSecondsPerGb);
+      if (roles.length === 0) continue;
+      for (const role of roles) {
+        cpuRows.push([
+          r.title,
+          roleLabel(r, role),
+          ...["up1", "down1", "up4", "down4"].map((k) => fmt(t[k].cpuSecondsPerGb[role], 2)),
+        ]);
+      }
+      const total = (k) => roles.reduce((sum, role) => sum + t[k].cpuSecondsPerGb[role], 0);
+      cpuRows.push([r.title, "**all**", ...["up1", "down1", "up4", "down4"].map((k) => `**${fmt(total(k), 2)}**`)]);
+    }
+    out.push(table(["contender", "process", "1 up", "1 down", "4 up", "4 down"], cpuRows));
+    out.push("");
+  }
+
+  if (doc.options.only.includes("rtt")) {
+    out.push(`## 2. Round trip of a 64-byte ping-pong (ms, ${doc.options.rttCount} round trips; "added" = minus direct's)`);
+    out.push("");
+    const base = get("direct")?.rtt;
+    const rows = names.map((name) => {
+      const r = get(name);
+      const t = r.rtt;
+      if (!t) return [r.title, failure(r, "rtt") ?? "–", "", "", "", "", "", ""];
+      const pair = (s) => `${ms(s.p50)} / ${ms(s.p99)}`;
+      const added = (s, b) => (b ? `${signed(s.p50 - b.p50)} / ${signed(s.p99 - b.p99)}` : "–");
+      return [
+        r.title,
+        pair(t.idle),
+        added(t.idle, base?.idle),
+        pair(t.loaded.upload),
+        added(t.loaded.upload, base?.loaded.upload),
+        pair(t.loaded.download),
+        added(t.loaded.download, base?.loaded.download),
+        `${fmt(t.loaded.upload.bulkMbps, 0)} / ${fmt(t.loaded.download.bulkMbps, 0)}`,
+      ];
+    });
+    out.push(
+      table(
+        [
+          "contender",
+          "idle p50 / p99",
+          "added idle p50 / p99",
+          "with bulk up p50 / p99",
+          "added",
+          "with bulk down p50 / p99",
+          "added",
+          "bulk MB/s meanwhile (up / down)",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+  }
+
+  if (doc.options.only.includes("setup")) {
+    out.push(`## 3. Setup: connect to first echoed byte (ms, ${doc.options.setupCount} connections)`);
+    out.push("");
+    const rows = names.map((name) => {
+      const r = get(name);
+      const t = r.setup;
+      if (!t) return [r.title, failure(r, "setup") ?? "–", "", "", "", "", "", ""];
+      return [
+        r.title,
+        ms(t.sequential.p50),
+        ms(t.sequential.p99),
+        String(t.sequential.errors),
+        fmt(t.concurrent.totalMs, 0),
+        ms(t.concurrent.open_p50),
+        ms(t.concurrent.open_p99),
+        `${t.concurrent.errors}${t.concurrent.errorKinds?.length ? ` (${t.concurrent.errorKinds.join(", ")})` : ""}`,
+      ];
+    });
+    out.push(
+      table(
+        [
+          "contender",
+          "sequential p50",
+          "sequential p99",
+          "errors",
+          "all concurrent opened in",
+          "concurrent p50",
+          "concurrent p99",
+          "errors",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+  }
+
+  if (doc.options.only.includes("memory")) {
+    out.push("## 4. Memory per open idle stream (KiB per stream: RSS growth over the baseline / streams held)");
+    out.push("");
+    out.push(
+      'PSS in square brackets where a side is several processes. For Private Connect, "after GC" is the same reading after a full garbage collection in each process (SIGUSR2 with the bench\'s gc-hook preloaded), and "left after close" is what remains once every stream is closed (divided by the streams that were open): memory retained by the process, not held per stream.',
+    );
+    out.push("");
+    const rows = [];
+    for (const name of names) {
+      const r = get(name);
+      const t = r.memory;
+      if (!t) {
+        rows.push([r.title, failure(r, "memory") ?? "–", "", "", "", ""]);
+        continue;
+      }
+      const cellFor = (stage) => (role) => {
+        const p = stage.perStream[role];
+        if (!p) return "–";
+        const showPss = p.processes > 1;
+        let text = `${fmt(p.rssBytes / KiB, 2)}${showPss ? ` [${fmt(p.pssBytes / KiB, 2)}]` : ""}`;
+        const gc = stage.perStreamAfterGc?.[role];
+        if (gc) text += `; after GC ${fmt(gc.rssBytes / KiB, 2)}`;
+        return `${text} (${roleLabel(r, role)}${showPss ? `, ${p.processes} procs` : ""})`;
+      };
+      for (const stage of t.stages) {
+        const cell = cellFor(stage);
+        rows.push([
+          r.title,
+          String(stage.target),
+          `${stage.held} / ${stage.openErrors} / ${stage.dropped}${stage.cappedAtMs ? `, stopped opening after ${stage.cappedAtMs / 1000} s` : ""}${stage.errorKinds?.length ? ` (${stage.errorKinds.join(", ")})` : ""}`,
+          cell("hub"),
+          cell("reach"),
+          cell("expose"),
+        ]);
+      }
+      if (t.residualAfterClose && Object.keys(t.residualAfterClose).length > 0 && r.labels?.hub === "hub") {
+        const res = (role) => (t.residualAfterClose[role] ? fmt(t.residualAfterClose[role].rssBytes / KiB, 2) : "–");
+        rows.push([r.title, "left after close", "", res("hub"), res("reach"), res("expose")]);
+      }
+      if (t.skipped) rows.push([r.title, t.skipped.counts.join(", "), `not attempted: ${t.skipped.reason}`, "", "", ""]);
+    }
+    out.push(table(["contender", "streams", "open / errors / dropped", "hub side", "reach side", "expose side"], rows));
+    out.push("");
+  }
+
+  if (doc.options.only.includes("slow")) {
+    out.push(`## 5. Slow reader (1 MB/s for ${doc.options.slowMs / 1000} s against a fast writer; RSS sampled every 100 ms)`);
+    out.push("");
+    const rows = names.map((name) => {
+      const r = get(name);
+      const t = r.slowReader;
+      if (!t) return [r.title, failure(r, "slow") ?? "–", "", "", "", "", ""];
+      const cell = (role) => {
+        const m = t.roles[role];
+        return m ? `${fmt(m.growth / MiB, 2)} (peak ${fmt(m.peak / MiB, 0)})` : "–";
+      };
+      return [
+        r.title,
+        fmt(t.readBytes / MB, 1),
+        fmt(t.writtenBytes / MB, 1),
+        fmt(t.inFlightBytes / MiB, 2),
+        cell("hub"),
+        cell("reach"),
+        cell("expose"),
+      ];
+    });
+    out.push(
+      table(
+        [
+          "contender",
+          "read MB",
+          "writer pushed MB",
+          "in flight MiB",
+          "hub side growth MiB (peak)",
+          "reach side growth MiB (peak)",
+          "expose side growth MiB (peak)",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+  }
+
+  out.push("## Other load on the machine");
+  out.push("");
+  out.push(
+    "Share of all cores used by processes outside the bench (machine busy time minus the contender's and the load generators' processes) during each measurement:",
+  );
+  out.push("");
+  const keys = [
+    ["throughput", "throughput"],
+    ["rtt", "rtt"],
+    ["setup", "setup"],
+    ["memory", "memory"],
+    ["slowReader", "slow"],
+  ].filter(([, w]) => doc.options.only.includes(w));
+  out.push(
+    table(
+      ["contender", ...keys.map(([, w]) => w)],
+      names.map((name) => [
+        get(name).title,
+        ...keys.map(([k]) => {
+          const share = get(name)[k]?.foreignCpuShare;
+          return share === undefined ? "–" : `${(share * 100).toFixed(0)}%`;
+        }),
+      ]),
+    ),
+  );
+  out.push("");
+  out.push("## How to read this");
+  out.push("");
+  for (const line of [
+    "Every process (load generators, relays, hub, agents) shares the same cores, so the contenders' own CPU use limits their throughput and latency; CPU per GB is the fairer efficiency figure.",
+    "Added RTT under load subtracts direct TCP's figure measured the same way (a bulk stream between the same two load processes), so it is the relay's own contribution; negative means within noise.",
+    "SSH -N sessions are not interactive, so ssh and sshd leave Nagle on: its ~40 ms setup is Nagle meeting delayed ACKs, out-of-the-box OpenSSH behaviour.",
+    "socat forks a process per connection and hop; their RSS counts shared pages once per process, so PSS is the fair memory figure for socat.",
+  ])
+    out.push(`- ${line}`);
+  out.push("");
+  out.push("## Targets (ratios from this run)");
+  out.push("");
+  for (const target of doc.targets)
+    out.push(`- ${target.pass === undefined ? "N/A " : target.pass ? "PASS" : "FAIL"} ${target.name}: ${target.detail}`);
+  out.push("");
+  return out.join("\n");
+}
+
+/** The issue's targets, evaluated from this run's numbers. */
+export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamBound = 10 * KiB } = {}) {
+  const targets = [];
+  const get = (name) => doc.contenders[name];
+  const pcs = ["pc-ws", "pc-wss"].filter((name) => get(name));
+  const only = doc.options.only;
+  const missing = (what) => ({ pass: undefined, detail: `not measured (${what})` });
+
+  if (only.includes("throughput")) {
+    const ssh = get("ssh")?.throughput;
+    for (const name of pcs) {
+      for (const [key, label] of [
+        ["up1", "upload"],
+        ["down1", "download"],
+      ]) {
+        const pc = get(name).throughput;
+        const entry = { name: `${name} single-stream ${label} >= 1.0x SSH` };
+        if (!pc || !ssh)
+          Object.assign(
+            entry,
+            missing(!pc ? `${name} throughput failed` : get("ssh") ? "SSH throughput failed" : "SSH not in this run"),
+          );
+        else {
+          const ratio = pc[key].mbps / ssh[key].mbps;
+          Object.assign(entry, {
+            pass: ratio >= 1.0,
+            ratio,
+            detail: `${fmt(pc[key].mbps)} vs ${fmt(ssh[key].mbps)} MB/s = ${fmt(ratio, 2)}x`,
+          });
+        }
+        targets.push(entry);
+      }
+    }
+  }
+  if (only.includes("rtt")) {
+    const base = get("direct")?.rtt;
+    for (const name of pcs) {
+      const r = get(name).rtt;
+      const entry = { name: `${name} p99 added RTT with a concurrent bulk stream <= 2 ms` };
+      if (!r || !base) Object.assign(entry, missing(!base && !get("direct") ? "direct TCP not in this run" : "RTT failed"));
+      else {
+        const up = r.loaded.upload.p99 - base.loaded.upload.p99;
+        const down = r.loaded.download.p99 - base.loaded.download.p99;
+        const worst = Math.max(up, down);
+        Object.assign(entry, {
+          pass: worst <= 2,
+          value: worst,
+          detail: `bulk up ${signed(up)} ms, bulk down ${signed(down)} ms (worst counts)`,
+        });
+      }
+      targets.push(entry);
+    }
+  }
+  if (only.includes("setup")) {
+    const ssh = get("ssh")?.setup;
+    for (const name of pcs) {
+      const r = get(name).setup;
+      const entry = { name: `${name} setup p50 <= SSH's` };
+      if (!r || !ssh) Object.assign(entry, missing(!get("ssh") ? "SSH not in this run" : "setup failed"));
+      else {
+        const ratio = r.sequential.p50 / ssh.sequential.p50;
+        Object.assign(entry, {
+          pass: r.sequential.p50 <= ssh.sequential.p50,
+          ratio,
+          detail: `${ms(r.sequential.p50)} vs ${ms(ssh.sequential.p50)} ms = ${fmt(ratio, 2)}x`,
+        });
+      }
+      targets.push(entry);
+    }
+  }
+  if (only.includes("memory")) {
+    for (const name of pcs) {
+      const r = get(name).memory;
+      const largest = r?.stages.at(-1);
+      const entry = { name: `${name} hub memory per idle stream <= ${hubPerStreamBound / KiB} KiB` };
+      if (!largest) Object.assign(entry, missing("memory failed"));
+      else {
+        const per = largest.perStream.hub.rssBytes;
+        Object.assign(entry, {
+          pass: per <= hubPerStreamBound,
+          value: per,
+          detail: `${fmt(per / KiB, 2)} KiB at ${largest.held} streams`,
+        });
+      }
+      targets.push(entry);
+      const big = r?.stages.find((s) => s.target >= 10_000);
+      const all = { name: `${name} 10,000 concurrent streams through one hub without an error` };
+      if (!big) Object.assign(all, missing(r ? "no 10,000 stage in this run" : "memory failed"));
+      else
+        Object.assign(all, {
+          pass: big.allOpen,
+          detail: `${big.held} open, ${big.openErrors} open errors, ${big.dropped} dropped${big.errorKinds?.length ? ` (${big.errorKinds.join(", ")})` : ""}`,
+        });
+      targets.push(all);
+    }
+  }
+  if (only.includes("slow")) {
+    for (const name of pcs) {
+      const r = get(name).slowReader;
+      const entry = {
+        name: `${name} slow-reader peak RSS growth of hub and each agent < ${slowGrowthBound / MiB} MiB (windows: 256 KiB per hop and direction)`,
+      };
+      if (!r) Object.assign(entry, missing("slow reader failed"));
+      else {
+        const worst = Math.max(...Object.values(r.roles).map((m) => m.growth));
+        Object.assign(entry, {
+          pass: worst < slowGrowthBound,
+          value: worst,
+          detail: `${Object.entries(r.roles)
+            .map(([role, m]) => `${role} ${fmt(m.growth / MiB, 2)} MiB`)
+            .join(", ")}; ${fmt(r.inFlightBytes / MiB, 2)} MiB in flight while ${fmt(r.writtenBytes / MB, 0)} MB were offered`,
+        });
+      }
+      targets.push(entry);
+    }
+  }
+  return targets;
+}
+
+/** JSON without raw sample arrays. */
+export function toJson(doc) {
+  return JSON.stringify(doc, (key, value) => (key === "samples" && Array.isArray(value) ? undefined : value), 2);
+}
+
+export { GB };
