@@ -75,6 +75,7 @@ export { confirmAgentTokenRotation } from "./services/agents/confirm-agent-token
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
 export { provisionAgent } from "./services/agents/provision-agent.js";
 export { type AgentCredentialState, readAgentCredential } from "./services/agents/read-agent-credential.js";
+export { recordAgentDisconnected } from "./services/agents/record-agent-disconnected.js";
 export {
   type AgentIpChanged,
   normalizeIp,
@@ -83,6 +84,13 @@ export {
 } from "./services/agents/record-agent-seen.js";
 export { registerAgent } from "./services/agents/register-agent.js";
 export { rotateAgentToken } from "./services/agents/rotate-agent-token.js";
+export {
+  type AuditAction,
+  type AuditActor,
+  type AuditEventInput,
+  type AuditEventType,
+  recordAuditEvent,
+} from "./services/audit/record-audit-event.js";
 export { authenticateBearer } from "./services/auth/authenticate-bearer.js";
 export { createLogMailer, createSmtpMailer, type Mailer, type MailLog } from "./services/auth/mailer.js";
 export { createRateLimiter, type RateLimitDecision, type RateLimiter, type RateLimitRule } from "./services/auth/rate-limiter.js";

@@ -33,7 +33,14 @@ const ALL_TENANT_TABLES = [
   "services",
   "agent_ip_changes",
   "device_authorizations",
+  "audit_events",
 ] as const;
+
+/**
+ * Tenant tables the runtime may read and append to but never change: UPDATE and DELETE are not
+ * granted at all, so the per-table write probes below expect "permission denied" for them.
+ */
+const APPEND_ONLY_TABLES: ReadonlySet<string> = new Set(["audit_events"]);
 
 const adminUrl = getTestAdminUrl();
 const postgresReachable = await isPostgresReachable(adminUrl);
@@ -206,6 +213,10 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
       },
       select: { id: true },
     });
+    await tx.auditEvent.create({
+      data: { workspaceId: id, type: "agent", action: "register", actorType: "api_key", actorId: key.id, target: agent.id },
+      select: { id: true },
+    });
     return { id, apiKey, apiKeyId: key.id, agentToken, agentId: agent.id, serviceId: service.id };
   });
 }
@@ -250,6 +261,10 @@ async function probeAndRollBack(db: Database, workspaceId: string, fn: (tx: Work
 
 async function expectRlsViolation(promise: Promise<unknown>): Promise<void> {
   await expect(promise).rejects.toThrow(/row-level security|violates row-level|42501/);
+}
+
+async function expectPermissionDenied(promise: Promise<unknown>, table: string): Promise<void> {
+  await expect(promise, table).rejects.toThrow(/permission denied/);
 }
 
 describe.each(engines)("database on $name", (engine) => {
@@ -349,7 +364,12 @@ describe.each(engines)("database on $name", (engine) => {
       expect(rows[0]?.n, table.name).toBe(0n);
       // Writes without a context find nothing to touch either.
       const key = pg.escapeIdentifier(table.keyColumn);
-      expect(await db.prisma.$executeRawUnsafe(`UPDATE ${quoteTable(table.name)} SET ${key} = ${key}`), table.name).toBe(0);
+      const update = `UPDATE ${quoteTable(table.name)} SET ${key} = ${key}`;
+      if (APPEND_ONLY_TABLES.has(table.name)) {
+        await expectPermissionDenied(db.prisma.$executeRawUnsafe(update), table.name);
+        continue;
+      }
+      expect(await db.prisma.$executeRawUnsafe(update), table.name).toBe(0);
     }
     expect(await db.prisma.service.findMany({ select: { id: true } })).toEqual([]);
     // A finished withWorkspace must not leave its context behind on the (pooled) connection.
@@ -398,6 +418,22 @@ describe.each(engines)("database on $name", (engine) => {
     for (const table of tenantTables) {
       const name = quoteTable(table.name);
       const key = pg.escapeIdentifier(table.keyColumn);
+      if (APPEND_ONLY_TABLES.has(table.name)) {
+        // Each denied statement aborts its transaction, so each one gets its own.
+        for (const statement of [
+          `UPDATE ${name} SET ${key} = ${key} WHERE ${key} = '${b.id}'::uuid`,
+          `DELETE FROM ${name} WHERE ${key} = '${b.id}'::uuid`,
+          `UPDATE ${name} SET ${key} = ${key}`,
+          `DELETE FROM ${name}`,
+          `UPDATE ${name} SET ${key} = '${b.id}'::uuid`,
+        ]) {
+          await expectPermissionDenied(
+            db.withWorkspace(a.id, (tx) => tx.$executeRawUnsafe(statement)),
+            `${table.name}: ${statement}`,
+          );
+        }
+        continue;
+      }
       await db.withWorkspace(a.id, async (tx) => {
         expect(await tx.$executeRawUnsafe(`UPDATE ${name} SET ${key} = ${key} WHERE ${key} = $1::uuid`, b.id), table.name).toBe(
           0,
@@ -458,6 +494,41 @@ describe.each(engines)("database on $name", (engine) => {
       ),
     ).rejects.toThrow(/foreign key|Foreign key/);
   });
+
+  it.skipIf(engine.skip)(
+    "keeps the audit log append-only for the runtime: SELECT and INSERT, never UPDATE or DELETE",
+    async () => {
+      const rows = await db.prisma.$queryRaw<{ privilege: string; granted: boolean }[]>`
+      SELECT p.privilege, has_table_privilege(current_user, 'audit_events', p.privilege) AS granted
+        FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p(privilege)`;
+      expect(Object.fromEntries(rows.map((row) => [row.privilege, row.granted]))).toEqual({
+        SELECT: true,
+        INSERT: true,
+        UPDATE: false,
+        DELETE: false,
+        TRUNCATE: false,
+      });
+      // In A's own context, on A's own row: still refused, by privilege rather than policy.
+      const own = await db.withWorkspace(a.id, (tx) =>
+        tx.auditEvent.findFirst({ where: { workspaceId: a.id }, select: { id: true, action: true } }),
+      );
+      expect(own?.action).toBe("register");
+      const id = own?.id ?? "";
+      const attempts: ((tx: WorkspaceTx) => Promise<unknown>)[] = [
+        (tx) => tx.$executeRaw`UPDATE audit_events SET action = 'nothing-happened' WHERE id = ${id}::uuid`,
+        (tx) => tx.$executeRaw`DELETE FROM audit_events WHERE id = ${id}::uuid`,
+        (tx) => tx.$executeRaw`TRUNCATE audit_events`,
+        (tx) => tx.auditEvent.update({ where: { id }, data: { reason: "edited" } }),
+        (tx) => tx.auditEvent.deleteMany({ where: { workspaceId: a.id } }),
+      ];
+      for (const attempt of attempts) {
+        await expectPermissionDenied(db.withWorkspace(a.id, attempt), "audit_events");
+      }
+      expect(
+        await db.withWorkspace(a.id, (tx) => tx.auditEvent.findUnique({ where: { id }, select: { action: true, reason: true } })),
+      ).toEqual({ action: "register", reason: null });
+    },
+  );
 
   it.skipIf(engine.skip)("refuses a workspace id that is not a UUID", async () => {
     await expect(db.withWorkspace("' OR true --", async () => 1)).rejects.toThrow(/UUID/);

@@ -43,6 +43,7 @@ export {
   type Agent,
   type AgentIpChange,
   type ApiKey,
+  type AuditEvent,
   type DeviceAuthorization,
   isUniqueConstraintError,
   type Membership,

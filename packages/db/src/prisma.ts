@@ -6,6 +6,7 @@ export type {
   Agent,
   AgentIpChange,
   ApiKey,
+  AuditEvent,
   DeviceAuthorization,
   Membership,
   Service,

@@ -27,7 +27,8 @@ export class FrameWriter {
 
   /** A DATA frame carrying a copy of `payload` (at most MAX_FRAME_PAYLOAD bytes). */
   writeData(streamId: number, payload: Uint8Array): void {
-    if (payload.length > MAX_FRAME_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
+    if (payload.length > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
     const offset = this.reserve(FRAME_HEADER_BYTES + payload.length);
     const slab = this.slab;
     slab[offset] = FrameType.DATA;

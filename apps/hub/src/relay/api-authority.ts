@@ -8,6 +8,7 @@ import {
   authorizeStreamOpen,
   PROVISIONED_TOKEN_EXPIRED,
   readAgentCredential,
+  recordAgentDisconnected,
   recordAgentSeen,
 } from "@private-connect/api";
 import { ResetCode } from "@private-connect/protocol";
@@ -81,8 +82,12 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       return credential && !credential.isRevoked ? credential.tokenExpiresAt : undefined;
     },
 
-    onAgentDisconnected(agent) {
+    onAgentDisconnected(agent, ip) {
       announceAgentOffline(deps, agent);
+      // The relay does not wait on this hook; a failed write is logged, never thrown at it.
+      recordAgentDisconnected(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
+        log.warn({ err: String(error), agentId: agent.agentId }, "could not record the agent's disconnection"),
+      );
     },
   };
 }

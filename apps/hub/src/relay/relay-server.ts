@@ -30,7 +30,7 @@ export interface RelayAuthority {
   readTokenExpiry?(agent: AgentIdentity): Promise<Date | undefined>;
   /** The message for an agent whose token expired while connected. */
   describeExpiry?(agent: AgentIdentity): Promise<string>;
-  onAgentDisconnected?(agent: AgentIdentity): void;
+  onAgentDisconnected?(agent: AgentIdentity, ip: string): void;
 }
 
 /** How an authorization failure reaches the agent: as a stream reset with a code and text. */
@@ -173,7 +173,7 @@ export class RelayServer {
     if (this.online.get(connection.identity.agentId) === connection) {
       this.online.delete(connection.identity.agentId);
       connection.log.info("agent disconnected");
-      this.authority.onAgentDisconnected?.(connection.identity);
+      this.authority.onAgentDisconnected?.(connection.identity, connection.ip);
     }
   }
 

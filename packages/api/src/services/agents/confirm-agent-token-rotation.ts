@@ -1,6 +1,7 @@
 import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
 import { AppError } from "../../errors.js";
 import type { ConfirmAgentTokenRotationOutput } from "../../schemas/agents.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 
 /**
  * Makes a rotation's new token the agent's token, which ends the old one. Must be called with
@@ -23,6 +24,7 @@ export async function confirmAgentTokenRotation(
       "Confirm a rotation with the new token from agents.rotateToken, not the current one: save the new token, then call agents.confirmRotation with it",
     );
   }
+  const now = currentTime(deps);
   const confirmed = await deps.db.withWorkspace(workspaceId, async (tx) => {
     const promoted = await tx.$executeRaw`
       UPDATE agents
@@ -30,14 +32,26 @@ export async function confirmAgentTokenRotation(
              token_expires_at = pending_token_expires_at,
              pending_token_hash = NULL,
              pending_token_expires_at = NULL,
-             token_rotated_at = ${currentTime(deps).toISOString()}::timestamptz
+             token_rotated_at = ${now.toISOString()}::timestamptz
        WHERE id = ${agentId}::uuid
          AND workspace_id = ${workspaceId}::uuid
          AND revoked_at IS NULL
          AND pending_token_hash IS NOT NULL
          -- The pending token this caller authenticated with, not one a later rotation put there.
          AND pending_token_expires_at = ${tokenExpiresAt.toISOString()}::timestamptz`;
-    return promoted === 1;
+    if (promoted !== 1) return false;
+    // Recorded when the old token stops working, not when the new one was issued: an unconfirmed
+    // rotation changes nothing about who can connect.
+    await recordAuditEvent(tx, workspaceId, {
+      type: "token",
+      action: "rotated",
+      actor: { type: "agent", id: agentId },
+      clientType: principal.clientType,
+      target: agentId,
+      data: { agentId, tokenExpiresAt: tokenExpiresAt.toISOString() },
+      occurredAt: now,
+    });
+    return true;
   });
   if (!confirmed) {
     throw new AppError(

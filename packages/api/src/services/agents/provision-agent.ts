@@ -3,6 +3,7 @@ import type { ZodError } from "zod";
 import { type ApiDeps, type ApiKeyPrincipal, currentTime } from "../../deps.js";
 import { AppError, INVALID_CREDENTIALS } from "../../errors.js";
 import { type ProvisionAgentOutput, provisionAgentInput } from "../../schemas/agents.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { generateAgentToken } from "../auth/secrets.js";
 
 /** Fields a caller might try to set that only the hub chooses. */
@@ -13,7 +14,7 @@ const HUB_CHOSEN_FIELDS = new Set(["agentId", "token", "id", "tokenHash", "expir
  * in the API key's workspace with its own token, valid for ttlSeconds (default 2 hours, 5
  * minutes to 24 hours). The hub generates both the agent id and the token; the caller can only
  * describe the client. The agent row keeps when, for how long and by which key it was
- * provisioned, so the audit log can record the PROVISIONED event. Validates `rawInput` itself,
+ * provisioned, and the same transaction records the PROVISIONED event. Validates `rawInput` itself,
  * so a REST route can pass the parsed JSON body as it came (hence `unknown`; the shape is
  * ProvisionAgentInput).
  */
@@ -34,7 +35,7 @@ export async function provisionAgent(
     const workspace = await tx.workspace.findFirst({ where: { id: workspaceId }, select: { id: true } });
     // The key authenticated a moment ago; its workspace can only be missing if it was just deleted.
     if (workspace === null) throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
-    return tx.agent.create({
+    const created = await tx.agent.create({
       data: {
         workspaceId,
         label,
@@ -47,6 +48,16 @@ export async function provisionAgent(
       },
       select: { id: true },
     });
+    await recordAuditEvent(tx, workspaceId, {
+      type: "token",
+      action: "provisioned",
+      actor: { type: "api_key", id: principal.apiKeyId },
+      clientType,
+      target: created.id,
+      data: { agentId: created.id, label, ttlSeconds, expiresAt: expiresAt.toISOString() },
+      occurredAt: now,
+    });
+    return created;
   });
   return { agentId: agent.id, token, expiresAt: expiresAt.toISOString() };
 }

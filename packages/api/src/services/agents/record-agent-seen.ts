@@ -1,5 +1,6 @@
 import { isIPv4 } from "node:net";
 import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 
 const MAX_IP_LENGTH = 64;
 /**
@@ -21,21 +22,35 @@ export interface RecordAgentSeenResult {
 }
 
 /**
- * Stamps last_seen_at (and last_ip when known) when an agent connects or calls in, and records
- * an IP change in agent_ip_changes when the address differs from the last one. The first
- * address an agent is seen from is not a change.
+ * The relay's hook for a new agent connection: stamps last_seen_at (and last_ip when known),
+ * records an IP change in agent_ip_changes when the address differs from the last one (the
+ * first address an agent is seen from is not a change), and appends the `connect` event (and the
+ * `ip_change` one) to the audit log, all in one transaction.
  */
 export async function recordAgentSeen(
   deps: ApiDeps,
   principal: AgentPrincipal,
   input: { ip?: string | undefined },
 ): Promise<RecordAgentSeenResult> {
-  const { workspaceId, agentId } = principal;
+  const { workspaceId, agentId, clientType } = principal;
   const ip = normalizeIp(input.ip);
   const now = currentTime(deps);
+  const actor = { type: "agent", id: agentId } as const;
   return deps.db.withWorkspace(workspaceId, async (tx) => {
+    const recordConnect = () =>
+      recordAuditEvent(tx, workspaceId, {
+        type: "agent",
+        action: "connect",
+        actor,
+        clientType,
+        target: agentId,
+        ip,
+        data: { agentId, label: principal.label },
+        occurredAt: now,
+      });
     if (ip === undefined) {
       await tx.agent.updateMany({ where: { id: agentId, workspaceId }, data: { lastSeenAt: now } });
+      await recordConnect();
       return {};
     }
     // Row lock: two connections of the same agent arriving together must not both read the old
@@ -43,6 +58,7 @@ export async function recordAgentSeen(
     const rows = await tx.$queryRaw<{ last_ip: string | null }[]>`
       SELECT last_ip FROM agents WHERE id = ${agentId}::uuid AND workspace_id = ${workspaceId}::uuid FOR UPDATE`;
     await tx.agent.updateMany({ where: { id: agentId, workspaceId }, data: { lastSeenAt: now, lastIp: ip } });
+    await recordConnect();
     const previousIp = rows[0]?.last_ip ?? null;
     if (previousIp === null || previousIp === ip) return {};
     await tx.agentIpChange.create({
@@ -55,6 +71,16 @@ export async function recordAgentSeen(
          AND id NOT IN (SELECT id FROM agent_ip_changes
                          WHERE agent_id = ${agentId}::uuid AND workspace_id = ${workspaceId}::uuid
                          ORDER BY changed_at DESC, id DESC LIMIT ${MAX_IP_CHANGES_PER_AGENT})`;
+    await recordAuditEvent(tx, workspaceId, {
+      type: "token",
+      action: "ip_change",
+      actor,
+      clientType,
+      target: agentId,
+      ip,
+      data: { agentId, previousIp, newIp: ip },
+      occurredAt: now,
+    });
     return { ipChanged: { previousIp, newIp: ip, at: now.toISOString() } };
   });
 }

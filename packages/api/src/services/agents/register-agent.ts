@@ -2,6 +2,7 @@ import { sha256Hex } from "@private-connect/db";
 import { type ApiDeps, type ApiKeyPrincipal, currentTime } from "../../deps.js";
 import { AppError, INVALID_CREDENTIALS } from "../../errors.js";
 import type { ClientType, RegisterAgentOutput } from "../../schemas/agents.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { generateAgentToken } from "../auth/secrets.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -13,7 +14,8 @@ export async function registerAgent(
   input: { label: string; clientType: ClientType },
 ): Promise<RegisterAgentOutput> {
   const token = generateAgentToken();
-  const tokenExpiresAt = new Date(currentTime(deps).getTime() + deps.config.tokenExpiryDays * DAY_MS);
+  const now = currentTime(deps);
+  const tokenExpiresAt = new Date(now.getTime() + deps.config.tokenExpiryDays * DAY_MS);
   const { workspaceId } = principal;
   return deps.db.withWorkspace(workspaceId, async (tx) => {
     const workspace = await tx.workspace.findFirst({ where: { id: workspaceId }, select: { id: true, name: true } });
@@ -22,6 +24,15 @@ export async function registerAgent(
     const agent = await tx.agent.create({
       data: { workspaceId, label: input.label, clientType: input.clientType, tokenHash: sha256Hex(token), tokenExpiresAt },
       select: { id: true },
+    });
+    await recordAuditEvent(tx, workspaceId, {
+      type: "agent",
+      action: "register",
+      actor: { type: "api_key", id: principal.apiKeyId },
+      clientType: input.clientType,
+      target: agent.id,
+      data: { agentId: agent.id, label: input.label, tokenExpiresAt: tokenExpiresAt.toISOString() },
+      occurredAt: now,
     });
     return { agentId: agent.id, token, tokenExpiresAt: tokenExpiresAt.toISOString(), workspace };
   });

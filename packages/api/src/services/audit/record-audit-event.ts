@@ -1,0 +1,75 @@
+import type { Prisma, WorkspaceTx } from "@private-connect/db";
+import type { ApiDeps } from "../../deps.js";
+
+/** What an event is about. Open-ended in the database: agent runtimes will report their own. */
+export type AuditEventType = "agent" | "token" | "service";
+
+export type AuditAction = "connect" | "disconnect" | "register" | "provisioned" | "rotated" | "ip_change" | "expose" | "unexpose";
+
+/** Who did it. Only the hub itself acts without an id. */
+export type AuditActor =
+  | { type: "user"; id: string }
+  | { type: "api_key"; id: string }
+  | { type: "agent"; id: string }
+  | { type: "system" };
+
+export interface AuditEventInput {
+  type: AuditEventType;
+  action: AuditAction;
+  actor: AuditActor;
+  /** The client type of the agent the event concerns (the acting agent, or the one provisioned). */
+  clientType?: string | undefined;
+  /** What was acted on, as `connect audit` shows it: an agent id, a service name, ... */
+  target?: string | undefined;
+  reason?: string | undefined;
+  /** Whole, not masked: the audit table is where addresses are kept for investigation. */
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  /** The event's own facts. Never a secret: tokens and keys appear only by id. */
+  data?: Record<string, Prisma.InputJsonValue | null>;
+  /** The caller's clock (currentTime(deps)), so an injected clock dates events too. */
+  occurredAt?: Date | undefined;
+}
+
+/**
+ * Appends one event to the workspace's audit log. Given the `tx` of the action's own
+ * withWorkspace transaction, the event commits or rolls back with the action, so the log never
+ * records something that did not happen nor misses something that did; given `deps`, it opens a
+ * transaction of its own (for facts that have no transaction to join, such as a disconnect).
+ * The runtime role can only insert and read these rows: nothing here or elsewhere can edit one.
+ */
+export async function recordAuditEvent(
+  target: WorkspaceTx | ApiDeps,
+  workspaceId: string,
+  event: AuditEventInput,
+): Promise<void> {
+  if (isApiDeps(target)) {
+    await target.db.withWorkspace(workspaceId, (tx) => insertAuditEvent(tx, workspaceId, event));
+    return;
+  }
+  await insertAuditEvent(target, workspaceId, event);
+}
+
+async function insertAuditEvent(tx: WorkspaceTx, workspaceId: string, event: AuditEventInput): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      workspaceId,
+      type: event.type,
+      action: event.action,
+      actorType: event.actor.type,
+      actorId: event.actor.type === "system" ? null : event.actor.id,
+      clientType: event.clientType ?? null,
+      target: event.target ?? null,
+      reason: event.reason ?? null,
+      ip: event.ip ?? null,
+      userAgent: event.userAgent ?? null,
+      data: (event.data ?? {}) as Prisma.InputJsonObject,
+      ...(event.occurredAt === undefined ? {} : { occurredAt: event.occurredAt }),
+    },
+    select: { id: true },
+  });
+}
+
+function isApiDeps(target: WorkspaceTx | ApiDeps): target is ApiDeps {
+  return "db" in target && "config" in target;
+}
