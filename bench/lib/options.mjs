@@ -4,7 +4,7 @@ const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss"];
 
 export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 200000 || ulimit -n hard; node bench/run.mjs [options]')
 
-  --quick                 short run (about a minute): fewer round trips, smaller counts, shorter transfers
+  --quick                 short run (about 3 minutes): fewer round trips, smaller counts, shorter transfers
   --only=a,b              workloads: ${WORKLOADS.join(", ")} (default: all)
   --contenders=a,b        ${CONTENDERS.join(", ")} (default: all)
   --profile               instead of the tables: CPU-profile the Private Connect hub and agents

@@ -285,7 +285,7 @@ export function renderMarkdown(doc) {
   for (const line of [
     "Every process (load generators, relays, hub, agents) shares the same cores, so the contenders' own CPU use limits their throughput and latency; CPU per GB is the fairer efficiency figure.",
     "Added RTT under load subtracts direct TCP's figure measured the same way (a bulk stream between the same two load processes), so it is the relay's own contribution; negative means within noise.",
-    "SSH -N sessions are not interactive, so ssh and sshd leave Nagle on: its ~40 ms setup is Nagle meeting delayed ACKs, out-of-the-box OpenSSH behaviour.",
+    "SSH's ~43 ms setup is out-of-the-box OpenSSH behaviour here, consistent with Nagle meeting 40 ms delayed ACKs (OpenSSH sets TCP_NODELAY only for interactive sessions, and -N has none).",
     "socat forks a process per connection and hop; their RSS counts shared pages once per process, so PSS is the fair memory figure for socat.",
   ])
     out.push(`- ${line}`);

@@ -426,7 +426,7 @@ describe("hostile peers", () => {
   async function rawClient(
     token: string,
   ): Promise<{ ws: WebSocket; frames: { type: number; streamId: number; payload: Buffer }[]; closed: Promise<number> }> {
-    const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(`${hubUrl.replace("http", "ws")}/relay`, { headers: { authorization: `Bearer ${token}` } });
     const frames: { type: number; streamId: number; payload: Buffer }[] = [];
     const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
     ws.on("message", (data: Buffer) =>
@@ -442,7 +442,7 @@ describe("hostile peers", () => {
   }
 
   it("refuses an upgrade without a valid token", async () => {
-    const ws = new WebSocket(hubUrl.replace("http", "ws") + "/relay", { headers: { authorization: "Bearer nope" } });
+    const ws = new WebSocket(`${hubUrl.replace("http", "ws")}/relay`, { headers: { authorization: "Bearer nope" } });
     const status = await new Promise<number>((resolve) =>
       ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
     );

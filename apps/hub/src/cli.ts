@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { createWorkspace } from "@private-connect/api";
 import { callAdminSocket } from "./admin/admin-socket.js";
-import { DataDirLockedError, readLiveHubPid } from "./admin/data-dir-lock.js";
+import { readLiveHubPid } from "./admin/data-dir-lock.js";
 import { EnvError, readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
 import { createLogger } from "./logger.js";

@@ -42,7 +42,9 @@ describe("frame writer", () => {
     for (const message of sent) expect(message.length).toBeLessThanOrEqual(140_000);
     const decoded = frames(sent);
     expect(decoded).toHaveLength(7);
-    decoded.forEach((frame, i) => expect(frame.payload).toBe((payloads[i] as Buffer).toString("hex")));
+    decoded.forEach((frame, i) => {
+      expect(frame.payload).toBe((payloads[i] as Buffer).toString("hex"));
+    });
   });
 
   it("discards what is batched when the connection is gone", async () => {
