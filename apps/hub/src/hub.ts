@@ -21,6 +21,7 @@ import { clientAddress, refuseInsecureTransport, type TransportPolicy } from "./
 import type { HubEnv } from "./config/env.js";
 import { loadSecrets } from "./config/secrets.js";
 import { createRequestHandler } from "./http/request-handler.js";
+import { refuseUpgrade, sendJson } from "./http/responses.js";
 import { createApiAuthority } from "./relay/api-authority.js";
 import { renderPrometheus } from "./relay/relay-metrics.js";
 import { RelayServer } from "./relay/relay-server.js";
@@ -126,9 +127,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // Health probes carry no secret, so load balancers may use plain HTTP for them.
     const refusal = path === "/healthz" || path === "/readyz" ? undefined : refuseInsecureTransport(request, policy);
     if (refusal) {
-      const body = JSON.stringify({ error: refusal });
-      response.writeHead(403, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      response.end(body);
+      sendJson(response, 403, { error: refusal });
       return;
     }
     handler(request, response);
@@ -136,15 +135,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   server.on("upgrade", (request, socket, head) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/relay") {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      refuseUpgrade(socket, 404, "Not found: agents connect to /relay");
       return;
     }
     const refusal = refuseInsecureTransport(request, policy);
     if (refusal) {
-      const body = JSON.stringify({ error: refusal });
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      refuseUpgrade(socket, 403, refusal);
       return;
     }
     void relay.handleUpgrade(request, socket, head, clientAddress(request, policy));

@@ -7,14 +7,9 @@ import {
   parseBearer,
   provisionAgent,
 } from "@private-connect/api";
+import { sendJson } from "./responses.js";
 
 const MAX_BODY_BYTES = 16 * 1024;
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
 
 class BodyTooLargeError extends Error {}
 

@@ -2,18 +2,13 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { type ApiDeps, appRouter, createContextFromRequest } from "@private-connect/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { handleProvision } from "./provision-route.js";
+import { sendJson } from "./responses.js";
 
 export interface HttpRoutesOptions {
   deps: ApiDeps;
   isReady(): Promise<boolean>;
   renderMetrics(): string;
   readClientIp(req: IncomingMessage): string;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** Plain HTTP routes of the hub: the tRPC control plane and health endpoints. */

@@ -45,8 +45,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
         const route = await authorizeStreamOpen(deps, { kind: "agent", ...agent }, { service: request.service });
         return { agentId: route.agentId, serviceName: route.serviceName };
       } catch (error) {
-        if (error instanceof AppError && error.code === "NOT_FOUND")
-          throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
+        // Every refusal the control plane words (not found, expired) reaches the agent as is.
         if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
         log.error({ err: String(error) }, "stream authorization failed");
         throw new OpenRefusal(

@@ -11,6 +11,7 @@ import {
 } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
+import { refuseUpgrade } from "../http/responses.js";
 import { AgentConnection, type AgentIdentity, type ConnectionLimits } from "./agent-connection.js";
 import { type MetricsSnapshot, RelayMetrics } from "./relay-metrics.js";
 import { RelayStream } from "./relay-stream.js";
@@ -288,12 +289,4 @@ function readBearer(request: IncomingMessage): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1];
-}
-
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: message });
-  const statusText = status === 401 ? "Unauthorized" : status === 503 ? "Service Unavailable" : "Error";
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
