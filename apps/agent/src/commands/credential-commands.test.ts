@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,9 +10,8 @@ import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
 import { createControlClient } from "../daemon/control-client.js";
 import { writeLastStop } from "../daemon/last-stop.js";
 import { runDaemon } from "../daemon/run-daemon.js";
-import type { TunnelLike } from "../sdk/agent.js";
 import type { HubClient } from "../sdk/hub-client.js";
-import type { TunnelOptions, TunnelState, WelcomeInfo } from "../tunnel/tunnel-client.js";
+import { FakeTunnel } from "../test-support/fake-tunnel.js";
 import Login from "./login.js";
 import Status from "./status.js";
 import Up from "./up.js";
@@ -82,39 +80,6 @@ describe("connect up flags", () => {
   });
 });
 
-class FakeTunnel implements TunnelLike {
-  currentState: TunnelState = "disconnected";
-  readonly tokens: string[] = [];
-  constructor(readonly options: TunnelOptions) {
-    this.tokens.push(options.token);
-  }
-  get state(): TunnelState {
-    return this.currentState;
-  }
-  get welcome(): WelcomeInfo | undefined {
-    return undefined;
-  }
-  start(): void {
-    this.currentState = "connected";
-    this.options.onStateChange?.("connected");
-  }
-  async waitConnected(): Promise<WelcomeInfo> {
-    return { agentId: "agent-1", workspaceId: "ws-1", label: "server", tokenExpiresAt: "", protocolVersion: 1 };
-  }
-  openStream(socket: Socket): void {
-    socket.destroy();
-  }
-  activeStreams(): number {
-    return 1;
-  }
-  setToken(token: string): void {
-    this.tokens.push(token);
-  }
-  async close(): Promise<void> {
-    this.currentState = "closed";
-  }
-}
-
 function fakeHubClient(token: string): HubClient {
   return {
     agents: {
@@ -170,7 +135,7 @@ describe("connect up --rotate-token and connect status", () => {
       createHubClientForToken: fakeHubClient,
       now: () => new Date("2000-01-01T00:00:00.000Z"),
       createTunnel: (options) => {
-        const tunnel = new FakeTunnel(options);
+        const tunnel = new FakeTunnel(options, 1);
         tunnels.push(tunnel);
         return tunnel;
       },

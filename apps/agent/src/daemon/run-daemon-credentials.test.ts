@@ -1,13 +1,11 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
-import type { TunnelLike } from "../sdk/agent.js";
 import type { HubClient } from "../sdk/hub-client.js";
-import type { TunnelOptions, TunnelState, WelcomeInfo } from "../tunnel/tunnel-client.js";
+import { FakeTunnel } from "../test-support/fake-tunnel.js";
 import { createControlClient } from "./control-client.js";
 import { readLastStop } from "./last-stop.js";
 import { type DaemonOptions, type DaemonResult, runDaemon } from "./run-daemon.js";
@@ -16,42 +14,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const OLD = "1".repeat(64);
 const NEW = "2".repeat(64);
 const NOW = new Date("2030-01-10T00:00:00.000Z");
-
-/** Relay stand-in that records token changes; a rotation must never restart or close it. */
-class FakeTunnel implements TunnelLike {
-  currentState: TunnelState = "disconnected";
-  readonly tokens: string[] = [];
-  closed = false;
-  constructor(readonly options: TunnelOptions) {
-    this.tokens.push(options.token);
-  }
-  get state(): TunnelState {
-    return this.currentState;
-  }
-  get welcome(): WelcomeInfo | undefined {
-    return undefined;
-  }
-  start(): void {
-    this.currentState = "connected";
-    this.options.onStateChange?.("connected");
-  }
-  async waitConnected(): Promise<WelcomeInfo> {
-    return { agentId: "agent-1", workspaceId: "ws-1", label: "server", tokenExpiresAt: "", protocolVersion: 1 };
-  }
-  openStream(socket: Socket): void {
-    socket.destroy();
-  }
-  activeStreams(): number {
-    return 2;
-  }
-  setToken(token: string): void {
-    this.tokens.push(token);
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-    this.currentState = "closed";
-  }
-}
 
 interface FakeHub {
   /** "<call>:<first character of the token>" in order. */
@@ -143,7 +105,7 @@ async function startDaemon(identity: AgentIdentity, hub: FakeHub, extra: Partial
     createHubClientForToken: (token) => hub.clientFor(token),
     now: () => NOW,
     createTunnel: (options) => {
-      const tunnel = new FakeTunnel(options);
+      const tunnel = new FakeTunnel(options, 2);
       tunnels.push(tunnel);
       return tunnel;
     },

@@ -1,13 +1,12 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
-import type { TunnelLike } from "../sdk/agent.js";
 import type { HubClient } from "../sdk/hub-client.js";
-import type { TunnelOptions, TunnelState, WelcomeInfo } from "../tunnel/tunnel-client.js";
+import { FakeTunnel } from "../test-support/fake-tunnel.js";
 import { createControlClient } from "./control-client.js";
 import { type DaemonResult, runDaemon } from "./run-daemon.js";
 
@@ -19,34 +18,6 @@ const identity: AgentIdentity = {
   workspace: { id: "ws-1", name: "acme" },
   label: "server",
 };
-
-/** Relay stand-in: "connects" on start and remembers the target resolver the agent gave it. */
-class FakeTunnel implements TunnelLike {
-  currentState: TunnelState = "disconnected";
-  constructor(readonly options: TunnelOptions) {}
-  get state(): TunnelState {
-    return this.currentState;
-  }
-  get welcome(): WelcomeInfo | undefined {
-    return undefined;
-  }
-  start(): void {
-    this.currentState = "connected";
-    this.options.onStateChange?.("connected");
-  }
-  async waitConnected(): Promise<WelcomeInfo> {
-    return { agentId: "agent-1", workspaceId: "ws-1", label: "server", tokenExpiresAt: "", protocolVersion: 1 };
-  }
-  openStream(socket: Socket): void {
-    socket.destroy();
-  }
-  activeStreams(): number {
-    return 0;
-  }
-  async close(): Promise<void> {
-    this.currentState = "closed";
-  }
-}
 
 const fakeHub = {
   services: {
