@@ -91,7 +91,7 @@ export {
   type AuditEventType,
   recordAuditEvent,
 } from "./services/audit/record-audit-event.js";
-export { authenticateBearer } from "./services/auth/authenticate-bearer.js";
+export { authenticateBearer, describeExpiredToken } from "./services/auth/authenticate-bearer.js";
 export { createLogMailer, createSmtpMailer, type Mailer, type MailLog } from "./services/auth/mailer.js";
 export { createRateLimiter, type RateLimitDecision, type RateLimiter, type RateLimitRule } from "./services/auth/rate-limiter.js";
 export { AGENT_TOKEN_PATTERN, API_KEY_PATTERN, generateAgentToken, generateApiKey } from "./services/auth/secrets.js";

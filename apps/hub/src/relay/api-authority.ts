@@ -1,12 +1,11 @@
 import {
-  AGENT_TOKEN_EXPIRED,
   type ApiDeps,
   AppError,
   announceAgentOffline,
   announceAgentOnline,
   authenticateBearer,
   authorizeStreamOpen,
-  PROVISIONED_TOKEN_EXPIRED,
+  describeExpiredToken,
   readAgentCredential,
   recordAgentDisconnected,
   recordAgentSeen,
@@ -72,8 +71,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
     },
 
     async describeExpiry(agent) {
-      const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
-      return credential?.isProvisioned ? PROVISIONED_TOKEN_EXPIRED : AGENT_TOKEN_EXPIRED;
+      return describeExpiredToken(deps, agent.workspaceId, agent.agentId);
     },
 
     async readTokenExpiry(agent) {

@@ -40,7 +40,7 @@ function invalidCredentials(): AppError {
 }
 
 /** The way back differs: a provisioned token is replaced by provisioning, not by registering. */
-async function describeExpiredToken(deps: ApiDeps, workspaceId: string, agentId: string): Promise<string> {
+export async function describeExpiredToken(deps: ApiDeps, workspaceId: string, agentId: string): Promise<string> {
   const agent = await deps.db.withWorkspace(workspaceId, (tx) =>
     tx.agent.findFirst({ where: { id: agentId, workspaceId }, select: { provisionedAt: true } }),
   );
