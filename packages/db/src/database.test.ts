@@ -15,6 +15,7 @@ import {
 } from "./identity.js";
 import { migrate } from "./migrate.js";
 import type { WorkspaceTx } from "./prisma.js";
+import { joinShareByCodeHash } from "./sharing.js";
 import { inspectTenantTables, type TenantTable } from "./tenant-tables.js";
 import {
   createThrowawayPostgres,
@@ -34,6 +35,10 @@ const ALL_TENANT_TABLES = [
   "agent_ip_changes",
   "device_authorizations",
   "audit_events",
+  "shares",
+  "share_grants",
+  "joined_shares",
+  "public_links",
 ] as const;
 
 /**
@@ -161,6 +166,7 @@ interface SeededWorkspace {
   agentToken: string;
   agentId: string;
   serviceId: string;
+  shareCode: string;
 }
 
 async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace> {
@@ -217,8 +223,50 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
       data: { workspaceId: id, type: "agent", action: "register", actorType: "api_key", actorId: key.id, target: agent.id },
       select: { id: true },
     });
-    return { id, apiKey, apiKeyId: key.id, agentToken, agentId: agent.id, serviceId: service.id };
+    const shareCode = randomBytes(8).toString("hex");
+    await tx.share.create({
+      data: {
+        workspaceId: id,
+        name: `share-${tag}`,
+        codeHash: sha256Hex(shareCode),
+        codeHint: shareCode.slice(0, 4),
+        services: ["prod-db"],
+        createdByType: "agent",
+        createdById: agent.id,
+        expiresAt: new Date(Date.now() + 86_400_000),
+      },
+      select: { id: true },
+    });
+    await tx.publicLink.create({
+      data: {
+        workspaceId: id,
+        serviceName: "prod-db",
+        slugHash: sha256Hex(randomUUID()),
+        slugHint: "abcd",
+        createdByType: "agent",
+        createdById: agent.id,
+        expiresAt: new Date(Date.now() + 86_400_000),
+      },
+      select: { id: true },
+    });
+    return { id, apiKey, apiKeyId: key.id, agentToken, agentId: agent.id, serviceId: service.id, shareCode };
   });
+}
+
+/**
+ * Each workspace's agent joins the other's share through the real join function, so that
+ * share_grants and joined_shares hold rows for both workspaces, each pointing across.
+ */
+async function joinEachOthersShares(db: Database, a: SeededWorkspace, b: SeededWorkspace): Promise<void> {
+  for (const [joiner, owner] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const joined = await db.withWorkspace(joiner.id, (tx) =>
+      joinShareByCodeHash(tx, { codeHash: sha256Hex(owner.shareCode), agentId: joiner.agentId, now: new Date() }),
+    );
+    expect(joined?.ownerWorkspaceId).toBe(owner.id);
+  }
 }
 
 function quoteTable(name: string): string {
@@ -280,6 +328,7 @@ describe.each(engines)("database on $name", (engine) => {
     ({ db, cleanup } = await engine.open());
     a = await seedWorkspace(db, "a");
     b = await seedWorkspace(db, "b");
+    await joinEachOthersShares(db, a, b);
     ({ tables: tenantTables } = await inspectTenantTables((sql) => db.prisma.$queryRawUnsafe(sql)));
   }, 60_000);
 

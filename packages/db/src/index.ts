@@ -31,6 +31,7 @@ export {
   type SessionWindow,
   type UserWorkspace,
 } from "./identity.js";
+export { findPublicLinkBySlugHash, type JoinedShareGrant, joinShareByCodeHash } from "./sharing.js";
 export {
   DEFAULT_MIGRATIONS_DIR,
   type MigrateOptions,
@@ -46,10 +47,14 @@ export {
   type AuditEvent,
   type DeviceAuthorization,
   isUniqueConstraintError,
+  type JoinedShare,
   type Membership,
   Prisma,
+  type PublicLink,
   PrismaClient,
   type Service,
+  type Share,
+  type ShareGrant,
   type User,
   type Workspace,
   type WorkspaceTx,

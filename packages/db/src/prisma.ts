@@ -8,8 +8,12 @@ export type {
   ApiKey,
   AuditEvent,
   DeviceAuthorization,
+  JoinedShare,
   Membership,
+  PublicLink,
   Service,
+  Share,
+  ShareGrant,
   User,
   Workspace,
 } from "./generated/prisma/client.js";

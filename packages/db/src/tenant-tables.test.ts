@@ -162,11 +162,11 @@ describe.each(engines)("inspectTenantTables on $name", (engine) => {
   });
 
   it.skipIf(engine.skip)("makes openDatabase refuse to serve while a tenant table lacks forced RLS", async () => {
-    await owned.exec(`CREATE TABLE "share_grants" ("id" uuid PRIMARY KEY, "workspace_id" uuid NOT NULL)`);
+    await owned.exec(`CREATE TABLE "widget_grants" ("id" uuid PRIMARY KEY, "workspace_id" uuid NOT NULL)`);
     await expect(owned.open()).rejects.toThrow(
-      /Workspace isolation is incomplete, so the hub will not start: share_grants: row-level security is not enabled/,
+      /Workspace isolation is incomplete, so the hub will not start: widget_grants: row-level security is not enabled/,
     );
-    await owned.exec(`DROP TABLE "share_grants"`);
+    await owned.exec(`DROP TABLE "widget_grants"`);
     const db = await owned.open();
     await db.close();
   });
