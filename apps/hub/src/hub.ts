@@ -7,6 +7,7 @@ import {
   type ApiDeps,
   createLogMailer,
   createRateLimiter,
+  createRevocations,
   createSmtpMailer,
   createWorkspace,
   createWorkspaceEvents,
@@ -73,6 +74,7 @@ export function createApiDeps(
     events: parts.events ?? createWorkspaceEvents(),
     mailer: parts.mailer ?? { sendMagicLink: async () => {} },
     rateLimiter: createRateLimiter(),
+    revocations: createRevocations(),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Database } from "@private-connect/db";
+import type { Revocations } from "./events/revocations.js";
 import type { WorkspaceEvents } from "./events/workspace-events.js";
 import type { Mailer } from "./services/auth/mailer.js";
 import type { RateLimiter } from "./services/auth/rate-limiter.js";
@@ -24,6 +25,8 @@ export interface ApiDeps {
   mailer: Mailer;
   /** Limits sign-in link requests per address and per IP: createRateLimiter(), one per hub. */
   rateLimiter: RateLimiter;
+  /** Revoked shares and links, heard by the relay and the link proxy: createRevocations(). */
+  revocations: Revocations;
 }
 
 export interface ApiKeyPrincipal {

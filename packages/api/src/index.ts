@@ -31,6 +31,7 @@ export {
   WORKSPACE_NOT_FOUND,
   WORKSPACE_REQUIRED,
 } from "./errors.js";
+export { createRevocations, type Revocation, type Revocations } from "./events/revocations.js";
 export {
   type CreateWorkspaceEventsOptions,
   createWorkspaceEvents,

@@ -31,7 +31,6 @@ export {
   type SessionWindow,
   type UserWorkspace,
 } from "./identity.js";
-export { findPublicLinkBySlugHash, type JoinedShareGrant, joinShareByCodeHash } from "./sharing.js";
 export {
   DEFAULT_MIGRATIONS_DIR,
   type MigrateOptions,
@@ -50,8 +49,8 @@ export {
   type JoinedShare,
   type Membership,
   Prisma,
-  type PublicLink,
   PrismaClient,
+  type PublicLink,
   type Service,
   type Share,
   type ShareGrant,
@@ -59,6 +58,7 @@ export {
   type Workspace,
   type WorkspaceTx,
 } from "./prisma.js";
+export { findPublicLinkBySlugHash, type JoinedShareGrant, joinShareByCodeHash } from "./sharing.js";
 export {
   assertTenantTablesIsolated,
   type CatalogQuery,

@@ -4,6 +4,7 @@ import { type ConfigPaths, getConfigPaths, resolveConfigDir } from "../config/pa
 import { type ControlClient, createControlClient } from "../daemon/control-client.js";
 import { type AgentEnv, readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
+import { callHub, createHubClient, type HubClient } from "../sdk/hub-client.js";
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T["args"]>;
@@ -48,6 +49,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected async readIdentity(): Promise<AgentIdentity | undefined> {
     return readIdentity(this.paths.identity);
+  }
+
+  /**
+   * Runs one control-plane call as this machine's agent (its saved token), whether or not the
+   * agent is running: shares, links and the audit log need the identity, not the tunnel.
+   */
+  protected async callHubAsAgent<R>(call: (client: HubClient, identity: AgentIdentity) => Promise<R>): Promise<R> {
+    const identity = await this.readIdentity();
+    if (identity === undefined) {
+      throw new ConnectError(
+        "NOT_REGISTERED",
+        `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY first`,
+      );
+    }
+    const client = createHubClient(identity.hubUrl, identity.token);
+    return callHub(identity.hubUrl, () => call(client, identity));
   }
 
   protected get control(): ControlClient {

@@ -6,6 +6,7 @@ import { TRPCError } from "@trpc/server";
 import { expect } from "vitest";
 import type { ApiDeps } from "../deps.js";
 import { AppError, type AppErrorCode } from "../errors.js";
+import { createRevocations } from "../events/revocations.js";
 import { createWorkspaceEvents } from "../events/workspace-events.js";
 import { createCaller } from "../root.js";
 import { createRateLimiter } from "../services/auth/rate-limiter.js";
@@ -129,6 +130,7 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
       },
     },
     rateLimiter: createRateLimiter(),
+    revocations: createRevocations(),
   };
   let networkCounter = 0;
   const openBrowser = (): TestBrowser => {

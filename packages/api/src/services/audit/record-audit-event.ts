@@ -1,10 +1,25 @@
 import type { Prisma, WorkspaceTx } from "@private-connect/db";
 import type { ApiDeps } from "../../deps.js";
 
-/** What an event is about. Open-ended in the database: agent runtimes will report their own. */
-export type AuditEventType = "agent" | "token" | "service";
+/**
+ * What an event is about, for the events the hub itself records. Open-ended in the database:
+ * agent runtimes report their own types (file, command, ...) through reportAction.
+ */
+export type AuditEventType = "agent" | "token" | "service" | "share" | "link";
 
-export type AuditAction = "connect" | "disconnect" | "register" | "provisioned" | "rotated" | "ip_change" | "expose" | "unexpose";
+export type AuditAction =
+  | "connect"
+  | "disconnect"
+  | "register"
+  | "provisioned"
+  | "rotated"
+  | "ip_change"
+  | "expose"
+  | "unexpose"
+  | "create"
+  | "revoke"
+  | "join"
+  | "access";
 
 /** Who did it. Only the hub itself acts without an id. */
 export type AuditActor =

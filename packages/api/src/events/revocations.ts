@@ -1,0 +1,35 @@
+/** Something that gave access was revoked: whatever it carries right now must stop at once. */
+export type Revocation =
+  | { kind: "share"; shareId: string; workspaceId: string }
+  | { kind: "link"; linkId: string; workspaceId: string };
+
+/**
+ * In-process notice of revocations, so that revoking a share or a link cuts what flows through
+ * it in the same instant instead of at the next stream open. The relay and the link proxy
+ * listen. With several hubs this moves to Redis pub/sub behind the same interface.
+ */
+export interface Revocations {
+  /** Calls every listener; a listener that throws does not stop the others. */
+  publish(revocation: Revocation): void;
+  /** Returns the function that stops listening. */
+  subscribe(listener: (revocation: Revocation) => void): () => void;
+}
+
+export function createRevocations(): Revocations {
+  const listeners = new Set<(revocation: Revocation) => void>();
+  return {
+    publish(revocation) {
+      for (const listener of [...listeners]) {
+        try {
+          listener(revocation);
+        } catch {
+          // A listener's failure is its own; the others must still cut their streams.
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
