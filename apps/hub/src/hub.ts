@@ -109,6 +109,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const secrets = await loadSecrets(env, dataDir);
   const deps = createApiDeps(db, env, presence, { mailer, sessionSigningSecret: secrets.jwtSecret });
   const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
+  const stopCuttingRevokedShares = deps.revocations.subscribe((revocation) => {
+    if (revocation.kind === "share") relay.resetShareStreams(revocation.shareId);
+  });
 
   const policy: TransportPolicy = {
     isTlsServed: Boolean(env.TLS_CERT),
@@ -170,6 +173,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      stopCuttingRevokedShares();
       await relay.shutdown();
       admin.close();
       const serverClosed = new Promise<void>((done) => server.close(() => done()));

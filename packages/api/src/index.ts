@@ -70,6 +70,15 @@ export {
   SERVICE_NAME_PATTERN,
   type ServiceView,
 } from "./schemas/services.js";
+export {
+  type CreatedShare,
+  type CreateShareInput,
+  type JoinedShareView,
+  type ResolvedService,
+  SHARE_TTL_DEFAULT_SECONDS,
+  SHARE_TTL_MAX_SECONDS,
+  type ShareView,
+} from "./schemas/shares.js";
 export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/workspaces.js";
 export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
 export { confirmAgentTokenRotation } from "./services/agents/confirm-agent-token-rotation.js";
@@ -113,7 +122,11 @@ export {
 export { pollDeviceAuthorization } from "./services/device-auth/poll-device-authorization.js";
 export { startDeviceAuthorization } from "./services/device-auth/start-device-authorization.js";
 export { streamWorkspaceEvents } from "./services/events/stream-workspace-events.js";
-export { authorizeStreamOpen, type StreamRoute } from "./services/services/authorize-stream-open.js";
+export {
+  authorizeStreamOpen,
+  type StreamOpenRequest,
+  type StreamRoute,
+} from "./services/services/authorize-stream-open.js";
 export { exposeService } from "./services/services/expose-service.js";
 export { getService } from "./services/services/get-service.js";
 export { listServices } from "./services/services/list-services.js";

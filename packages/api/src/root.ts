@@ -5,6 +5,7 @@ import { deviceAuthRouter } from "./routers/device-auth.js";
 import { eventsRouter } from "./routers/events.js";
 import { membersRouter } from "./routers/members.js";
 import { servicesRouter } from "./routers/services.js";
+import { sharesRouter } from "./routers/shares.js";
 import { workspacesRouter } from "./routers/workspaces.js";
 import { createCallerFactory, router } from "./trpc.js";
 
@@ -16,6 +17,7 @@ export const appRouter = router({
   events: eventsRouter,
   members: membersRouter,
   services: servicesRouter,
+  shares: sharesRouter,
   workspaces: workspacesRouter,
 });
 

@@ -249,10 +249,13 @@ export class Agent {
     }
     this.#pendingReaches.add(key);
     try {
-      // A shared service lives in another workspace, which this agent's own lookup cannot see;
-      // the hub still authorizes it when a stream opens.
-      if (options.canSkipLookup !== true && from === undefined) {
-        await callHub(this.hubUrl, () => this.hub.services.get.query({ name: service }));
+      // Fails early, with the answer a stream open would get, on a name this agent cannot reach
+      // (its own workspace's service, or one a joined share grants). The hub still decides
+      // again at every stream open: a share revoked later refuses the streams, not the port.
+      if (options.canSkipLookup !== true) {
+        await callHub(this.hubUrl, () =>
+          this.hub.services.resolve.query(from === undefined ? { name: service } : { name: service, from }),
+        );
       }
       const request = from === undefined ? { service } : { service, from };
       const listener = await listenForReach({

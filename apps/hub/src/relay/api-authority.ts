@@ -18,10 +18,10 @@ import { OpenRefusal, type RelayAuthority } from "./relay-server.js";
 /** The relay's access decisions, delegated to the control plane's one authorization path. */
 export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
   return {
-    async authenticateAgent(bearer) {
+    async authenticateAgent(bearer, client) {
       let principal: Awaited<ReturnType<typeof authenticateBearer>>;
       try {
-        principal = await authenticateBearer(deps, bearer);
+        principal = await authenticateBearer(deps, bearer, { ip: client?.ip, userAgent: client?.userAgent, via: "relay" });
       } catch (error) {
         if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
         log.error({ err: String(error) }, "agent authentication failed");
@@ -39,13 +39,21 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       };
     },
 
-    async authorizeOpen(agent: AgentIdentity, request) {
+    async authorizeOpen(agent: AgentIdentity, request, ip) {
       try {
-        const route = await authorizeStreamOpen(deps, { kind: "agent", ...agent }, { service: request.service });
-        return { agentId: route.agentId, serviceName: route.serviceName };
+        const route = await authorizeStreamOpen(
+          deps,
+          { kind: "agent", ...agent },
+          { service: request.service, from: request.from },
+          { ip },
+        );
+        return { agentId: route.agentId, serviceName: route.serviceName, share: route.share };
       } catch (error) {
-        // Every refusal the control plane words (not found, expired) reaches the agent as is.
-        if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
+        // Every refusal the control plane words (not found, expired, limited) reaches the agent as is.
+        if (error instanceof AppError) {
+          const code = error.code === "RATE_LIMITED" ? ResetCode.LIMIT_EXCEEDED : ResetCode.SERVICE_NOT_FOUND;
+          throw new OpenRefusal(code, error.message);
+        }
         log.error({ err: String(error) }, "stream authorization failed");
         throw new OpenRefusal(
           ResetCode.UNAVAILABLE,

@@ -18,10 +18,13 @@ import { RelayStream } from "./relay-stream.js";
 
 /** Decides who may open what. Implemented by the control plane (packages/api). */
 export interface RelayAuthority {
-  /** Resolves the bearer of an upgrade request to an agent, or throws a user-facing error. */
-  authenticateAgent(bearer: string): Promise<AgentIdentity>;
-  /** The one authorization check run at every stream open. Throws a NotFound-like error. */
-  authorizeOpen(agent: AgentIdentity, request: OpenRequest): Promise<{ agentId: string; serviceName: string }>;
+  /**
+   * Resolves the bearer of an upgrade request to an agent, or throws a user-facing error. `client`
+   * says where the request came from, for the audit log's record of the token's use.
+   */
+  authenticateAgent(bearer: string, client?: { ip: string; userAgent?: string | undefined }): Promise<AgentIdentity>;
+  /** The one authorization check run at every stream open. Throws an OpenRefusal. */
+  authorizeOpen(agent: AgentIdentity, request: OpenRequest, ip: string): Promise<StreamGrant>;
   /** Returns notices for the agent (for example: its token was used from a new address). */
   onAgentConnected?(agent: AgentIdentity, ip: string): Promise<NoticeMessage[]>;
   /**
@@ -32,6 +35,13 @@ export interface RelayAuthority {
   /** The message for an agent whose token expired while connected. */
   describeExpiry?(agent: AgentIdentity): Promise<string>;
   onAgentDisconnected?(agent: AgentIdentity, ip: string): void;
+}
+
+/** Where an authorized stream goes, and, for a stream through a share, what it depends on. */
+export interface StreamGrant {
+  agentId: string;
+  serviceName: string;
+  share?: { id: string; expiresAt: Date } | undefined;
 }
 
 /** How an authorization failure reaches the agent: as a stream reset with a code and text. */
@@ -140,7 +150,7 @@ export class RelayServer {
     }
     let identity: AgentIdentity;
     try {
-      identity = await this.authority.authenticateAgent(bearer);
+      identity = await this.authority.authenticateAgent(bearer, { ip, userAgent: request.headers["user-agent"] });
     } catch (error) {
       const message = error instanceof Error ? error.message : "Invalid credentials";
       const isUnavailable = error instanceof OpenRefusal && error.code === ResetCode.UNAVAILABLE;
@@ -197,9 +207,9 @@ export class RelayServer {
   }
 
   private async routeStream(client: AgentConnection, streamId: number, request: OpenRequest, stream: RelayStream): Promise<void> {
-    let route: { agentId: string; serviceName: string };
+    let route: StreamGrant;
     try {
-      route = await this.authority.authorizeOpen(client.identity, request);
+      route = await this.authority.authorizeOpen(client.identity, request, client.ip);
     } catch (error) {
       const refusal =
         error instanceof OpenRefusal ? error : new OpenRefusal(ResetCode.INTERNAL, "The hub could not open the stream");
@@ -220,6 +230,7 @@ export class RelayServer {
       stream.reset(ResetCode.LIMIT_EXCEEDED, `Service ${route.serviceName} is at its stream limit: try again later`);
       return;
     }
+    stream.share = route.share;
     const serverStreamId = server.allocateStreamId();
     server.attach(serverStreamId, stream, "server");
     server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
@@ -251,6 +262,30 @@ export class RelayServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
+  /**
+   * A share was revoked: every stream through it ends now, at both ends. New opens are refused
+   * by the authorization check, which reads the committed revocation.
+   */
+  resetShareStreams(shareId: string, reason = "The share was revoked by its owner"): number {
+    let count = 0;
+    for (const stream of [...this.streams]) {
+      if (stream.share?.id !== shareId) continue;
+      stream.reset(ResetCode.REVOKED, reason);
+      count++;
+    }
+    if (count > 0) this.log.info({ shareId, streams: count }, "reset the streams of a revoked share");
+    return count;
+  }
+
+  /** Streams outlive nothing that granted them: a share's expiry ends its open streams too. */
+  private resetExpiredShareStreams(now: number): void {
+    for (const stream of [...this.streams]) {
+      if (stream.share !== undefined && stream.share.expiresAt.getTime() <= now) {
+        stream.reset(ResetCode.REVOKED, "The share expired");
+      }
+    }
+  }
+
   /** The connection's token reached its expiry: keep it only if the stored token was extended. */
   async recheckCredentials(connection: AgentConnection): Promise<void> {
     let expiresAt: Date | undefined;
@@ -272,6 +307,7 @@ export class RelayServer {
   }
 
   private checkHeartbeats(): void {
+    this.resetExpiredShareStreams(Date.now());
     for (const connection of this.connections) {
       if (!connection.isAlive) {
         connection.log.warn("agent stopped answering heartbeats");

@@ -38,6 +38,8 @@ export class RelayStream {
   private isClosed = false;
   bytesFromClient = 0;
   bytesFromServer = 0;
+  /** Set for a stream that crosses workspaces through a share: its revocation or expiry ends it. */
+  share: { id: string; expiresAt: Date } | undefined;
 
   constructor(
     readonly client: StreamEnd,

@@ -7,9 +7,11 @@ import {
   unexposeServiceInput,
   unexposeServiceOutput,
 } from "../schemas/services.js";
+import { resolvedServiceOutput, resolveServiceInput } from "../schemas/shares.js";
 import { exposeService } from "../services/services/expose-service.js";
 import { getService } from "../services/services/get-service.js";
 import { listServices } from "../services/services/list-services.js";
+import { resolveService } from "../services/services/resolve-service.js";
 import { unexposeService } from "../services/services/unexpose-service.js";
 import { agentProcedure, router, workspaceProcedure } from "../trpc.js";
 
@@ -25,6 +27,12 @@ export const servicesRouter = router({
     .mutation(({ ctx, input }) => unexposeService(ctx.deps, ctx.principal, input)),
 
   list: workspaceProcedure.output(z.array(serviceView)).query(({ ctx }) => listServices(ctx.deps, ctx.principal)),
+
+  /** What a reach of this name would connect to: the caller's own service, or a share's. */
+  resolve: workspaceProcedure
+    .input(resolveServiceInput)
+    .output(resolvedServiceOutput)
+    .query(({ ctx, input }) => resolveService(ctx.deps, ctx.principal, input)),
 
   get: workspaceProcedure
     .input(getServiceInput)

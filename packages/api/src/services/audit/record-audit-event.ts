@@ -1,11 +1,11 @@
 import type { Prisma, WorkspaceTx } from "@private-connect/db";
-import type { ApiDeps } from "../../deps.js";
+import type { ApiDeps, Principal } from "../../deps.js";
 
 /**
  * What an event is about, for the events the hub itself records. Open-ended in the database:
  * agent runtimes report their own types (file, command, ...) through reportAction.
  */
-export type AuditEventType = "agent" | "token" | "service" | "share" | "link";
+export type AuditEventType = "agent" | "token" | "service" | "share" | "link" | "user" | "api_key" | "member";
 
 export type AuditAction =
   | "connect"
@@ -19,7 +19,17 @@ export type AuditAction =
   | "create"
   | "revoke"
   | "join"
-  | "access";
+  | "access"
+  | "use"
+  | "login"
+  | "logout"
+  | "invite"
+  | "role_change"
+  | "remove"
+  // What an agent runtime (or its guard) reports it did with an action: audit.reportAction.
+  | "allow"
+  | "review"
+  | "block";
 
 /** Who did it. Only the hub itself acts without an id. */
 export type AuditActor =
@@ -27,6 +37,18 @@ export type AuditActor =
   | { type: "api_key"; id: string }
   | { type: "agent"; id: string }
   | { type: "system" };
+
+/** The actor of an action taken by an authenticated caller. */
+export function auditActorFor(principal: Principal): Exclude<AuditActor, { type: "system" }> {
+  switch (principal.kind) {
+    case "agent":
+      return { type: "agent", id: principal.agentId };
+    case "apiKey":
+      return { type: "api_key", id: principal.apiKeyId };
+    case "user":
+      return { type: "user", id: principal.userId };
+  }
+}
 
 export interface AuditEventInput {
   type: AuditEventType;
