@@ -60,7 +60,7 @@ function createFakeHub(tokenExpiresAt: string): FakeHub {
         services: {
           expose: { mutate: async () => ({}) },
           unexpose: { mutate: async () => ({ removed: true }) },
-          get: { query: async () => ({}) },
+          resolve: { query: async ({ name }: { name: string }) => ({ name }) },
         },
       }) as unknown as HubClient,
   };

@@ -21,7 +21,7 @@ const identity: AgentIdentity = {
 
 const fakeHub = {
   services: {
-    get: { query: async ({ name }: { name: string }) => ({ name }) },
+    resolve: { query: async ({ name }: { name: string }) => ({ name }) },
     expose: {
       mutate: async (input: { name: string; targetHost: string; targetPort: number }) => ({
         id: "s",

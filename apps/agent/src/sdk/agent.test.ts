@@ -47,10 +47,10 @@ function createFakeHub(knownServices: string[]): FakeHub {
   const exposeCalls: FakeHub["exposeCalls"] = [];
   const client = {
     services: {
-      get: {
+      resolve: {
         query: async ({ name }: { name: string }) => {
           if (!knownServices.includes(name)) throw new ConnectError("SERVICE_NOT_FOUND", "Service not found");
-          return { id: "s1", name, agentId: "a2", agentLabel: "server", targetHost: "localhost", targetPort: 5432, online: true };
+          return { name };
         },
       },
       expose: {
