@@ -1,0 +1,215 @@
+// Sharing across workspaces with real processes: workspace "acme" shares its PostgreSQL with an
+// agent of workspace "contractor" through a code; revocation cuts the open session at once;
+// expired shares, unshared services and unjoined agents get "Service not found".
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
+import {
+  connectTcp,
+  findFreePort,
+  LOOPBACK,
+  roundTrip,
+  startEchoServer,
+  type TestServer,
+  waitFor,
+  waitForClose,
+} from "../support/net.ts";
+import {
+  type Agent,
+  createWorkspace,
+  errorLines,
+  expectSuccess,
+  type Hub,
+  parseJsonOutput,
+  startAgent,
+  startHub,
+} from "../support/processes.ts";
+
+const pgTarget = postgresServer();
+
+interface CreatedShare {
+  id: string;
+  code: string;
+  services: string[];
+  expiresAt: string;
+}
+
+interface ShareListEntry {
+  id: string;
+  status: string;
+  useCount: number;
+  joiners: { agentLabel: string; useCount: number }[];
+}
+
+/** A pg client through a local port, connected. */
+async function openPgClient(port: number): Promise<pg.Client> {
+  if (!pgTarget) throw new Error("unreachable: no PostgreSQL");
+  const admin = new URL(pgTarget.adminUrl);
+  const client = new pg.Client({
+    host: LOOPBACK,
+    port,
+    user: decodeURIComponent(admin.username || "postgres"),
+    password: admin.password ? decodeURIComponent(admin.password) : undefined,
+    database: decodeURIComponent(admin.pathname.slice(1) || "postgres"),
+    connectionTimeoutMillis: 10_000,
+    query_timeout: 20_000,
+  });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}
+
+async function reach(agent: Agent, service: string, extra: string[] = []): Promise<number> {
+  const port = await findFreePort();
+  const reached = parseJsonOutput<{ port: number }>(
+    expectSuccess(await agent.run(["reach", service, "--port", String(port), "--json", ...extra])),
+  );
+  expect(reached.port).toBe(port);
+  return port;
+}
+
+describe("shares between workspaces", () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  let hub: Hub;
+  let serverA: Agent;
+  let laptopB: Agent;
+  let otherB: Agent;
+  let cache: TestServer;
+  /** The shared target: the real PostgreSQL, or an echo server on a machine without one. */
+  let sharedTarget: string;
+
+  beforeAll(async () => {
+    // The hub on PostgreSQL when there is one, so the expiry case can move a share's clock.
+    const database = await createTestDatabase();
+    if (database) cleanups.push(() => database.drop());
+    else console.warn(`${NO_POSTGRES_WARNING}: the hub runs on PGlite and the expired-share case is skipped`);
+    hub = await startHub({ databaseUrl: database?.url });
+    cleanups.unshift(() => hub.stop());
+    const acme = await createWorkspace(hub, "acme", "ops@acme.test");
+    const contractor = await createWorkspace(hub, "contractor", "dev@contractor.test");
+    serverA = await startAgent({ hub, apiKey: acme.apiKey, label: "db-server" });
+    laptopB = await startAgent({ hub, apiKey: contractor.apiKey, label: "laptop" });
+    otherB = await startAgent({ hub, apiKey: contractor.apiKey, label: "ci" });
+    cache = await startEchoServer();
+    const echo = pgTarget ? null : await startEchoServer();
+    sharedTarget = pgTarget ? `${pgTarget.host}:${pgTarget.port}` : (echo?.address ?? "");
+    expectSuccess(await serverA.run(["expose", sharedTarget, "--name", "prod-db"]));
+    expectSuccess(await serverA.run(["expose", cache.address, "--name", "cache"]));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup().catch((error: unknown) => console.warn(`cleanup failed: ${String(error)}`));
+  });
+
+  async function createShare(args: string[]): Promise<CreatedShare> {
+    return parseJsonOutput<CreatedShare>(expectSuccess(await serverA.run(["share", ...args, "--json"])));
+  }
+
+  it("lets a joined agent of another workspace query the shared PostgreSQL, and revocation cuts the open session", async () => {
+    // Nothing is reachable before joining, and the answer is the one for a name that exists nowhere.
+    const before = await laptopB.run(["reach", "prod-db"]);
+    expect(before.code).not.toBe(0);
+    expect(errorLines(before)).toEqual(["Error: Service not found"]);
+
+    const share = await createShare(["--name", "acme-contractor", "--expires", "7d", "--services", "prod-db"]);
+    expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){2}$/);
+    expect(share.services).toEqual(["prod-db"]);
+    const joined = expectSuccess(await laptopB.run(["join", share.code]));
+    expect(joined.stdout).toContain("Joined share acme-contractor from acme: prod-db");
+
+    const port = await reach(laptopB, "prod-db");
+    let session: pg.Client | undefined;
+    let socket: Awaited<ReturnType<typeof connectTcp>> | undefined;
+    if (pgTarget) {
+      session = await openPgClient(port);
+      expect((await session.query("select 41 + 1 as answer")).rows).toEqual([{ answer: 42 }]);
+    } else {
+      socket = await connectTcp(port);
+      socket.write("hello");
+      await waitFor(() => socket?.bytesRead === 5, { what: "the echo through the share" });
+    }
+
+    // A service outside --services, and an agent of B that did not join: not found.
+    const unshared = await laptopB.run(["reach", "cache"]);
+    expect(errorLines(unshared)).toEqual(["Error: Service not found"]);
+    const notJoined = await otherB.run(["reach", "prod-db"]);
+    expect(errorLines(notJoined)).toEqual(["Error: Service not found"]);
+
+    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    const entry = listed.find((candidate) => candidate.id === share.id);
+    expect(entry?.status).toBe("active");
+    expect(entry?.joiners).toEqual([expect.objectContaining({ agentLabel: "laptop" })]);
+    expect(entry?.useCount).toBeGreaterThanOrEqual(1);
+
+    // Revoke: the open session ends at once, and nothing opens through the share again.
+    const ended = session
+      ? new Promise<number>((resolve) => session?.once("end", () => resolve(Date.now())))
+      : waitForClose(socket as NonNullable<typeof socket>, 5_000).then(() => Date.now());
+    expectSuccess(await serverA.run(["share", "--revoke", share.code]));
+    const revokedAt = Date.now();
+    const endedAt = await Promise.race([
+      ended,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error("session still open 5 s after revocation")), 5_000)),
+    ]);
+    expect(endedAt - revokedAt).toBeLessThan(2_000);
+    if (session) await expect(session.query("select 1")).rejects.toThrow();
+
+    const fresh = await connectTcp(port);
+    const outcome = await waitForClose(fresh, 5_000);
+    expect(outcome.bytes).toBe(0);
+    const again = await laptopB.run(["reach", "prod-db", "--from", "acme"]);
+    expect(errorLines(again)).toEqual(["Error: Service not found"]);
+    expectSuccess(await laptopB.run(["reach", "--stop", "prod-db"]));
+  }, 120_000);
+
+  it("refuses an expired share like an unknown service", async (ctx) => {
+    if (!hub.databaseUrl) {
+      ctx.skip();
+      return;
+    }
+    const share = await createShare(["--name", "short-lived", "--expires", "1h", "--services", "cache"]);
+    expectSuccess(await laptopB.run(["join", share.code]));
+    const port = await reach(laptopB, "cache");
+    expect((await roundTrip(port, Buffer.from("ping"))).toString()).toBe("ping");
+    // Time passes for this share only: its expiry moves into the past, as the owner of the data sees it.
+    const admin = new pg.Client({ connectionString: hub.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(
+        "UPDATE shares SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second' WHERE id = $1",
+        [share.id],
+      );
+    } finally {
+      await admin.end();
+    }
+    const refused = await connectTcp(port);
+    expect((await waitForClose(refused, 5_000)).bytes).toBe(0);
+    expect(errorLines(await laptopB.run(["reach", "cache", "--from", "acme"]))).toEqual(["Error: Service not found"]);
+    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    expect(listed.find((entry) => entry.id === share.id)?.status).toBe("expired");
+    expectSuccess(await laptopB.run(["reach", "--stop", "cache"]));
+  }, 120_000);
+
+  it("keeps the joiner's own service first, reaches the shared one with --from, and applies the rate limit", async () => {
+    const own = await startEchoServer();
+    // B exposes its own "cache"; A's "cache" comes only through a share and only with --from.
+    expectSuccess(await otherB.run(["expose", own.address, "--name", "cache"]));
+    const share = await createShare(["--name", "limited", "--services", "cache", "--rate-limit", "3"]);
+    expectSuccess(await laptopB.run(["join", share.code]));
+
+    const ownPort = await reach(laptopB, "cache");
+    expect((await roundTrip(ownPort, Buffer.from("mine"))).toString()).toBe("mine");
+    expect(own.connections).toBe(1);
+
+    const sharedPort = await reach(laptopB, "cache", ["--from", "acme"]);
+    const cacheBefore = cache.connections;
+    // Three new connections a minute pass; the fourth is refused without reaching the service.
+    for (let i = 0; i < 3; i++) expect((await roundTrip(sharedPort, Buffer.from(`shared ${i}`))).toString()).toBe(`shared ${i}`);
+    expect(cache.connections - cacheBefore).toBe(3);
+    const limited = await connectTcp(sharedPort);
+    expect((await waitForClose(limited, 5_000)).bytes).toBe(0);
+    expect(cache.connections - cacheBefore).toBe(3);
+    // The agent's own service is not limited by someone else's share.
+    expect((await roundTrip(ownPort, Buffer.from("still mine"))).toString()).toBe("still mine");
+  }, 120_000);
+});
