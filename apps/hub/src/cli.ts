@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createWorkspace } from "@private-connect/api";
+import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
 import { callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
 import { EnvError, readHubEnv } from "./config/env.js";
@@ -113,6 +114,10 @@ async function askRunningHub(dataDir: string, params: { name: string; ownerEmail
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // stderr carries start failures and crash stacks: scrubbed like the JSON log on stdout. Not
+  // stdout itself, where `workspace create` prints the new API key on purpose.
+  scrubWrites(process.stderr);
+  scrubUncaughtErrors();
   const [command, ...rest] = argv;
   if (command === "start") return runStart(rest);
   if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Flags, ux } from "@oclif/core";
+import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
 import { BaseCommand } from "../cli/base-command.js";
 import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { normalizeHubUrl } from "../config/hub-url.js";
@@ -67,6 +68,12 @@ export default class Up extends BaseCommand<typeof Up> {
   };
 
   async run(): Promise<void> {
+    // What `connect up` prints is the agent's log (the terminal, or agent.log when detached),
+    // including what libraries print: scrub all of it, like the hub's log (packages/log-hygiene).
+    // The --detach parent too: its errors may echo what was typed (a hub URL with a password).
+    scrubWrites(process.stdout);
+    scrubWrites(process.stderr);
+    scrubUncaughtErrors();
     if (this.flags["rotate-token"]) {
       await this.rotateToken();
       return;
@@ -240,6 +247,7 @@ export default class Up extends BaseCommand<typeof Up> {
       paths: this.paths,
       identity,
       isInsecureAllowed: this.env.isInsecureAllowed,
+      heartbeatMs: this.env.heartbeatMs,
       hasWarnedAboutExpiry,
       // agent.log needs timestamps; a terminal reads better without them.
       log: (line) => this.log(isTerminal ? line : `${new Date().toISOString()} ${line}`),

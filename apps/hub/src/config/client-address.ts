@@ -22,7 +22,8 @@ export function isLoopbackAddress(address: string | undefined): boolean {
  * one that proxy appended); otherwise the header is ignored, since any client can send it.
  */
 export function clientAddress(request: IncomingMessage, policy: Pick<TransportPolicy, "trustProxy">): string {
-  const peer = request.socket.remoteAddress ?? "unknown";
+  // `socket` is null once a request's connection is gone; never let that become a crash.
+  const peer = request.socket?.remoteAddress ?? "unknown";
   if (!policy.trustProxy) return peer;
   const forwarded = firstHeader(request.headers["x-forwarded-for"]);
   const last = forwarded?.split(",").at(-1)?.trim();

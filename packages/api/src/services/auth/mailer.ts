@@ -1,12 +1,14 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { createTransport } from "nodemailer";
 
-/** Sends the emails of sign-in: the hub wires SMTP when SMTP_URL is set, the log otherwise. */
+/** Sends the emails of sign-in: the hub wires SMTP when SMTP_URL is set, a private file otherwise. */
 export interface Mailer {
   /** Sends a sign-in (or invitation) link. Rejects when the message could not be handed over. */
   sendMagicLink(to: string, url: string): Promise<void>;
 }
 
-/** The part of a pino logger the log mailer needs. */
+/** The part of a pino logger the file mailer needs. */
 export interface MailLog {
   info(fields: Record<string, unknown>, message: string): void;
 }
@@ -42,14 +44,36 @@ export function createSmtpMailer(smtpUrl: string, from: string): Mailer & { clos
 }
 
 /**
- * For the embedded default without SMTP: writes the link to the hub's log, so the person who
- * runs the hub can sign in from their terminal. The link is a credential for 15 minutes, so only
- * wire this where the log is as private as the inbox would be.
+ * An address as a log may show it: the first character of the local part and the domain
+ * (`a***@example.com`), enough for the person who asked to recognise their own request.
  */
-export function createLogMailer(log: MailLog): Mailer {
+export function maskEmailAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at <= 0 ? "***" : `${address.charAt(0)}***${address.slice(at)}`;
+}
+
+/**
+ * For the embedded default without SMTP: appends each link to a file only the hub's user can
+ * read (`<data>/sign-in-links.log`), so the person who runs the hub can sign in from their
+ * terminal. The link is a credential for 15 minutes and logs travel further than a 0600 file
+ * (collectors, tickets), so the log only says where the link went, with the address masked.
+ */
+export function createFileMailer(path: string, log: MailLog): Mailer {
   return {
     async sendMagicLink(to, url) {
-      log.info({ to, url }, "sign-in link (SMTP_URL is not set, so it is printed here instead of emailed)");
+      // O_NOFOLLOW: a symlink planted at the path must not redirect credentials elsewhere.
+      const file = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      try {
+        // The mode above applies only to a new file; an older one may have been loosened since.
+        await file.chmod(0o600);
+        await file.appendFile(`${new Date().toISOString()} ${to} ${url}\n`);
+      } finally {
+        await file.close();
+      }
+      log.info(
+        { path },
+        `sign-in link for ${maskEmailAddress(to)} written to ${path} (SMTP_URL is not set, so it is not emailed)`,
+      );
     },
   };
 }
