@@ -10,7 +10,7 @@ import {
   WORKSPACE_NOT_FOUND,
   WORKSPACE_REQUIRED,
 } from "../errors.js";
-import { createLogMailer, createSmtpMailer } from "../services/auth/mailer.js";
+import { createSmtpMailer } from "../services/auth/mailer.js";
 import { expectAppError, type Harness, openHarness, type TestBrowser, testEngines } from "../test-support/harness.js";
 import { scanTablesForSecrets } from "../test-support/scan-for-secrets.js";
 import { findSignInLink, type SmtpInbox, startSmtpInbox } from "../test-support/smtp-inbox.js";
@@ -408,19 +408,5 @@ describe.each(testEngines)("sign-in and sessions on $name", ({ name, skip }) => 
     // Control: something that is stored in clear (an address) is found, so a miss above means something.
     const address = harness.sentMail[0]?.to ?? "";
     expect((await scanTablesForSecrets(harness, [address])).plaintextHits).toContain(`magic_links: ${address.slice(0, 6)}...`);
-  });
-});
-
-describe("createLogMailer", () => {
-  it("writes the link to the log for the embedded default without SMTP", async () => {
-    const lines: { fields: Record<string, unknown>; message: string }[] = [];
-    const mailer = createLogMailer({ info: (fields, message) => lines.push({ fields, message }) });
-    await mailer.sendMagicLink("a@example.com", "http://127.0.0.1:3001/auth/verify?token=t");
-    expect(lines).toEqual([
-      {
-        fields: { to: "a@example.com", url: "http://127.0.0.1:3001/auth/verify?token=t" },
-        message: "sign-in link (SMTP_URL is not set, so it is printed here instead of emailed)",
-      },
-    ]);
   });
 });

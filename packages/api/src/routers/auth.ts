@@ -6,9 +6,9 @@ import {
   verifyMagicLinkInput,
 } from "../schemas/auth.js";
 import { getSignedInUser } from "../services/auth/get-signed-in-user.js";
+import { logOut } from "../services/auth/log-out.js";
 import { requestMagicLink } from "../services/auth/request-magic-link.js";
 import { buildClearedSessionCookie, buildSessionCookie, SESSION_COOKIE_NAME } from "../services/auth/session-cookie.js";
-import { signOut } from "../services/auth/sign-out.js";
 import { verifyMagicLink } from "../services/auth/verify-magic-link.js";
 import { publicProcedure, router, userProcedure } from "../trpc.js";
 
@@ -26,6 +26,8 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { sessionToken, signedIn } = await verifyMagicLink(ctx.deps, input, {
         previousSessionToken: ctx.getCookie(SESSION_COOKIE_NAME),
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
       });
       ctx.setCookie(buildSessionCookie(sessionToken, ctx.host));
       return signedIn;
@@ -33,7 +35,7 @@ export const authRouter = router({
 
   /** Revokes this browser's session and clears its cookie; fine to call when already signed out. */
   logout: publicProcedure.output(logoutOutput).mutation(async ({ ctx }) => {
-    await signOut(ctx.deps, ctx.getCookie(SESSION_COOKIE_NAME));
+    await logOut(ctx.deps, ctx.getCookie(SESSION_COOKIE_NAME), { ip: ctx.ip, userAgent: ctx.userAgent });
     ctx.clearCookie(buildClearedSessionCookie(ctx.host));
     return { isSignedOut: true as const };
   }),

@@ -1,14 +1,17 @@
 import { sha256Hex } from "@private-connect/db";
-import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
+import { type AgentPrincipal, type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AGENT_TOKEN_EXPIRED, AppError, INVALID_CREDENTIALS, PROVISIONED_TOKEN_EXPIRED } from "../../errors.js";
+import { recordTokenUse, type TokenUse } from "../audit/record-token-use.js";
 import { AGENT_TOKEN_PATTERN, API_KEY_PATTERN } from "./secrets.js";
 
 /**
  * Resolves a bearer (API key or agent token) to its principal and workspace.
  * Throws AppError UNAUTHORIZED (unknown, malformed or revoked: one message for all, so a probe
- * learns nothing) or TOKEN_EXPIRED. Never logs or echoes the bearer.
+ * learns nothing) or TOKEN_EXPIRED. Never logs or echoes the bearer. Given `use` (where the
+ * request came from), an agent token's use is appended to the audit log (throttled, see
+ * recordTokenUse); without it, as for internal lookups, nothing is recorded.
  */
-export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise<Principal> {
+export async function authenticateBearer(deps: ApiDeps, bearer: string, use?: TokenUse): Promise<Principal> {
   if (bearer.startsWith("pc_")) {
     // Malformed keys cannot exist in the table; skip the lookup.
     if (!API_KEY_PATTERN.test(bearer)) throw invalidCredentials();
@@ -22,7 +25,7 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise
     if (found.tokenExpiresAt.getTime() <= currentTime(deps).getTime()) {
       throw new AppError("TOKEN_EXPIRED", await describeExpiredToken(deps, found.workspaceId, found.agentId));
     }
-    return {
+    const principal: AgentPrincipal = {
       kind: "agent",
       agentId: found.agentId,
       workspaceId: found.workspaceId,
@@ -31,6 +34,8 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string): Promise
       tokenExpiresAt: found.tokenExpiresAt,
       tokenSlot: found.tokenSlot,
     };
+    if (use !== undefined) await recordTokenUse(deps, principal, use);
+    return principal;
   }
   throw invalidCredentials();
 }

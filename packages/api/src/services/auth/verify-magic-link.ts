@@ -8,6 +8,7 @@ import {
 import { type ApiDeps, currentTime } from "../../deps.js";
 import { AppError, SIGN_IN_LINK_INVALID } from "../../errors.js";
 import type { SignedInUser } from "../../schemas/auth.js";
+import { recordUserSessionEvent, type SessionRequest } from "../audit/record-user-session-event.js";
 import { insertOwnedWorkspace, retryOnSlugClash } from "../workspaces/insert-workspace.js";
 import { BROWSER_TOKEN_PATTERN, generateBrowserToken } from "./secrets.js";
 import { SESSION_IDLE_TIMEOUT_MS } from "./session-cookie.js";
@@ -29,7 +30,7 @@ export interface MagicLinkSession {
 export async function verifyMagicLink(
   deps: ApiDeps,
   input: { token: string },
-  options: { previousSessionToken?: string | undefined } = {},
+  options: { previousSessionToken?: string | undefined } & SessionRequest = {},
 ): Promise<MagicLinkSession> {
   if (!BROWSER_TOKEN_PATTERN.test(input.token)) throw new AppError("UNAUTHORIZED", SIGN_IN_LINK_INVALID);
   const linkHash = sha256Hex(input.token);
@@ -57,6 +58,19 @@ export async function verifyMagicLink(
   // The browser's cookie is about to be replaced: the session it held must not outlive it.
   await signOut(deps, options.previousSessionToken);
   const workspaces = await listUserWorkspaces(deps.db.prisma, signIn.userId);
+  try {
+    await recordUserSessionEvent(
+      deps,
+      signIn,
+      "login",
+      options,
+      workspaces.map((workspace) => workspace.workspaceId),
+    );
+  } catch (error) {
+    // A sign-in no workspace has on record must not happen: the new session goes unused.
+    await signOut(deps, sessionToken).catch(() => undefined);
+    throw error;
+  }
   return {
     sessionToken,
     signedIn: { user: { id: signIn.userId, email: signIn.email }, workspaces: workspaces.map(toUserWorkspaceView) },

@@ -1,7 +1,8 @@
 import { ensureUserByEmail, isUniqueConstraintError } from "@private-connect/db";
-import type { ApiDeps, MemberRole, Principal } from "../../deps.js";
+import { type ApiDeps, currentTime, type MemberRole, type Principal } from "../../deps.js";
 import { AppError, isAppError } from "../../errors.js";
 import type { MemberView } from "../../schemas/members.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireMembersOwner } from "../auth/require-role.js";
 import { sendSignInLink, takeSignInLinkAttempt } from "../auth/sign-in-link.js";
 import { memberViewSelect, toMemberView } from "./member-view.js";
@@ -29,6 +30,14 @@ export async function inviteMember(
       const existing = await tx.membership.findFirst({ where: { workspaceId, userId }, select: { id: true } });
       if (existing !== null) throw alreadyMember();
       const row = await tx.membership.create({ data: { workspaceId, userId, role }, select: memberViewSelect });
+      await recordAuditEvent(tx, workspaceId, {
+        type: "member",
+        action: "invite",
+        actor: { type: "user", id: owner.userId },
+        target: email,
+        data: { userId, email, role },
+        occurredAt: currentTime(deps),
+      });
       return toMemberView(row);
     });
   } catch (error) {

@@ -1,12 +1,14 @@
-import type { ApiDeps, Principal } from "../../deps.js";
+import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AppError, MEMBER_NOT_FOUND, OWNER_REQUIRED_FOR_MEMBERS } from "../../errors.js";
+import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireWorkspaceUser } from "../auth/require-role.js";
 import { assertAnotherOwnerRemains, lockWorkspaceMembers } from "./lock-workspace-members.js";
 
 /**
  * Removes a member: an owner removes anyone, a member only themselves (leaving). Never the last
  * owner. Their sessions stay (they may belong to other workspaces) but the next request naming
- * this workspace is refused, since membership is checked on every request.
+ * this workspace is refused, since membership is checked on every request. The `member` `remove`
+ * event (a member leaving is one too, with themselves as actor) commits with the removal.
  */
 export async function removeMember(deps: ApiDeps, principal: Principal, input: { userId: string }): Promise<{ removed: true }> {
   const actor = requireWorkspaceUser(principal);
@@ -16,11 +18,19 @@ export async function removeMember(deps: ApiDeps, principal: Principal, input: {
     await lockWorkspaceMembers(tx, workspaceId);
     const target = await tx.membership.findFirst({
       where: { workspaceId, userId: input.userId },
-      select: { id: true, role: true },
+      select: { id: true, role: true, user: { select: { email: true } } },
     });
     if (target === null) throw new AppError("NOT_FOUND", MEMBER_NOT_FOUND);
     if (target.role === "owner") await assertAnotherOwnerRemains(tx, workspaceId);
     await tx.membership.deleteMany({ where: { id: target.id, workspaceId } });
+    await recordAuditEvent(tx, workspaceId, {
+      type: "member",
+      action: "remove",
+      actor: { type: "user", id: actor.userId },
+      target: target.user.email,
+      data: { userId: input.userId, email: target.user.email, role: target.role },
+      occurredAt: currentTime(deps),
+    });
   });
   return { removed: true };
 }
