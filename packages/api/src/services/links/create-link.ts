@@ -1,0 +1,66 @@
+import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
+import { serviceNotFound } from "../../errors.js";
+import { type CreatedLink, type CreateLinkInput, createLinkInput } from "../../schemas/links.js";
+import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
+import { buildLinkUrl, generateLinkSlug, getLinkSlugHint, hashLinkSlug } from "./link-slugs.js";
+
+/**
+ * Creates a public link in front of one of the workspace's services. The URL (with its slug) is
+ * returned once; the database keeps the slug's SHA-256 and a short hint. The service must exist
+ * now ("Service not found" otherwise, whether it exists in another workspace or nowhere); if it
+ * is unexposed later the link answers 502 until it is exposed again.
+ */
+export async function createLink(deps: ApiDeps, principal: Principal, rawInput: CreateLinkInput): Promise<CreatedLink> {
+  const input = createLinkInput.parse(rawInput);
+  const { workspaceId } = principal;
+  const now = currentTime(deps);
+  const expiresAt = new Date(now.getTime() + input.expiresInSeconds * 1000);
+  const slug = generateLinkSlug();
+  const slugHint = getLinkSlugHint(slug);
+  const methods = input.methods ?? [];
+  const paths = input.paths ?? [];
+  const rateLimitPerMinute = input.rateLimitPerMinute ?? null;
+  const actor = auditActorFor(principal);
+  const link = await deps.db.withWorkspace(workspaceId, async (tx) => {
+    const service = await tx.service.findFirst({ where: { workspaceId, name: input.service }, select: { name: true } });
+    if (service === null) throw serviceNotFound();
+    const created = await tx.publicLink.create({
+      data: {
+        workspaceId,
+        serviceName: service.name,
+        slugHash: hashLinkSlug(slug),
+        slugHint,
+        methods,
+        paths,
+        rateLimitPerMinute,
+        createdByType: actor.type,
+        createdById: actor.id,
+        // The injected clock dates the row too, so expiry tests and the expiry check agree.
+        createdAt: now,
+        expiresAt,
+      },
+      select: { id: true, serviceName: true },
+    });
+    await recordAuditEvent(tx, workspaceId, {
+      type: "link",
+      action: "create",
+      actor,
+      clientType: principal.kind === "agent" ? principal.clientType : undefined,
+      target: created.serviceName,
+      data: { linkId: created.id, slugHint, methods, paths, rateLimitPerMinute, expiresAt: expiresAt.toISOString() },
+      occurredAt: now,
+    });
+    return created;
+  });
+  return {
+    id: link.id,
+    service: link.serviceName,
+    url: buildLinkUrl(deps.config, slug),
+    slugHint,
+    methods,
+    paths,
+    rateLimitPerMinute,
+    createdAt: now.toISOString(),
+    expiresAt: expiresAt.toISOString(),
+  };
+}
