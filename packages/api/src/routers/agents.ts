@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  agentListItem,
   agentProfileOutput,
   confirmAgentTokenRotationOutput,
   type ProvisionAgentInput,
@@ -10,10 +11,11 @@ import {
 } from "../schemas/agents.js";
 import { confirmAgentTokenRotation } from "../services/agents/confirm-agent-token-rotation.js";
 import { getAgentProfile } from "../services/agents/get-agent-profile.js";
+import { listAgents } from "../services/agents/list-agents.js";
 import { provisionAgent } from "../services/agents/provision-agent.js";
 import { registerAgent } from "../services/agents/register-agent.js";
 import { rotateAgentToken } from "../services/agents/rotate-agent-token.js";
-import { agentProcedure, apiKeyProcedure, router } from "../trpc.js";
+import { agentProcedure, apiKeyProcedure, router, workspaceProcedure } from "../trpc.js";
 
 export const agentsRouter = router({
   register: apiKeyProcedure
@@ -22,6 +24,9 @@ export const agentsRouter = router({
     .mutation(({ ctx, input }) => registerAgent(ctx.deps, ctx.principal, input)),
 
   me: agentProcedure.output(agentProfileOutput).query(({ ctx }) => getAgentProfile(ctx.deps, ctx.principal)),
+
+  /** The workspace's agents with presence, last seen (masked address), token expiry and IP changes. */
+  list: workspaceProcedure.output(z.array(agentListItem)).query(({ ctx }) => listAgents(ctx.deps, ctx.principal)),
 
   /** A new token for the calling agent, working alongside the current one until confirmed. */
   rotateToken: agentProcedure.output(rotateAgentTokenOutput).mutation(({ ctx }) => rotateAgentToken(ctx.deps, ctx.principal)),

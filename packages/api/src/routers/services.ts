@@ -3,6 +3,7 @@ import {
   exposedServiceOutput,
   exposeServiceInput,
   getServiceInput,
+  serviceTrafficView,
   serviceView,
   unexposeServiceInput,
   unexposeServiceOutput,
@@ -10,6 +11,7 @@ import {
 import { resolvedServiceOutput, resolveServiceInput } from "../schemas/shares.js";
 import { exposeService } from "../services/services/expose-service.js";
 import { getService } from "../services/services/get-service.js";
+import { getServiceTraffic } from "../services/services/get-service-traffic.js";
 import { listServices } from "../services/services/list-services.js";
 import { resolveService } from "../services/services/resolve-service.js";
 import { unexposeService } from "../services/services/unexpose-service.js";
@@ -38,4 +40,7 @@ export const servicesRouter = router({
     .input(getServiceInput)
     .output(serviceView)
     .query(({ ctx, input }) => getService(ctx.deps, ctx.principal, input)),
+
+  /** Open connections and bytes relayed per service, from the hub's relay. */
+  traffic: workspaceProcedure.output(z.array(serviceTrafficView)).query(({ ctx }) => getServiceTraffic(ctx.deps, ctx.principal)),
 });

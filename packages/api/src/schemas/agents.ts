@@ -86,3 +86,23 @@ export const provisionAgentOutput = z.object({
   expiresAt: z.iso.datetime(),
 });
 export type ProvisionAgentOutput = z.infer<typeof provisionAgentOutput>;
+
+/** An IP change as the dashboard shows it: both addresses masked (192.168.x.x). */
+export const maskedIpChange = z.object({ previousIp: z.string(), newIp: z.string(), at: z.iso.datetime() });
+
+/** One agent of the workspace, for people looking at it (agents.list): never its token or hash. */
+export const agentListItem = z.object({
+  agentId: z.uuid(),
+  label: z.string(),
+  clientType: z.string(),
+  online: z.boolean(),
+  lastSeenAt: z.iso.datetime().nullable(),
+  /** The last address the agent connected from, masked: enough to spot a new network, not to locate anyone. */
+  lastIp: z.string().nullable(),
+  tokenExpiresAt: z.iso.datetime(),
+  isProvisioned: z.boolean(),
+  createdAt: z.iso.datetime(),
+  /** Newest first, masked. */
+  recentIpChanges: z.array(maskedIpChange),
+});
+export type AgentListItem = z.infer<typeof agentListItem>;

@@ -56,3 +56,23 @@ export type ServiceView = z.infer<typeof serviceView>;
 
 export const getServiceInput = z.object({ name: serviceLookupName });
 export type GetServiceInput = z.infer<typeof getServiceInput>;
+
+/** Who holds an open connection to a service: an agent of the workspace, one through a share, or a public link. */
+export const serviceConnectionView = z.object({
+  via: z.enum(["agent", "share", "link"]),
+  /** The reaching agent's label (for a share: the label it joined with); null for a public link. */
+  agentLabel: z.string().nullable(),
+  shareName: z.string().nullable(),
+  bytes: z.number().int(),
+});
+export type ServiceConnectionView = z.infer<typeof serviceConnectionView>;
+
+/** Live traffic of one service, from the relay of the hub answering (counters start with the hub). */
+export const serviceTrafficView = z.object({
+  name: z.string(),
+  openConnections: z.number().int(),
+  bytesRelayed: z.number().int(),
+  /** At most SERVICE_CONNECTIONS_LISTED of them, largest first. */
+  connections: z.array(serviceConnectionView),
+});
+export type ServiceTrafficView = z.infer<typeof serviceTrafficView>;

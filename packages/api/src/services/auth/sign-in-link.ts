@@ -40,7 +40,8 @@ export function takeSignInLinkAttempt(deps: ApiDeps, email: string, ip: string |
  * genuine token pointing at the attacker's site.
  */
 export async function sendSignInLink(deps: ApiDeps, email: string): Promise<void> {
-  const publicUrl = deps.config.publicUrl;
+  // The link opens the dashboard's verify page, wherever the dashboard is served.
+  const publicUrl = deps.config.dashboardUrl || deps.config.publicUrl;
   if (publicUrl === undefined || publicUrl === "") {
     throw new AppError("INTERNAL", "Sign-in by email is not set up on this hub: its operator must configure its public URL");
   }

@@ -23,7 +23,8 @@ export async function startDeviceAuthorization(
   const now = currentTime(deps);
   const ip = normalizeIp(request.ip);
   takeDeviceStart(deps, ip);
-  const baseUrl = deps.config.publicUrl ?? input.hubUrl;
+  // The approval page is the dashboard's.
+  const baseUrl = deps.config.dashboardUrl || deps.config.publicUrl || input.hubUrl;
   if (baseUrl === undefined) {
     throw new AppError(
       "BAD_REQUEST",

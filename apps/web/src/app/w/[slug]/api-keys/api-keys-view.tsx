@@ -1,0 +1,161 @@
+"use client";
+
+import type { ApiKeyView, CreatedApiKey } from "@private-connect/api";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { CommandLine, RevealedSecret } from "@/components/copy-button";
+import { EmptyState } from "@/components/empty-state";
+import { Notice, useAction } from "@/components/notice";
+import { RevokeButton } from "@/components/revoke-button";
+import { useWorkspace, workspaceKey } from "@/components/workspace-context";
+import { formatRelative, formatTime } from "@/lib/format";
+
+export function ApiKeysView({ initial }: { initial: ApiKeyView[] | null }) {
+  const { api, workspace } = useWorkspace();
+  const queryClient = useQueryClient();
+  const keysKey = workspaceKey(workspace.id, "api-keys");
+  const keys = useQuery({
+    queryKey: keysKey,
+    queryFn: () => api.apiKeys.list.query(),
+    initialData: initial ?? undefined,
+    enabled: initial !== null,
+  }).data;
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keysKey });
+  const [revoked, setRevoked] = useState<string>();
+
+  if (initial === null) {
+    return (
+      <>
+        <h1>API keys</h1>
+        <EmptyState title="Only owners manage API keys">
+          <p>Ask an owner of {workspace.name} for a key, or to make you an owner on the Members page.</p>
+        </EmptyState>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <h1>API keys</h1>
+      <p className="lede">
+        An API key acts for the whole workspace: agents register with it (connect up --api-key), scripts call the API with it. It
+        is shown once and stored only as a hash.
+      </p>
+      <CreateKeyForm onCreated={refresh} />
+      <h2>Keys</h2>
+      <Notice notice={revoked === undefined ? undefined : { kind: "success", text: revoked }} />
+      {keys === undefined || keys.length === 0 ? (
+        <EmptyState title="No API keys">
+          <p>Create one above to start agents in this workspace.</p>
+        </EmptyState>
+      ) : (
+        <KeyTable
+          keys={keys}
+          onRevoked={(message) => {
+            setRevoked(message);
+            void refresh();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
+  const { api, workspace } = useWorkspace();
+  const { notice, isPending, run } = useAction();
+  const [name, setName] = useState("");
+  // The new key lives in this component's state only: gone on reload, never stored in the browser.
+  const [created, setCreated] = useState<CreatedApiKey>();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setCreated(undefined);
+    const result = await run(
+      () => api.apiKeys.create.mutate({ name }),
+      (key) => `API key ${key.name} created. Copy it now: it is not shown again.`,
+    );
+    if (result === undefined) return;
+    setCreated(result);
+    setName("");
+    onCreated();
+  }
+
+  return (
+    <>
+      <form className="form" onSubmit={submit} aria-labelledby="create-key-heading">
+        <h2 id="create-key-heading">Create an API key</h2>
+        <label htmlFor="key-name">Name (where it will be used)</label>
+        <input
+          id="key-name"
+          type="text"
+          required
+          maxLength={64}
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+          placeholder="ci"
+        />
+        <button className="button" type="submit" disabled={isPending}>
+          {isPending ? "Creating…" : "Create key"}
+        </button>
+        <Notice notice={notice} />
+      </form>
+      {created !== undefined && (
+        <>
+          <RevealedSecret
+            title={`API key ${created.name}`}
+            value={created.key}
+            hint="Store it in your password manager or CI secrets now: only its hash is kept, it cannot be shown again."
+          />
+          <p>Start an agent with it:</p>
+          <CommandLine
+            command={`connect up --hub ${workspace.hubUrl} --api-key ${created.key} --label server`}
+            label="Start an agent with the new key"
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message: string) => void }) {
+  const { now } = useWorkspace();
+  return (
+    <table className="table" data-testid="api-keys-table">
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Prefix</th>
+          <th scope="col">Created</th>
+          <th scope="col">Last used</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {keys.map((key) => (
+          <tr key={key.id} data-key={key.name}>
+            <td data-label="Name">{key.name}</td>
+            <td data-label="Prefix">
+              <code>{key.prefix}…</code>
+            </td>
+            <td data-label="Created" title={formatTime(key.createdAt)}>
+              {formatRelative(key.createdAt, now)}
+            </td>
+            <td data-label="Last used">{key.lastUsedAt === null ? "never" : formatRelative(key.lastUsedAt, now)}</td>
+            <td data-label="Actions">
+              <RevokeButton
+                what={`key ${key.name}`}
+                isRevocable
+                revoke={(api) => api.apiKeys.revoke.mutate({ id: key.id })}
+                onDone={onRevoked}
+                done={`Revoked key ${key.name}: it stops working with its next request.`}
+              />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
