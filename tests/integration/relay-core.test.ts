@@ -2,30 +2,21 @@
 // on loopback, with an in-memory authority instead of the database: stream semantics,
 // flow control and hostile peers, independent of the control plane.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import { type AddressInfo, connect as connectTcp, createServer, type Server, type Socket } from "node:net";
+import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { TunnelClient } from "@private-connect/agent";
-import {
-  createLogger,
-  OpenRefusal,
-  type RelayAuthority,
-  type RelayOptions,
-  RelayServer,
-  renderPrometheus,
-} from "@private-connect/hub";
+import { OpenRefusal, type RelayAuthority, type RelayOptions, type RelayServer, renderPrometheus } from "@private-connect/hub";
 import {
   CloseCode,
   decodeReset,
-  encodeControl,
   encodeFrame,
   encodeOpen,
   FrameType,
-  forEachFrame,
   INITIAL_STREAM_WINDOW,
   ResetCode,
 } from "@private-connect/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { listenOnLoopback, openRawRelayClient, type RawRelayClient, startInProcessRelay } from "../support/in-process-relay.ts";
 
 interface FakeAgent {
   agentId: string;
@@ -84,30 +75,15 @@ function onCleanup(fn: () => Promise<void> | void) {
   closers.push(fn);
 }
 
-async function listen(server: Server | HttpServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return (server.address() as AddressInfo).port;
-}
+const listen = listenOnLoopback;
 
 let hubUrl = "";
 let relay: RelayServer;
 let targets: Record<string, number> = {};
 
-/** A relay behind its own HTTP server on a free port. */
-async function startRelay(options: RelayOptions = {}): Promise<{ relay: RelayServer; url: string; stop(): Promise<void> }> {
-  const server = new RelayServer(authority, createLogger("silent"), { heartbeatMs: 60_000, ...options });
-  const http = createHttpServer((_req, res) => res.end());
-  http.on("upgrade", (req, socket, head) => void server.handleUpgrade(req, socket, head, "127.0.0.1"));
-  const url = `http://127.0.0.1:${await listen(http)}`;
-  return {
-    relay: server,
-    url,
-    async stop() {
-      await server.shutdown();
-      http.closeAllConnections();
-      await new Promise((r) => http.close(r));
-    },
-  };
+/** A relay behind its own HTTP server on a free port, with this file's authority. */
+function startRelay(options: RelayOptions = {}) {
+  return startInProcessRelay(authority, options);
 }
 
 beforeAll(async () => {
@@ -377,7 +353,10 @@ describe("operations", () => {
     const first = randomBytes(100_000);
     socket.write(first);
     await expect.poll(() => own.relay.snapshot().streamsOpen).toBe(1);
+    expect(own.relay.isAccepting).toBe(true);
     const stopped = own.stop();
+    // From the first moment of the shutdown the hub says it is not accepting (readyz uses this).
+    expect(own.relay.isAccepting).toBe(false);
     // The stream is still open: finish it after shutdown began.
     const second = randomBytes(100_000);
     socket.end(second);
@@ -385,6 +364,57 @@ describe("operations", () => {
     socket.end();
     await stopped;
     expect(Buffer.concat(reply).toString()).toBe(createHash("sha256").update(first).update(second).digest("hex"));
+  });
+});
+
+describe("per-agent limits", () => {
+  /** Opens a stream through `port` and resolves with what happened to it. */
+  function openAndWatch(port: number): { socket: Socket; outcome: Promise<"closed" | "open"> } {
+    const socket = connectTcp({ port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.on("error", () => {});
+    const outcome = new Promise<"closed" | "open">((resolve) => {
+      socket.on("close", () => resolve("closed"));
+      setTimeout(() => resolve("open"), 1_500);
+    });
+    return { socket, outcome };
+  }
+
+  it("resets only the stream beyond an agent's stream limit, with LIMIT_EXCEEDED", async () => {
+    const own = await startRelay({ limits: { maxStreams: 3 } });
+    onCleanup(() => own.stop());
+    await startTunnel("token-server", own.url);
+    const laptop = await startTunnel("token-laptop", own.url);
+    const port = await reach(laptop, "echo");
+    const held = [0, 1, 2].map(() => openAndWatch(port));
+    await expect.poll(() => own.relay.snapshot().streamsOpen).toBe(3);
+    const beyond = openAndWatch(port);
+    expect(await beyond.outcome).toBe("closed");
+    // The three within the limit still carry bytes.
+    for (const { socket } of held) {
+      const echoed = new Promise<string>((resolve) => socket.once("data", (d: Buffer) => resolve(d.toString())));
+      socket.write("within");
+      expect(await echoed).toBe("within");
+      socket.destroy();
+    }
+  });
+
+  it("resets opens beyond the pending-authorization limit, and serves the rest", async () => {
+    const own = await startRelay({ limits: { maxPendingOpens: 2 } });
+    onCleanup(() => own.stop());
+    await startTunnel("token-server", own.url);
+    const laptop = await startTunnel("token-laptop", own.url);
+    const port = await reach(laptop, "sha");
+    authorizeDelayMs = 800;
+    const attempts = [0, 1, 2, 3].map(() =>
+      exchange(port, Buffer.from("pending")).then(
+        (reply) => reply.toString(),
+        () => "reset",
+      ),
+    );
+    const results = await Promise.all(attempts);
+    const served = results.filter((reply) => reply === createHash("sha256").update("pending").digest("hex"));
+    expect(served.length).toBe(2);
+    expect(results.length - served.length).toBe(2);
   });
 });
 
@@ -423,22 +453,10 @@ describe("token expiry while connected", () => {
 
 describe("hostile peers", () => {
   /** A raw relay client that speaks only what the test tells it to. */
-  async function rawClient(
-    token: string,
-  ): Promise<{ ws: WebSocket; frames: { type: number; streamId: number; payload: Buffer }[]; closed: Promise<number> }> {
-    const ws = new WebSocket(`${hubUrl.replace("http", "ws")}/relay`, { headers: { authorization: `Bearer ${token}` } });
-    const frames: { type: number; streamId: number; payload: Buffer }[] = [];
-    const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
-    ws.on("message", (data: Buffer) =>
-      forEachFrame(data, (type, streamId, payload) => frames.push({ type, streamId, payload: Buffer.from(payload) })),
-    );
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    ws.send(encodeControl({ type: "hello", versions: [1], agentVersion: "test" }));
-    onCleanup(() => ws.terminate());
-    return { ws, frames, closed };
+  async function rawClient(token: string): Promise<RawRelayClient> {
+    const client = await openRawRelayClient(hubUrl, token);
+    onCleanup(() => client.ws.terminate());
+    return client;
   }
 
   it("refuses an upgrade without a valid token", async () => {

@@ -136,8 +136,21 @@ async function lookupUser(name: string): Promise<{ uid: number; gid: number } | 
   return null;
 }
 
-/** Starts a private cluster; as root it runs as the `postgres` user since initdb refuses root. */
-async function startThrowawayCluster(): Promise<PostgresServer | null> {
+/**
+ * A private cluster that a test may also stop and start again on the same port (a database
+ * outage), keeping its data.
+ */
+export interface ThrowawayCluster extends PostgresServer {
+  /** `pg_ctl stop -m fast`: connections are cut and new ones refused until serverStart(). */
+  serverStop(): Promise<void>;
+  serverStart(): Promise<void>;
+}
+
+/**
+ * Starts a private cluster with initdb/pg_ctl on a free port, or null when those binaries are
+ * missing. As root it runs them as the `postgres` user, since initdb refuses root.
+ */
+export async function startThrowawayCluster(): Promise<ThrowawayCluster | null> {
   const initdb = findPostgresBinary("initdb");
   const pgCtl = findPostgresBinary("pg_ctl");
   if (!initdb || !pgCtl) return null;
@@ -159,9 +172,8 @@ async function startThrowawayCluster(): Promise<PostgresServer | null> {
 
   const data = join(dir, "data");
   const port = await findFreePort();
-  try {
-    await runAs(initdb, ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], 120_000);
-    await runAs(
+  const serverStart = () =>
+    runAs(
       pgCtl,
       [
         "-D",
@@ -176,16 +188,22 @@ async function startThrowawayCluster(): Promise<PostgresServer | null> {
         "start",
       ],
       90_000,
-    );
+    ).then(() => undefined);
+  const serverStop = () => runAs(pgCtl, ["-D", data, "-m", "fast", "-w", "-t", "30", "stop"], 45_000).then(() => undefined);
+  try {
+    await runAs(initdb, ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], 120_000);
+    await serverStart();
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
   const stop = async () => {
-    await runAs(pgCtl, ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], 45_000).catch((error: unknown) =>
-      console.warn(`stopping the throwaway PostgreSQL failed: ${String(error)}`),
-    );
+    await runAs(pgCtl, ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], 45_000).catch((error: unknown) => {
+      // Already stopped by the test is fine; anything else is worth a word.
+      if (!String(error).includes("Is server running?"))
+        console.warn(`stopping the throwaway PostgreSQL failed: ${String(error)}`);
+    });
     await rm(dir, { recursive: true, force: true });
   };
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
@@ -193,7 +211,7 @@ async function startThrowawayCluster(): Promise<PostgresServer | null> {
     await stop();
     throw new Error(`the throwaway cluster on port ${port} started but does not answer`);
   }
-  return serverFromUrl(url, "throwaway", stop);
+  return { ...serverFromUrl(url, "throwaway", stop), serverStop, serverStart };
 }
 
 function shellQuote(value: string): string {

@@ -297,6 +297,8 @@ export interface Hub {
 
 export interface StartHubOptions {
   databaseUrl?: string;
+  /** A fixed port, for a hub restarted where its agents expect it; default: any free port. */
+  port?: number;
   dataDir?: string;
   env?: Record<string, string | undefined>;
   readyTimeoutMs?: number;
@@ -308,7 +310,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
   requireBin(HUB_BIN);
   const dataDir = options.dataDir ?? join(await makeTempDir("hub"), "data");
   const home = await makeTempDir("hub-home");
-  const args = ["start", "--port", "0", "--host", "127.0.0.1", "--data", dataDir];
+  const args = ["start", "--port", String(options.port ?? 0), "--host", "127.0.0.1", "--data", dataDir];
   const child = spawn(process.execPath, [HUB_BIN, ...args], {
     cwd: REPO_ROOT,
     env: childEnv({ ...options.env, DATABASE_URL: options.databaseUrl }, home),

@@ -22,6 +22,14 @@ const envSchema = z.object({
     .refine((value) => value === undefined || /^[0-9a-f]{64}$/.test(value), {
       message: "PRIVATECONNECT_TOKEN is not an agent token (64 hex characters): copy the token the hub returned, or unset it",
     }),
+  // Seconds between pings to the hub; a hub silent for two of them is dropped and redialed.
+  // Shorter than the idle timeout of any NAT or proxy on the way keeps the connection alive.
+  CONNECT_HEARTBEAT_SECONDS: z.coerce
+    .number({ message: "CONNECT_HEARTBEAT_SECONDS must be a number of seconds" })
+    .int("CONNECT_HEARTBEAT_SECONDS must be a whole number of seconds")
+    .min(1, "CONNECT_HEARTBEAT_SECONDS must be between 1 and 600")
+    .max(600, "CONNECT_HEARTBEAT_SECONDS must be between 1 and 600")
+    .optional(),
 });
 
 export interface AgentEnv {
@@ -31,6 +39,8 @@ export interface AgentEnv {
   isInsecureAllowed: boolean;
   /** An agent token to run with instead of registering (PRIVATECONNECT_TOKEN). */
   privateConnectToken: string | undefined;
+  /** Heartbeat interval towards the hub (CONNECT_HEARTBEAT_SECONDS), when set. */
+  heartbeatMs: number | undefined;
 }
 
 /**
@@ -47,5 +57,6 @@ export function readAgentEnv(source: NodeJS.ProcessEnv = process.env): AgentEnv 
     connectHome: parsed.data.CONNECT_HOME,
     isInsecureAllowed: parsed.data.CONNECT_ALLOW_INSECURE,
     privateConnectToken: parsed.data.PRIVATECONNECT_TOKEN,
+    heartbeatMs: parsed.data.CONNECT_HEARTBEAT_SECONDS === undefined ? undefined : parsed.data.CONNECT_HEARTBEAT_SECONDS * 1000,
   };
 }

@@ -8,6 +8,7 @@ export const APP_ERROR_CODES = [
   "CONFLICT",
   "BAD_REQUEST",
   "RATE_LIMITED",
+  "UNAVAILABLE",
   "INTERNAL",
 ] as const;
 
@@ -23,6 +24,7 @@ const TRANSPORT_BY_CODE: Record<AppErrorCode, { trpc: TRPC_ERROR_CODE_KEY; http:
   CONFLICT: { trpc: "CONFLICT", http: 409 },
   BAD_REQUEST: { trpc: "BAD_REQUEST", http: 400 },
   RATE_LIMITED: { trpc: "TOO_MANY_REQUESTS", http: 429 },
+  UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", http: 503 },
   INTERNAL: { trpc: "INTERNAL_SERVER_ERROR", http: 500 },
 };
 
@@ -69,6 +71,8 @@ export const AGENT_TOKEN_EXPIRED =
 export const PROVISIONED_TOKEN_EXPIRED =
   "Provisioned agent token expired: provision a new one (POST /v1/agents/provision) and run connect up --token <token>";
 export const INTERNAL_ERROR = "Internal error in the hub: try again; if it keeps failing, check the hub logs";
+export const DATABASE_UNAVAILABLE =
+  "The hub cannot reach its database right now: try again shortly (connections already open keep working)";
 
 export function serviceNotFound(): AppError {
   return new AppError("NOT_FOUND", SERVICE_NOT_FOUND);

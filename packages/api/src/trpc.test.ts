@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiDeps } from "./deps.js";
-import { AGENT_TOKEN_EXPIRED, INTERNAL_ERROR, INVALID_CREDENTIALS } from "./errors.js";
+import { AGENT_TOKEN_EXPIRED, DATABASE_UNAVAILABLE, INTERNAL_ERROR, INVALID_CREDENTIALS } from "./errors.js";
 import { appRouter } from "./root.js";
 import { type Harness, openHarness } from "./test-support/harness.js";
 import { createContextFromRequest, parseBearer } from "./trpc.js";
@@ -91,6 +91,27 @@ describe("tRPC over HTTP (PGlite)", () => {
       expect(body.error).toMatchObject({ message: AGENT_TOKEN_EXPIRED, data: { appCode: "TOKEN_EXPIRED" } });
     } finally {
       harness.setNow(undefined);
+    }
+  });
+
+  it("says the database is unavailable, with 503, when it cannot be reached", async () => {
+    // What Prisma's pg adapter throws when the server is down (P1001, DatabaseNotReachable).
+    const unreachable = Object.assign(new Error("Can't reach database server at 127.0.0.1:5432"), {
+      code: "P1001",
+      meta: { driverAdapterError: { name: "DriverAdapterError", cause: { kind: "DatabaseNotReachable" } } },
+    });
+    const downDeps: ApiDeps = {
+      ...harness.deps,
+      db: { ...harness.deps.db, withWorkspace: () => Promise.reject(unreachable) },
+    };
+    const down = await serve(downDeps);
+    try {
+      const { status, body } = await get("services.list", apiKey, down.url);
+      expect(status).toBe(503);
+      expect(body.error?.message).toBe(DATABASE_UNAVAILABLE);
+      expect(JSON.stringify(body)).not.toContain("5432");
+    } finally {
+      await down.close();
     }
   });
 

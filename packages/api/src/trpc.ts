@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { isDatabaseUnavailableError } from "@private-connect/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { AgentPrincipal, ApiDeps, ApiKeyPrincipal, Caller, Principal, UserPrincipal } from "./deps.js";
-import { AppError, INTERNAL_ERROR, toTRPCError, USER_SESSION_REQUIRED } from "./errors.js";
+import { AppError, DATABASE_UNAVAILABLE, INTERNAL_ERROR, toTRPCError, USER_SESSION_REQUIRED } from "./errors.js";
 import { authenticateBearer } from "./services/auth/authenticate-bearer.js";
 import { authenticateSession } from "./services/auth/authenticate-session.js";
 import { readSignedSessionCookie, signCookieValue } from "./services/auth/cookie-signature.js";
@@ -96,7 +97,7 @@ export async function createContextInner(options: CreateContextInnerOptions): Pr
     resolveCaller() {
       caller ??=
         bearer !== undefined && bearer !== ""
-          ? authenticateBearer(deps, bearer)
+          ? authenticateBearer(deps, bearer, { ip: options.ip, userAgent: options.userAgent, via: "api" })
           : sessionToken !== undefined && sessionToken !== ""
             ? resolveSessionUser(sessionToken)
             : Promise.reject(new AppError("UNAUTHORIZED", MISSING_CREDENTIALS));
@@ -218,6 +219,10 @@ const errorMapping = t.middleware(async ({ next }) => {
   if (result.ok) return result;
   const { error } = result;
   if (error.cause instanceof AppError) throw toTRPCError(error.cause);
+  // A database that is down is worth saying as such: the caller should simply retry.
+  if (isDatabaseUnavailableError(error.cause)) {
+    throw toTRPCError(new AppError("UNAVAILABLE", DATABASE_UNAVAILABLE, { cause: error.cause }));
+  }
   if (error.code === "BAD_REQUEST" && error.cause instanceof ZodError) {
     throw new TRPCError({ code: "BAD_REQUEST", message: describeIssues(error.cause), cause: error.cause });
   }

@@ -86,12 +86,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const exitCode = error instanceof ConnectError ? 1 : typeof error.oclif?.exit === "number" ? error.oclif.exit : 1;
     process.exitCode = exitCode;
     // oclif's own parse errors span lines ("Parsing --port\n\tExpected..."): join them.
+    // Join with ". " only where a line does not already end a sentence, so text the user gave
+    // (a path with "..", say) is printed exactly as it was.
     const message = error.message
       .split("\n")
       .map((line) => line.trim())
       .filter((line) => line !== "")
-      .join(". ")
-      .replace(/\.\./g, ".");
+      .reduce((joined, line) => (joined === "" ? line : `${joined}${/[.:;!?]$/.test(joined) ? " " : ". "}${line}`), "");
     if (this.jsonEnabled()) {
       // Scripts read the JSON on stdout; people and logs read stderr. Both get the reason.
       this.logJson({ error: error instanceof ConnectError ? { code: error.code, message } : { message } });

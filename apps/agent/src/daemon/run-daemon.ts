@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { ResetCode } from "@private-connect/protocol";
 import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import type { ConfigPaths } from "../config/paths.js";
@@ -14,6 +15,7 @@ export interface DaemonOptions {
   paths: ConfigPaths;
   identity: AgentIdentity;
   isInsecureAllowed: boolean;
+  heartbeatMs?: number | undefined;
   /** Where progress lines go: the terminal in the foreground, agent.log when detached. */
   log(line: string): void;
   /** Test seams: replace the relay client and the control-plane clients, and the clock. */
@@ -72,6 +74,20 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   // Read before anything starts: a corrupt state file stops the agent instead of being replaced.
   const saved = await readState(paths.state);
 
+  // Why the hub refused or cut a reached connection, said once per service and reason every
+  // ten seconds: a client retrying in a loop must not flood the log.
+  const lastResetLogAt = new Map<string, number>();
+  const logStreamReset = (event: { service: string; code: number; reason: string; wasOpened: boolean }) => {
+    // The local side or the peer closing normally needs no explanation.
+    if (event.code === ResetCode.CANCELLED) return;
+    const key = `${event.service}\u0000${event.code}`;
+    const at = now().getTime();
+    if (at - (lastResetLogAt.get(key) ?? 0) < 10_000) return;
+    lastResetLogAt.set(key, at);
+    if (lastResetLogAt.size > 1_000) lastResetLogAt.clear();
+    log(`${event.wasOpened ? "Connection to" : "Could not reach"} ${event.service}: ${event.reason}`);
+  };
+
   let lastError: string | undefined;
   let fatalError: Error | undefined;
   let isShuttingDown = false;
@@ -94,6 +110,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     token: identity.token,
     exposures: saved.exposures,
     isInsecureAllowed: options.isInsecureAllowed,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.createTunnel === undefined ? {} : { createTunnel: options.createTunnel }),
     ...(options.hubClient === undefined ? {} : { hubClient: options.hubClient }),
     ...(options.createHubClientForToken === undefined ? {} : { createHubClientForToken: options.createHubClientForToken }),
@@ -107,6 +124,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         log(`Disconnected from the hub${detail?.reason ? `: ${detail.reason}` : ""}; reconnecting`);
       }
     },
+    onStreamReset: (event) => logStreamReset(event),
     onFatal: (error) => {
       fatalError = error;
       lastError = error.message;

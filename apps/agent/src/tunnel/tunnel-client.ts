@@ -53,6 +53,12 @@ export interface TunnelOptions {
   agentVersion?: string;
   /** How often to ping the hub; a hub silent for two intervals is considered gone. */
   heartbeatMs?: number;
+  /**
+   * The hub reset a stream this agent opened: refused at open (not found, limited, database
+   * unavailable...) or cut later (share revoked, exposing agent gone). The local connection is
+   * already closed; this is for telling a person why.
+   */
+  onStreamReset?(event: { service: string; code: number; reason: string; wasOpened: boolean }): void;
   backoff?: Backoff;
 }
 
@@ -80,6 +86,8 @@ export function relayUrlFor(hubUrl: string): string {
 export class TunnelClient {
   private ws: WebSocket | undefined;
   private currentState: TunnelState = "disconnected";
+  /** Streams this agent opened (odd ids), for saying which service a reset concerned. */
+  private readonly openedStreams = new Map<number, { service: string; wasOpened: boolean }>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
   private nextStreamId = 1;
@@ -178,6 +186,7 @@ export class TunnelClient {
     const id = this.allocateStreamId();
     this.send(encodeOpen(id, request));
     this.addBridge(id, socket);
+    this.openedStreams.set(id, { service: request.service, wasOpened: false });
   }
 
   async close(): Promise<void> {
@@ -204,7 +213,10 @@ export class TunnelClient {
 
   private addBridge(id: number, socket: Socket): StreamBridge {
     const bridge = new StreamBridge(id, socket, this.sink, (closed) => {
-      if (this.streams.get(closed.id) === closed) this.streams.delete(closed.id);
+      if (this.streams.get(closed.id) === closed) {
+        this.streams.delete(closed.id);
+        this.openedStreams.delete(closed.id);
+      }
     });
     this.streams.set(id, bridge);
     return bridge;
@@ -248,6 +260,9 @@ export class TunnelClient {
       });
     });
     ws.on("open", () => {
+      // From the first moment, not from the welcome: a link that stalls right after the
+      // upgrade must be noticed and redialed too, not wait forever for a welcome.
+      this.startHeartbeat();
       ws.send(
         encodeControl({ type: "hello", versions: [...PROTOCOL_VERSIONS], agentVersion: this.options.agentVersion ?? "0.1.0" }),
       );
@@ -301,11 +316,18 @@ export class TunnelClient {
       case FrameType.FIN:
         bridge.receiveFin();
         break;
-      case FrameType.RST:
-        bridge.receiveReset(decodeReset(payload));
+      case FrameType.RST: {
+        const reset = decodeReset(payload);
+        const opened = this.openedStreams.get(streamId);
+        bridge.receiveReset(reset);
+        if (opened) this.options.onStreamReset?.({ service: opened.service, ...reset, wasOpened: opened.wasOpened });
         break;
-      case FrameType.OPEN_OK:
+      }
+      case FrameType.OPEN_OK: {
+        const opened = this.openedStreams.get(streamId);
+        if (opened) opened.wasOpened = true;
         break;
+      }
     }
   }
 
@@ -322,7 +344,6 @@ export class TunnelClient {
         };
         this.lastError = undefined;
         this.setState("connected");
-        this.startHeartbeat();
         this.stableTimer = setTimeout(() => this.backoff.reset(), STABLE_CONNECTION_MS);
         this.stableTimer.unref();
         for (const waiter of this.waiters.splice(0)) waiter.resolve(this.welcomeInfo);
@@ -397,6 +418,7 @@ export class TunnelClient {
     clearTimeout(this.stableTimer);
     for (const bridge of this.streams.values()) bridge.receiveReset();
     this.streams.clear();
+    this.openedStreams.clear();
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
 
