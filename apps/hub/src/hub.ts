@@ -5,24 +5,27 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import {
   type ApiDeps,
-  createLogMailer,
+  createFileMailer,
   createRateLimiter,
   createRevocations,
   createSmtpMailer,
   createWorkspace,
   createWorkspaceEvents,
   type Mailer,
+  scheduleAuditPruning,
   type WorkspaceEvents,
 } from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
-import { clientAddress, refuseInsecureTransport, type TransportPolicy } from "./config/client-address.js";
+import { clientAddress, isSecureRequest, refuseInsecureTransport, type TransportPolicy } from "./config/client-address.js";
 import type { HubEnv } from "./config/env.js";
 import { loadSecrets } from "./config/secrets.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { refuseUpgrade, sendJson } from "./http/responses.js";
+import { createLinkProxy } from "./links/link-proxy.js";
+import { createLinkMatcher } from "./links/link-routing.js";
 import { createApiAuthority } from "./relay/api-authority.js";
 import { renderPrometheus } from "./relay/relay-metrics.js";
 import { RelayServer } from "./relay/relay-server.js";
@@ -57,18 +60,15 @@ export interface ApiDepsParts {
   sessionSigningSecret?: string;
 }
 
-export function createApiDeps(
-  db: Database,
-  env: HubEnv,
-  relay: { isAgentOnline(agentId: string): boolean },
-  parts: ApiDepsParts = {},
-): ApiDeps {
+export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presence"], parts: ApiDepsParts = {}): ApiDeps {
   return {
     db,
     config: {
       tokenExpiryDays: env.TOKEN_EXPIRY_DAYS,
       publicUrl: parts.publicUrl ?? env.PUBLIC_URL,
+      dashboardUrl: env.DASHBOARD_URL,
       sessionSigningSecret: parts.sessionSigningSecret,
+      linkDomain: env.LINK_DOMAIN,
     },
     presence: relay,
     events: parts.events ?? createWorkspaceEvents(),
@@ -78,9 +78,15 @@ export function createApiDeps(
   };
 }
 
-/** SMTP when configured; otherwise the embedded default prints sign-in links in the hub's log. */
-function createMailer(env: HubEnv, log: Logger): Mailer & { close?(): void } {
-  return env.SMTP_URL ? createSmtpMailer(env.SMTP_URL, env.SMTP_FROM) : createLogMailer(log);
+/** Where the embedded default (no SMTP_URL) leaves sign-in links, inside the data directory. */
+export const SIGN_IN_LINKS_FILE = "sign-in-links.log";
+
+/**
+ * SMTP when configured; otherwise the embedded default writes sign-in links to a 0600 file in the
+ * data directory (never to the log, which scrubs them: see packages/log-hygiene).
+ */
+function createMailer(env: HubEnv, log: Logger, dataDir: string): Mailer & { close?(): void } {
+  return env.SMTP_URL ? createSmtpMailer(env.SMTP_URL, env.SMTP_FROM) : createFileMailer(join(dataDir, SIGN_IN_LINKS_FILE), log);
 }
 
 async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<Server> {
@@ -104,11 +110,25 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await lock.release();
     throw error;
   }
-  const presence = { isAgentOnline: (agentId: string) => relay.isAgentOnline(agentId) };
-  const mailer = createMailer(env, log);
+  const presence: ApiDeps["presence"] = {
+    isAgentOnline: (agentId) => relay.isAgentOnline(agentId),
+    describeServiceTraffic: (agentId, serviceName) => relay.describeServiceTraffic(agentId, serviceName),
+  };
+  const mailer = createMailer(env, log, dataDir);
   const secrets = await loadSecrets(env, dataDir);
   const deps = createApiDeps(db, env, presence, { mailer, sessionSigningSecret: secrets.jwtSecret });
-  const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log);
+  // AUDIT_RETENTION_DAYS: now, then daily. The runtime role cannot delete audit rows itself; the
+  // prune goes through the database's narrow pc_audit_prune function.
+  const retentionDays = env.AUDIT_RETENTION_DAYS;
+  const auditPruning = scheduleAuditPruning({
+    db,
+    retentionDays,
+    onPruned: (pruned) => log.info({ pruned, retentionDays }, "pruned audit events older than the retention"),
+    onError: (error) => log.warn({ err: String(error), retentionDays }, "could not prune the audit log: trying again in a day"),
+  });
+  const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log, {
+    heartbeatMs: env.HEARTBEAT_SECONDS * 1000,
+  });
   const stopCuttingRevokedShares = deps.revocations.subscribe((revocation) => {
     if (revocation.kind === "share") relay.resetShareStreams(revocation.shareId);
   });
@@ -118,14 +138,29 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     allowInsecure: env.ALLOW_INSECURE,
     trustProxy: env.TRUST_PROXY,
   };
+  // Public links: <slug>.<LINK_DOMAIN> (localhost by default, for local use) and /l/<slug>/.
+  const links = {
+    match: createLinkMatcher(env.LINK_DOMAIN ?? "localhost"),
+    proxy: createLinkProxy({
+      deps,
+      relay,
+      log,
+      readClientIp: (request) => clientAddress(request, policy),
+      isSecureRequest: (request) => isSecureRequest(request, policy),
+    }),
+  };
   const handler = createRequestHandler({
     deps,
+    // Ready = accepting (not draining for a shutdown) and the database answers.
     isReady: async () => {
+      if (!relay.isAccepting) return false;
       await db.ping();
       return true;
     },
     renderMetrics: () => renderPrometheus(relay.snapshot()),
     readClientIp: (request) => clientAddress(request, policy),
+    log,
+    links,
   });
   const server = await createHttpServer(env, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
@@ -138,6 +173,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     handler(request, response);
   });
   server.on("upgrade", (request, socket, head) => {
+    const linkTarget = links.match(request);
+    if (linkTarget) {
+      const refusal = refuseInsecureTransport(request, policy);
+      if (refusal) refuseUpgrade(socket, 403, refusal);
+      else links.proxy.handleUpgrade(request, socket, head, linkTarget);
+      return;
+    }
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/relay") {
       refuseUpgrade(socket, 404, "Not found: agents connect to /relay");
@@ -168,12 +210,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     hubUrl: url,
   }));
 
-  log.info({ url, database: db.kind, dataDir }, "hub listening");
+  // Without SMTP, say once where sign-in links will appear, so a local user knows where to look.
+  const signInLinks = env.SMTP_URL ? undefined : join(dataDir, SIGN_IN_LINKS_FILE);
+  log.info({ url, database: db.kind, dataDir, signInLinks }, "hub listening");
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       stopCuttingRevokedShares();
+      links.proxy.close();
       await relay.shutdown();
       admin.close();
       const serverClosed = new Promise<void>((done) => server.close(() => done()));
@@ -185,6 +230,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       clearTimeout(cutConnections);
       server.closeAllConnections();
       mailer.close?.();
+      await auditPruning.stop();
       await db.close();
       await lock.release();
     })();

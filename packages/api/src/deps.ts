@@ -13,20 +13,45 @@ export interface ApiDeps {
      * device-login page. Optional: without it the URL the caller says it used is taken.
      */
     publicUrl?: string;
+    /**
+     * Where the dashboard is when it is not at publicUrl (the embedded default serves it on a port
+     * of its own): sign-in links and the device-login page point there, public links stay on the hub.
+     */
+    dashboardUrl?: string;
     /** Signs session cookies (the hub's JWT_SECRET); unsigned when absent, as in createCaller tests. */
     sessionSigningSecret?: string;
+    /**
+     * Public links are served at `<slug>.<linkDomain>` (the hub's LINK_DOMAIN, may end in :port);
+     * without it, link URLs take the path form `<publicUrl>/l/<slug>/`.
+     */
+    linkDomain?: string;
   };
   /** Injected clock, for tests of expiry. */
   now?: () => Date;
-  presence: { isAgentOnline(agentId: string): boolean };
+  presence: {
+    isAgentOnline(agentId: string): boolean;
+    /**
+     * Live traffic of a service through this hub's relay (the dashboard's open connections and
+     * bytes). Optional: a process without a relay (the admin CLI) reports none.
+     */
+    describeServiceTraffic?(agentId: string, serviceName: string): ServiceTraffic;
+  };
   /** Live updates, one channel per workspace (createWorkspaceEvents()). */
   events: WorkspaceEvents;
-  /** Sign-in and invitation links: createSmtpMailer(SMTP_URL, from), else createLogMailer(log). */
+  /** Sign-in and invitation links: createSmtpMailer(SMTP_URL, from), else createFileMailer(path, log). */
   mailer: Mailer;
   /** Limits sign-in link requests per address and per IP: createRateLimiter(), one per hub. */
   rateLimiter: RateLimiter;
   /** Revoked shares and links, heard by the relay and the link proxy: createRevocations(). */
   revocations: Revocations;
+}
+
+/** What the relay knows of one service: counters since the hub started, and its open streams. */
+export interface ServiceTraffic {
+  /** Bytes both ways, through closed and open streams. */
+  bytesRelayed: number;
+  /** One per open stream: the reaching agent (none for a public link's request) and the share it came through. */
+  streams: { clientAgentId?: string | undefined; shareId?: string | undefined; bytes: number }[];
 }
 
 export interface ApiKeyPrincipal {

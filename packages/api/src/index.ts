@@ -8,6 +8,7 @@ export type {
   Caller,
   MemberRole,
   Principal,
+  ServiceTraffic,
   UserPrincipal,
   WorkspaceUserPrincipal,
 } from "./deps.js";
@@ -41,6 +42,7 @@ export {
 export { type AppRouter, appRouter, createCaller } from "./root.js";
 export {
   type AgentIpChangeView,
+  type AgentListItem,
   type AgentProfile,
   CLIENT_TYPES,
   type ClientType,
@@ -56,6 +58,18 @@ export {
   type RotateAgentTokenOutput,
 } from "./schemas/agents.js";
 export type { ApiKeyView, CreatedApiKey } from "./schemas/api-keys.js";
+export {
+  AUDIT_DATA_MAX_BYTES,
+  AUDIT_LIST_MAX_LIMIT,
+  type AuditEventView,
+  type AuditStatsOutput,
+  HUB_EVENT_TYPES,
+  type ListAuditEventsInput,
+  type ListAuditEventsOutput,
+  REPORTED_ACTIONS,
+  type ReportActionInput,
+  type ReportedAction,
+} from "./schemas/audit.js";
 export { MEMBER_ROLES, type SignedInUser, type UserWorkspaceView } from "./schemas/auth.js";
 export type {
   DecideDeviceAuthorizationOutput,
@@ -63,11 +77,25 @@ export type {
   StartDeviceAuthorizationOutput,
 } from "./schemas/device-auth.js";
 export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEventMessage } from "./schemas/events.js";
+export {
+  type CreatedLink,
+  type CreateLinkInput,
+  LINK_RATE_LIMIT_MAX,
+  LINK_STATUSES,
+  LINK_TTL_DEFAULT_SECONDS,
+  LINK_TTL_MAX_SECONDS,
+  LINK_TTL_MIN_SECONDS,
+  type LinkView,
+  type RevokedLink,
+  type RevokeLinkInput,
+} from "./schemas/links.js";
 export type { MemberView } from "./schemas/members.js";
 export {
   type ExposedService,
   type ExposeServiceInput,
   SERVICE_NAME_PATTERN,
+  type ServiceConnectionView,
+  type ServiceTrafficView,
   type ServiceView,
 } from "./schemas/services.js";
 export {
@@ -101,8 +129,10 @@ export {
   type AuditEventType,
   recordAuditEvent,
 } from "./services/audit/record-audit-event.js";
+export { TOKEN_USE_INTERVAL_MS } from "./services/audit/record-token-use.js";
+export { type AuditPruning, scheduleAuditPruning } from "./services/audit/schedule-audit-pruning.js";
 export { authenticateBearer, describeExpiredToken } from "./services/auth/authenticate-bearer.js";
-export { createLogMailer, createSmtpMailer, type Mailer, type MailLog } from "./services/auth/mailer.js";
+export { createFileMailer, createSmtpMailer, type Mailer, type MailLog, maskEmailAddress } from "./services/auth/mailer.js";
 export { createRateLimiter, type RateLimitDecision, type RateLimiter, type RateLimitRule } from "./services/auth/rate-limiter.js";
 export { AGENT_TOKEN_PATTERN, API_KEY_PATTERN, generateAgentToken, generateApiKey } from "./services/auth/secrets.js";
 export {
@@ -122,6 +152,30 @@ export {
 export { pollDeviceAuthorization } from "./services/device-auth/poll-device-authorization.js";
 export { startDeviceAuthorization } from "./services/device-auth/start-device-authorization.js";
 export { streamWorkspaceEvents } from "./services/events/stream-workspace-events.js";
+export { createLink } from "./services/links/create-link.js";
+export {
+  LINK_NOT_FOUND,
+  PUBLIC_LINK_EXPIRED,
+  PUBLIC_LINK_NOT_FOUND,
+  PUBLIC_LINK_SERVICE_GONE,
+} from "./services/links/link-messages.js";
+export {
+  isWithinPathPrefix,
+  type LinkPathProblem,
+  type NormalizedLinkPath,
+  normalizeLinkPath,
+  normalizePathPrefix,
+  splitPathPrefix,
+} from "./services/links/link-path.js";
+export { buildLinkUrl, extractLinkSlug, isLinkSlug, LINK_SLUG_PATTERN } from "./services/links/link-slugs.js";
+export { listLinks } from "./services/links/list-links.js";
+export { type LinkAccess, maskIp, recordLinkAccess } from "./services/links/record-link-access.js";
+export {
+  type LinkRequestResolution,
+  type ResolvedLink,
+  resolveLinkForRequest,
+} from "./services/links/resolve-link-for-request.js";
+export { revokeLink } from "./services/links/revoke-link.js";
 export {
   authorizeStreamOpen,
   type StreamOpenRequest,

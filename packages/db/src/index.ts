@@ -1,3 +1,4 @@
+export { AUDIT_RETENTION_MAX_DAYS, AUDIT_RETENTION_MIN_DAYS, pruneAuditEvents } from "./audit-retention.js";
 export {
   type AgentTokenAuth,
   type AgentTokenSlot,
@@ -45,6 +46,7 @@ export {
   type ApiKey,
   type AuditEvent,
   type DeviceAuthorization,
+  isDatabaseUnavailableError,
   isUniqueConstraintError,
   type JoinedShare,
   type Membership,

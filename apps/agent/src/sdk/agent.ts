@@ -5,6 +5,7 @@ import type { Exposure } from "../config/state.js";
 import { readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
 import { TunnelClient, type TunnelOptions, type TunnelState, type WelcomeInfo } from "../tunnel/tunnel-client.js";
+import { type ReportActionInput, type ReportActionResult, reportActionWith } from "./audit.js";
 import { type IssuedToken, type RotatedToken, rotateAgentToken } from "./credentials.js";
 import { callHub, createHubClient, type HubClient } from "./hub-client.js";
 import { listenForReach, type ReachListener } from "./reach-listener.js";
@@ -27,11 +28,15 @@ export interface AgentOptions {
   exposures?: readonly Exposure[];
   /** Allow http:// and ws:// to non-loopback hubs. Defaults to CONNECT_ALLOW_INSECURE. */
   isInsecureAllowed?: boolean;
+  /** Ping interval towards the hub; a hub silent for two intervals is redialed. Default 15 s. */
+  heartbeatMs?: number;
   onStateChange?(state: TunnelState, detail?: { reason?: string }): void;
   /** The hub rejected the agent for good (e.g. its token); the tunnel has stopped. */
   onFatal?(error: Error): void;
   /** Something the hub wants a person to see (a token about to expire...). */
   onNotice?: TunnelOptions["onNotice"];
+  /** The hub refused or cut a connection this agent reached, with its reason. */
+  onStreamReset?: TunnelOptions["onStreamReset"];
   /** Re-announcing an exposure after a (re)connect failed; the exposure stays served locally. */
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
   /** Overrides for tests and embedders. */
@@ -162,6 +167,8 @@ export class Agent {
       },
       onFatal: (error) => options.onFatal?.(error),
       ...(options.onNotice === undefined ? {} : { onNotice: options.onNotice }),
+      ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+      ...(options.onStreamReset === undefined ? {} : { onStreamReset: options.onStreamReset }),
     };
     this.#tunnel = options.createTunnel?.(tunnelOptions) ?? new TunnelClient(tunnelOptions);
   }
@@ -280,6 +287,17 @@ export class Agent {
     this.#reaches.delete(key);
     await reach.listener.close();
     return true;
+  }
+
+  /**
+   * Records in the workspace's audit log what this agent's runtime (or its guard) did with an
+   * action: allowed, sent for review or blocked. This agent is the actor, with its client type.
+   *
+   * @example
+   * await agent.reportAction({ type: "file", action: "block", target: "/etc/shadow", reason: "outside the project" });
+   */
+  reportAction(input: ReportActionInput): Promise<ReportActionResult> {
+    return reportActionWith(this.hubUrl, this.hub, input);
   }
 
   status(): AgentStatus {

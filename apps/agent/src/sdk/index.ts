@@ -11,6 +11,19 @@ export {
   type WelcomeInfo,
 } from "./agent.js";
 export {
+  type AuditClientOptions,
+  type AuditEvent,
+  type AuditListInput,
+  type AuditListResult,
+  type AuditStatsInput,
+  type AuditStatsResult,
+  getAuditStats,
+  listAuditEvents,
+  type ReportActionInput,
+  type ReportActionResult,
+  reportAction,
+} from "./audit.js";
+export {
   type DeviceLoginCode,
   type DeviceLoginOptions,
   type IssuedToken,
@@ -22,4 +35,5 @@ export {
   type TokenIdentityOptions,
 } from "./credentials.js";
 export { callHub, createHubClient, type HubClient, type HubClientOptions, toHubError } from "./hub-client.js";
+export { createLink, linkRevocationInput, listLinks, parseLinkMethods, parseLinkPaths, revokeLink } from "./links.js";
 export { listenForReach, type ReachListener } from "./reach-listener.js";

@@ -4,7 +4,7 @@ import { readHubEnv } from "./env.js";
 describe("hub environment", () => {
   it("has safe defaults", () => {
     const env = readHubEnv({});
-    expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, ALLOW_INSECURE: false, TRUST_PROXY: false });
+    expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, AUDIT_RETENTION_DAYS: 365, ALLOW_INSECURE: false, TRUST_PROXY: false });
   });
 
   it.each([
@@ -16,8 +16,17 @@ describe("hub environment", () => {
     [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
     [{ TLS_CERT: "/tmp/cert.pem" }, /TLS_CERT: set both TLS_CERT and TLS_KEY/],
     [{ SMTP_URL: "http://mail" }, /SMTP_URL/],
+    [{ AUDIT_RETENTION_DAYS: "0" }, /AUDIT_RETENTION_DAYS: must be between 1 and 3650 days/],
+    [{ AUDIT_RETENTION_DAYS: "3651" }, /AUDIT_RETENTION_DAYS: must be between 1 and 3650 days/],
+    [{ AUDIT_RETENTION_DAYS: "1.5" }, /AUDIT_RETENTION_DAYS: must be a whole number of days/],
+    [{ AUDIT_RETENTION_DAYS: "a year" }, /AUDIT_RETENTION_DAYS/],
   ])("stops on %o with a message naming the variable", (source, message) => {
     expect(() => readHubEnv(source)).toThrow(message);
+  });
+
+  it("reads the audit retention in days", () => {
+    expect(readHubEnv({ AUDIT_RETENTION_DAYS: "90" }).AUDIT_RETENTION_DAYS).toBe(90);
+    expect(readHubEnv({ AUDIT_RETENTION_DAYS: "3650" }).AUDIT_RETENTION_DAYS).toBe(3650);
   });
 
   it("reads booleans", () => {

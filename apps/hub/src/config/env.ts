@@ -19,6 +19,13 @@ const hubEnvSchema = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   TOKEN_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Audit events older than this are pruned, at start and then daily (at least 1 day, at most 10 years). */
+  AUDIT_RETENTION_DAYS: z.coerce
+    .number()
+    .int("must be a whole number of days")
+    .min(1, "must be between 1 and 3650 days")
+    .max(3650, "must be between 1 and 3650 days")
+    .default(365),
   /** Signs session cookies. The embedded default generates one in the data directory. */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters of random text").optional(),
   /** 32-byte hex key for values the hub must be able to decrypt again. */
@@ -32,12 +39,30 @@ const hubEnvSchema = z.object({
   TRUST_PROXY: booleanFlag,
   /** Where users reach the hub; used in emailed sign-in links. Defaults to the listening URL. */
   PUBLIC_URL: z.string().url("must be a URL such as https://hub.example.com").optional(),
-  /** smtp(s)://user:pass@host:port; without it sign-in links are written to the log. */
+  /** Where the dashboard is, when not at PUBLIC_URL: sign-in and device-login links open it. */
+  DASHBOARD_URL: z.string().url("must be a URL such as https://dashboard.example.com").optional(),
+  /**
+   * Public links are served at <slug>.<LINK_DOMAIN> (a wildcard DNS name pointing at the hub; an
+   * origin apart from the dashboard). Unset: link URLs use the path form PUBLIC_URL/l/<slug>/,
+   * and <slug>.localhost is still served, for local use.
+   */
+  LINK_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^(?=.{1,253}(:|$))[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/,
+      "must be a domain name (optionally with :port) such as links.example.com, without a scheme",
+    )
+    .optional(),
+  /** smtp(s)://user:pass@host:port; without it sign-in links go to <data>/sign-in-links.log (0600). */
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
     .optional(),
   SMTP_FROM: z.string().default("Private Connect <no-reply@private-connect.local>"),
+  /** Seconds between the relay's pings; an agent silent for two of them is dropped. */
+  HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

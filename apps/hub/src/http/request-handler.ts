@@ -1,7 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { type ApiDeps, appRouter, createContextFromRequest } from "@private-connect/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import type { Logger } from "pino";
+import type { LinkProxy } from "../links/link-proxy.js";
+import type { LinkTarget } from "../links/link-routing.js";
 import { handleProvision } from "./provision-route.js";
+import { requestLog, startRequestLog } from "./request-log.js";
 import { sendJson } from "./responses.js";
 
 export interface HttpRoutesOptions {
@@ -9,6 +13,10 @@ export interface HttpRoutesOptions {
   isReady(): Promise<boolean>;
   renderMetrics(): string;
   readClientIp(req: IncomingMessage): string;
+  /** Every line about a request goes through its child logger, which carries the request id. */
+  log: Logger;
+  /** Public links: requests for a link host or /l/<slug>/ go to the link proxy, before any hub route. */
+  links?: { match(req: IncomingMessage): LinkTarget | undefined; proxy: LinkProxy };
 }
 
 /** Plain HTTP routes of the hub: the tRPC control plane and health endpoints. */
@@ -19,8 +27,21 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
     basePath: "/trpc/",
     // Control-plane requests are small; a huge body is an attack, not a request.
     maxBodySize: 1024 * 1024,
+    onError({ error, path, req }) {
+      // Refusals (unauthorized, not found, bad input) are answers, not faults; the access line
+      // has their status. Faults get the error, scrubbed, under the request's id.
+      const log = requestLog(req, options.log);
+      if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error, procedure: path }, "procedure failed");
+      else log.debug({ procedure: path, code: error.code }, "procedure refused");
+    },
   });
   return (req: IncomingMessage, res: ServerResponse) => {
+    const log = startRequestLog(options.log, req, res, options.readClientIp);
+    const linkTarget = options.links?.match(req);
+    if (linkTarget) {
+      options.links?.proxy.handleRequest(req, res, linkTarget);
+      return;
+    }
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/healthz") {
       sendJson(res, 200, { status: "ok" });
@@ -40,7 +61,8 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
       return;
     }
     if (path === "/v1/agents/provision") {
-      handleProvision(options.deps, req, res).catch(() => {
+      handleProvision(options.deps, req, res).catch((error: unknown) => {
+        log.error({ err: error }, "provision request failed");
         if (!res.headersSent) sendJson(res, 500, { error: "Internal error in the hub: try again" });
         else res.destroy();
       });

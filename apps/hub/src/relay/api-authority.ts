@@ -18,13 +18,13 @@ import { OpenRefusal, type RelayAuthority } from "./relay-server.js";
 /** The relay's access decisions, delegated to the control plane's one authorization path. */
 export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
   return {
-    async authenticateAgent(bearer, client) {
+    async authenticateAgent(bearer, client, connectionLog = log) {
       let principal: Awaited<ReturnType<typeof authenticateBearer>>;
       try {
         principal = await authenticateBearer(deps, bearer, { ip: client?.ip, userAgent: client?.userAgent, via: "relay" });
       } catch (error) {
         if (error instanceof AppError) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, error.message);
-        log.error({ err: String(error) }, "agent authentication failed");
+        connectionLog.error({ err: error }, "agent authentication failed");
         throw new OpenRefusal(ResetCode.UNAVAILABLE, "The hub cannot check credentials right now: try again shortly");
       }
       if (principal.kind !== "agent") {
@@ -39,7 +39,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       };
     },
 
-    async authorizeOpen(agent: AgentIdentity, request, ip) {
+    async authorizeOpen(agent: AgentIdentity, request, ip, streamLog = log) {
       try {
         const route = await authorizeStreamOpen(
           deps,
@@ -54,7 +54,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
           const code = error.code === "RATE_LIMITED" ? ResetCode.LIMIT_EXCEEDED : ResetCode.SERVICE_NOT_FOUND;
           throw new OpenRefusal(code, error.message);
         }
-        log.error({ err: String(error) }, "stream authorization failed");
+        streamLog.error({ err: error, agentId: agent.agentId }, "stream authorization failed");
         throw new OpenRefusal(
           ResetCode.UNAVAILABLE,
           "The hub cannot check access right now (database unavailable): try again shortly",
@@ -62,12 +62,12 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       }
     },
 
-    async onAgentConnected(agent, ip) {
+    async onAgentConnected(agent, ip, connectionLog = log) {
       announceAgentOnline(deps, agent);
       const seen = await recordAgentSeen(deps, { kind: "agent", ...agent }, { ip });
       if (!seen.ipChanged) return [];
       const { previousIp, newIp } = seen.ipChanged;
-      log.warn({ previousIp, newIp }, "agent token used from a new address");
+      connectionLog.warn({ agentId: agent.agentId, previousIp, newIp }, "agent token used from a new address");
       return [
         {
           type: "notice",
@@ -87,11 +87,11 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       return credential && !credential.isRevoked ? credential.tokenExpiresAt : undefined;
     },
 
-    onAgentDisconnected(agent, ip) {
+    onAgentDisconnected(agent, ip, connectionLog = log) {
       announceAgentOffline(deps, agent);
       // The relay does not wait on this hook; a failed write is logged, never thrown at it.
       recordAgentDisconnected(deps, { kind: "agent", ...agent }, { ip }).catch((error: unknown) =>
-        log.warn({ err: String(error), agentId: agent.agentId }, "could not record the agent's disconnection"),
+        connectionLog.warn({ err: error, agentId: agent.agentId }, "could not record the agent's disconnection"),
       );
     },
   };

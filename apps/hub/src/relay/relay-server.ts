@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { ServiceTraffic } from "@private-connect/api";
 import {
   CloseCode,
   encodeControl,
@@ -13,20 +15,29 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { refuseUpgrade } from "../http/responses.js";
 import { AgentConnection, type AgentIdentity, type ConnectionLimits } from "./agent-connection.js";
+import { LocalStream } from "./local-stream.js";
 import { type MetricsSnapshot, RelayMetrics } from "./relay-metrics.js";
 import { RelayStream } from "./relay-stream.js";
 
-/** Decides who may open what. Implemented by the control plane (packages/api). */
+/**
+ * Decides who may open what. Implemented by the control plane (packages/api). The optional last
+ * `log` of a call is the connection's (or the stream's) logger: lines about the call go through
+ * it, so they carry the same connection and stream ids as the relay's own lines.
+ */
 export interface RelayAuthority {
   /**
    * Resolves the bearer of an upgrade request to an agent, or throws a user-facing error. `client`
    * says where the request came from, for the audit log's record of the token's use.
    */
-  authenticateAgent(bearer: string, client?: { ip: string; userAgent?: string | undefined }): Promise<AgentIdentity>;
+  authenticateAgent(
+    bearer: string,
+    client?: { ip: string; userAgent?: string | undefined },
+    log?: Logger,
+  ): Promise<AgentIdentity>;
   /** The one authorization check run at every stream open. Throws an OpenRefusal. */
-  authorizeOpen(agent: AgentIdentity, request: OpenRequest, ip: string): Promise<StreamGrant>;
+  authorizeOpen(agent: AgentIdentity, request: OpenRequest, ip: string, log?: Logger): Promise<StreamGrant>;
   /** Returns notices for the agent (for example: its token was used from a new address). */
-  onAgentConnected?(agent: AgentIdentity, ip: string): Promise<NoticeMessage[]>;
+  onAgentConnected?(agent: AgentIdentity, ip: string, log?: Logger): Promise<NoticeMessage[]>;
   /**
    * The agent's token expiry as stored now (a rotation may have extended it), or undefined
    * when the agent is gone or revoked. Asked when the connection's token reaches expiry.
@@ -34,7 +45,7 @@ export interface RelayAuthority {
   readTokenExpiry?(agent: AgentIdentity): Promise<Date | undefined>;
   /** The message for an agent whose token expired while connected. */
   describeExpiry?(agent: AgentIdentity): Promise<string>;
-  onAgentDisconnected?(agent: AgentIdentity, ip: string): void;
+  onAgentDisconnected?(agent: AgentIdentity, ip: string, log?: Logger): void;
 }
 
 /** Where an authorized stream goes, and, for a stream through a share, what it depends on. */
@@ -86,6 +97,8 @@ export class RelayServer {
   private readonly maxConnectionsPerIp: number;
   private readonly drainTimeoutMs: number;
   readonly metrics = new RelayMetrics();
+  /** Bytes of closed streams by exposing agent and service, for the dashboard's per-service totals. */
+  private readonly closedBytesByService = new Map<string, number>();
   /** Set while shutting down: called when the last stream closes. */
   private onDrained: (() => void) | undefined;
   private isShuttingDown = false;
@@ -102,8 +115,45 @@ export class RelayServer {
     this.heartbeat.unref();
   }
 
+  /** False from the moment a shutdown begins: load balancers should send nobody new here. */
+  get isAccepting(): boolean {
+    return !this.isShuttingDown;
+  }
+
   isAgentOnline(agentId: string): boolean {
     return this.online.has(agentId);
+  }
+
+  /**
+   * A service's open streams (who reaches it, through which share) and the bytes relayed for it
+   * since the hub started. Walks the open streams: asked per page view, not per frame.
+   */
+  describeServiceTraffic(agentId: string, serviceName: string): ServiceTraffic {
+    let bytesRelayed = this.closedBytesByService.get(serviceKey(agentId, serviceName)) ?? 0;
+    const streams: ServiceTraffic["streams"] = [];
+    for (const stream of this.streams) {
+      const server = stream.server?.peer;
+      if (!(server instanceof AgentConnection) || server.identity.agentId !== agentId || stream.service !== serviceName) continue;
+      const bytes = stream.bytesFromClient + stream.bytesFromServer;
+      bytesRelayed += bytes;
+      const client = stream.client.peer;
+      streams.push({
+        clientAgentId: client instanceof AgentConnection ? client.identity.agentId : undefined,
+        shareId: stream.share?.id,
+        bytes,
+      });
+    }
+    return { bytesRelayed, streams };
+  }
+
+  private countClosedServiceBytes(closed: RelayStream): void {
+    const server = closed.server?.peer;
+    if (!(server instanceof AgentConnection)) return;
+    const key = serviceKey(server.identity.agentId, closed.service);
+    this.closedBytesByService.set(
+      key,
+      (this.closedBytesByService.get(key) ?? 0) + closed.bytesFromClient + closed.bytesFromServer,
+    );
   }
 
   snapshot(): MetricsSnapshot {
@@ -121,6 +171,8 @@ export class RelayServer {
   /** Takes over an HTTP upgrade to /relay: authenticate first, then speak WebSocket. */
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ip: string): Promise<void> {
     socket.on("error", () => socket.destroy());
+    // One id per relay connection, from its first byte: every line about it carries the id.
+    const connectionLog = this.log.child({ connId: randomUUID() });
     if (this.isShuttingDown) {
       this.metrics.connectionsRefused++;
       refuseUpgrade(socket, 503, "The hub is shutting down: the agent will reconnect shortly");
@@ -150,16 +202,17 @@ export class RelayServer {
     }
     let identity: AgentIdentity;
     try {
-      identity = await this.authority.authenticateAgent(bearer, { ip, userAgent: request.headers["user-agent"] });
+      identity = await this.authority.authenticateAgent(bearer, { ip, userAgent: request.headers["user-agent"] }, connectionLog);
     } catch (error) {
       const message = error instanceof Error ? error.message : "Invalid credentials";
       const isUnavailable = error instanceof OpenRefusal && error.code === ResetCode.UNAVAILABLE;
       if (!isUnavailable) this.metrics.authFailures++;
+      connectionLog.info({ ip, reason: message }, "relay connection refused");
       refuseUpgrade(socket, isUnavailable ? 503 : 401, message);
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const log = this.log.child({ agentId: identity.agentId, workspaceId: identity.workspaceId });
+      const log = connectionLog.child({ agentId: identity.agentId, workspaceId: identity.workspaceId });
       this.connections.add(new AgentConnection(ws, identity, ip, this, this.limits, log));
     });
   }
@@ -170,7 +223,7 @@ export class RelayServer {
     if (previous && previous !== connection) previous.close(CloseCode.REPLACED, "replaced by a newer connection");
     this.online.set(connection.identity.agentId, connection);
     connection.log.info({ label: connection.label, clientType: connection.identity.clientType }, "agent connected");
-    this.authority.onAgentConnected?.(connection.identity, connection.ip).then(
+    this.authority.onAgentConnected?.(connection.identity, connection.ip, connection.log).then(
       (notices) => {
         for (const notice of notices) connection.sendFrame(encodeControl(notice));
       },
@@ -184,7 +237,7 @@ export class RelayServer {
     if (this.online.get(connection.identity.agentId) === connection) {
       this.online.delete(connection.identity.agentId);
       connection.log.info("agent disconnected");
-      this.authority.onAgentDisconnected?.(connection.identity, connection.ip);
+      this.authority.onAgentDisconnected?.(connection.identity, connection.ip, connection.log);
     }
   }
 
@@ -195,9 +248,21 @@ export class RelayServer {
       client.sendReset(streamId, ResetCode.UNAVAILABLE, "The hub is shutting down: try again in a moment");
       return;
     }
+    const openedAt = Date.now();
     const stream = new RelayStream({ peer: client, id: streamId }, request.service, (closed) => {
+      // Counts and timing only: the relay never looks at, keeps or logs the bytes themselves.
+      client.log.debug(
+        {
+          streamId,
+          bytesFromClient: closed.bytesFromClient,
+          bytesFromServer: closed.bytesFromServer,
+          durationMs: Date.now() - openedAt,
+        },
+        "stream closed",
+      );
       this.streams.delete(closed);
       this.metrics.closedStreamBytes += closed.bytesFromClient + closed.bytesFromServer;
+      this.countClosedServiceBytes(closed);
       if (this.streams.size === 0) this.onDrained?.();
     });
     this.streams.add(stream);
@@ -209,11 +274,12 @@ export class RelayServer {
   private async routeStream(client: AgentConnection, streamId: number, request: OpenRequest, stream: RelayStream): Promise<void> {
     let route: StreamGrant;
     try {
-      route = await this.authority.authorizeOpen(client.identity, request, client.ip);
+      route = await this.authority.authorizeOpen(client.identity, request, client.ip, client.log.child({ streamId }));
     } catch (error) {
       const refusal =
         error instanceof OpenRefusal ? error : new OpenRefusal(ResetCode.INTERNAL, "The hub could not open the stream");
-      if (!(error instanceof OpenRefusal)) client.log.error({ err: String(error) }, "stream authorization failed");
+      if (!(error instanceof OpenRefusal)) client.log.error({ err: String(error), streamId }, "stream authorization failed");
+      else client.log.debug({ streamId, service: request.service, code: refusal.code }, "stream refused");
       this.metrics.countRefusedOpen(refusal.code);
       if (client.settleOpen(streamId)) stream.reset(refusal.code, refusal.message);
       return;
@@ -235,6 +301,44 @@ export class RelayServer {
     server.attach(serverStreamId, stream, "server");
     server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
     stream.attachServer({ peer: server, id: serverStreamId });
+    client.log.debug(
+      { streamId, service: route.serviceName, toAgentId: route.agentId, toStreamId: serverStreamId, shareId: route.share?.id },
+      "stream opened",
+    );
+  }
+
+  /**
+   * A stream the hub itself opens to a service (a public link's request, already authorized by
+   * the link): the returned LocalStream is the client end of an ordinary RelayStream, so it keeps
+   * the same credit books and counts in the same drain and metrics as agents' streams. Throws an
+   * OpenRefusal when the hub is stopping, or the service's agent is offline or at its limit.
+   */
+  openLocalStream(route: { agentId: string; serviceName: string }, label: string): LocalStream {
+    this.metrics.streamOpens++;
+    const refuse = (code: number, message: string): never => {
+      this.metrics.countRefusedOpen(code);
+      throw new OpenRefusal(code, message);
+    };
+    if (this.isShuttingDown) refuse(ResetCode.UNAVAILABLE, "The hub is shutting down: try again in a moment");
+    const server = this.online.get(route.agentId);
+    if (!server)
+      return refuse(ResetCode.SERVICE_OFFLINE, `Service ${route.serviceName} is offline: its agent is not connected to the hub`);
+    if (!server.hasCapacity())
+      refuse(ResetCode.LIMIT_EXCEEDED, `Service ${route.serviceName} is at its stream limit: try again later`);
+    const local = new LocalStream(label);
+    const stream = new RelayStream({ peer: local, id: local.id }, route.serviceName, (closed) => {
+      this.streams.delete(closed);
+      this.metrics.closedStreamBytes += closed.bytesFromClient + closed.bytesFromServer;
+      this.countClosedServiceBytes(closed);
+      if (this.streams.size === 0) this.onDrained?.();
+    });
+    this.streams.add(stream);
+    local.attach(stream);
+    const serverStreamId = server.allocateStreamId();
+    server.attach(serverStreamId, stream, "server");
+    server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
+    stream.attachServer({ peer: server, id: serverStreamId });
+    return local;
   }
 
   /**
@@ -318,6 +422,10 @@ export class RelayServer {
       connection.ws.ping();
     }
   }
+}
+
+function serviceKey(agentId: string, serviceName: string): string {
+  return `${agentId}/${serviceName}`;
 }
 
 function readBearer(request: IncomingMessage): string | undefined {
