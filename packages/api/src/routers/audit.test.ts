@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WORKSPACE_REQUIRED } from "../errors.js";
 import { createCaller } from "../root.js";
 import { AUDIT_DATA_MAX_BYTES } from "../schemas/audit.js";
+import { REPORTS_PER_MINUTE } from "../services/audit/report-agent-action.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
 import { createContextInner } from "../trpc.js";
 
@@ -106,6 +107,35 @@ describe.each(testEngines)("audit router on $name", ({ name, skip }) => {
     const seen = await (await user.in(home)).audit.list({});
     expect(seen.events.map((event) => [event.type, event.action])).toEqual([["user", "login"]]);
     await expectAppError((await user.browser.caller()).audit.list({}), "BAD_REQUEST", WORKSPACE_REQUIRED);
+  });
+
+  it.skipIf(skip)("limits reports per reporter and minute, with a retry hint, and records none beyond it", async () => {
+    const workspace = await harness.createTestWorkspace();
+    const looping = await harness.registerTestAgent(workspace.apiKey, "looping-runtime");
+    const calm = await harness.registerTestAgent(workspace.apiKey, "calm-runtime");
+    const start = new Date(Date.now() - HOUR_MS);
+    await atTime(start, async () => {
+      const asLooping = await callAs(looping.token);
+      for (let i = 0; i < REPORTS_PER_MINUTE; i++)
+        await asLooping.audit.reportAction({ type: "command", action: "allow", target: `ls ${i}` });
+      await expectAppError(
+        asLooping.audit.reportAction({ type: "command", action: "allow", target: "one too many" }),
+        "RATE_LIMITED",
+        /at most 600 a minute/,
+      );
+      // Another reporter of the same workspace is not held up by it.
+      await (await callAs(calm.token)).audit.reportAction({ type: "command", action: "allow", target: "calm" });
+    });
+    await atTime(new Date(start.getTime() + MINUTE_MS + 1), async () =>
+      (await callAs(looping.token)).audit.reportAction({ type: "command", action: "allow", target: "a minute later" }),
+    );
+    const stats = await (await harness.caller(workspace.apiKey)).audit.stats({
+      type: "command",
+      since: "2000-01-01T00:00:00.000Z",
+    });
+    expect(stats.byAction).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: "allow", count: REPORTS_PER_MINUTE + 2 })]),
+    );
   });
 
   it.skipIf(skip)("refuses oversized, malformed or hub-reserved reports and records none of them", async () => {

@@ -7,6 +7,13 @@ import { type AuditEventType, auditActorFor, recordAuditEvent } from "./record-a
 
 const MAX_USER_AGENT_LENGTH = 512;
 
+/**
+ * Reports one reporter (agent or API key) may make per minute. Far above what a guarded runtime
+ * does (one report per tool call), and low enough that a compromised or looping reporter cannot
+ * fill the audit log: beyond it the report is refused with a retry hint, never silently dropped.
+ */
+export const REPORTS_PER_MINUTE = 600;
+
 export interface ReportedActionInput {
   /** The runtime's own kind of action (file, command, network...): validated by reportActionInput. */
   type: string;
@@ -36,6 +43,19 @@ export async function reportAgentAction(
   }
   const occurredAt = currentTime(deps);
   const { workspaceId } = principal;
+  const reporter = principal.kind === "agent" ? `agent:${principal.agentId}` : `api_key:${principal.apiKeyId}`;
+  const decision = deps.rateLimiter.take(
+    [{ key: `report-action:${reporter}`, rule: { limit: REPORTS_PER_MINUTE, windowMs: 60_000 } }],
+    occurredAt.getTime(),
+  );
+  if (!decision.isAllowed) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    throw new AppError(
+      "RATE_LIMITED",
+      `Too many actions reported (at most ${REPORTS_PER_MINUTE} a minute per agent or key): try again in ${retryAfterSeconds} s`,
+      { retryAfterSeconds },
+    );
+  }
   await recordAuditEvent(deps, workspaceId, {
     // Open-ended on purpose: AuditEventType names the hub's own types, which the input schema
     // refuses here; everything else is the runtime's vocabulary.
