@@ -39,7 +39,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
       };
     },
 
-    async authorizeOpen(agent: AgentIdentity, request, ip, streamLog = log) {
+    async authorizeOpen(agent: AgentIdentity, request, ip, stream) {
       try {
         const route = await authorizeStreamOpen(
           deps,
@@ -54,7 +54,10 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
           const code = error.code === "RATE_LIMITED" ? ResetCode.LIMIT_EXCEEDED : ResetCode.SERVICE_NOT_FOUND;
           throw new OpenRefusal(code, error.message);
         }
-        streamLog.error({ err: error, agentId: agent.agentId }, "stream authorization failed");
+        (stream?.log ?? log).error(
+          { err: error, agentId: agent.agentId, streamId: stream?.streamId },
+          "stream authorization failed",
+        );
         throw new OpenRefusal(
           ResetCode.UNAVAILABLE,
           "The hub cannot check access right now (database unavailable): try again shortly",

@@ -34,8 +34,17 @@ export interface RelayAuthority {
     client?: { ip: string; userAgent?: string | undefined },
     log?: Logger,
   ): Promise<AgentIdentity>;
-  /** The one authorization check run at every stream open. Throws an OpenRefusal. */
-  authorizeOpen(agent: AgentIdentity, request: OpenRequest, ip: string, log?: Logger): Promise<StreamGrant>;
+  /**
+   * The one authorization check run at every stream open. Throws an OpenRefusal. `stream` names
+   * the connection's logger and the stream id for lines about this open (no child logger per
+   * open: opens are the relay's hot path).
+   */
+  authorizeOpen(
+    agent: AgentIdentity,
+    request: OpenRequest,
+    ip: string,
+    stream?: { log: Logger; streamId: number },
+  ): Promise<StreamGrant>;
   /** Returns notices for the agent (for example: its token was used from a new address). */
   onAgentConnected?(agent: AgentIdentity, ip: string, log?: Logger): Promise<NoticeMessage[]>;
   /**
@@ -274,7 +283,7 @@ export class RelayServer {
   private async routeStream(client: AgentConnection, streamId: number, request: OpenRequest, stream: RelayStream): Promise<void> {
     let route: StreamGrant;
     try {
-      route = await this.authority.authorizeOpen(client.identity, request, client.ip, client.log.child({ streamId }));
+      route = await this.authority.authorizeOpen(client.identity, request, client.ip, { log: client.log, streamId });
     } catch (error) {
       const refusal =
         error instanceof OpenRefusal ? error : new OpenRefusal(ResetCode.INTERNAL, "The hub could not open the stream");
