@@ -55,4 +55,38 @@ describe("frame writer", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toHaveLength(0);
   });
+
+  it("reuses a slab only after every batch cut from it has been written", () => {
+    const sent: { message: Buffer; written: () => void; copy: Buffer }[] = [];
+    const writer = new FrameWriter(
+      (message, written) => sent.push({ message, written, copy: Buffer.from(message) }),
+      140_000,
+      70_000,
+    );
+    const fill = (byte: number) => writer.writeData(1, Buffer.alloc(MAX_FRAME_PAYLOAD, byte));
+    fill(1);
+    fill(2); // the first slab is full: it retires with two batches in flight
+    fill(3);
+    writer.flush();
+    const firstSlab = sent[0]?.message.buffer;
+    expect(sent.length).toBe(3);
+    // Nothing written yet: the next slab is fresh and the bytes on their way out are intact.
+    fill(4);
+    fill(5);
+    writer.flush();
+    expect(sent.slice(3).every((batch) => batch.message.buffer !== firstSlab)).toBe(true);
+    for (const batch of sent) expect(batch.message.equals(batch.copy)).toBe(true);
+    // Once the first slab's batches are written, a later slab is that memory again.
+    sent[0]?.written();
+    sent[1]?.written();
+    sent[1]?.written(); // a second report of the same batch changes nothing
+    for (let byte = 6; byte < 12; byte++) fill(byte);
+    writer.flush();
+    expect(sent.slice(5).some((batch) => batch.message.buffer === firstSlab)).toBe(true);
+    // Batches still in flight were never overwritten.
+    for (const batch of sent.slice(2)) expect(batch.message.equals(batch.copy)).toBe(true);
+    expect(frames(sent.map((batch) => batch.copy)).map((frame) => frame.payload.slice(0, 2))).toEqual(
+      Array.from({ length: 11 }, (_, i) => (i + 1).toString(16).padStart(2, "0")),
+    );
+  });
 });

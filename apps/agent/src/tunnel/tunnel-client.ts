@@ -241,8 +241,13 @@ export class TunnelClient {
       generateMask: (mask) => mask.fill(0),
     });
     this.ws = ws;
-    const writer = new FrameWriter((batch) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(batch);
+    const writer = new FrameWriter((batch, written) => {
+      // The callback comes once the bytes are with the kernel: only then may the writer reuse
+      // the memory. After an error the connection is gone and the writer with it.
+      if (ws.readyState === WebSocket.OPEN)
+        ws.send(batch, (error) => {
+          if (!error) written();
+        });
     });
     this.writer = writer;
     ws.binaryType = "nodebuffer";
