@@ -1,90 +1,17 @@
 // AUDIT_RETENTION_DAYS at the database: pc_audit_prune removes old events of every workspace and
 // nothing recent, while the runtime itself still cannot delete or edit a single event.
-import { randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pruneAuditEvents } from "./audit-retention.js";
-import { type Database, openDatabase } from "./database.js";
-import {
-  createThrowawayPostgres,
-  getTestAdminUrl,
-  isPostgresReachable,
-  type ThrowawayPostgres,
-  withAdminClient,
-} from "./testing.js";
+import type { Database } from "./database.js";
+import { databaseTestEngines } from "./test-support/database-engines.js";
+import { getTestAdminUrl, isPostgresReachable } from "./testing.js";
 
 const adminUrl = getTestAdminUrl();
-const postgresReachable = await isPostgresReachable(adminUrl);
+const _postgresReachable = await isPostgresReachable(adminUrl);
 const DAY_MS = 86_400_000;
 
-interface Engine {
-  name: string;
-  skip: boolean;
-  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
-}
-
-const engines: Engine[] = [
-  {
-    name: "pglite",
-    skip: false,
-    async open() {
-      const db = await openDatabase();
-      return { db, cleanup: () => db.close() };
-    },
-  },
-  {
-    name: "postgres (superuser migrates)",
-    skip: !postgresReachable,
-    async open() {
-      const database = await createThrowawayPostgres(adminUrl);
-      const db = await openDatabase({ databaseUrl: database.url, poolSize: 3 }).catch(async (error: unknown) => {
-        await database.drop();
-        throw error;
-      });
-      return {
-        db,
-        async cleanup() {
-          await db.close();
-          await database.drop();
-        },
-      };
-    },
-  },
-  {
-    // Managed PostgreSQL: the owner is no superuser, so FORCE ROW LEVEL SECURITY applies to the
-    // function too, and only the pc_auth_lookup policies let it see every workspace's events.
-    name: "postgres (non-superuser owner migrates)",
-    skip: !postgresReachable,
-    async open() {
-      const owner = `pc_test_owner_${randomBytes(5).toString("hex")}`;
-      await withAdminClient(adminUrl, (client) =>
-        client.query(`CREATE ROLE ${pg.escapeIdentifier(owner)} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS`),
-      );
-      let database: ThrowawayPostgres | undefined;
-      const dropAll = async () => {
-        await database?.drop();
-        await withAdminClient(adminUrl, (client) => client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(owner)}`));
-      };
-      try {
-        database = await createThrowawayPostgres(adminUrl, { owner });
-        const url = new URL(database.url);
-        url.username = owner;
-        url.password = "";
-        const db = await openDatabase({ databaseUrl: url.toString(), poolSize: 3 });
-        return {
-          db,
-          async cleanup() {
-            await db.close();
-            await dropAll();
-          },
-        };
-      } catch (error) {
-        await dropAll();
-        throw error;
-      }
-    },
-  },
-];
+const engines = databaseTestEngines;
 
 /** A workspace written by the runtime, as the hub would. */
 async function createWorkspace(db: Database): Promise<string> {

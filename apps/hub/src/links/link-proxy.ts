@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import { type ClientRequest, request as httpRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { isIPv6 } from "node:net";
 import type { Duplex } from "node:stream";
 import {
@@ -329,6 +329,36 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     }
   }
 
+  /**
+   * The request to the service, over the link's own relay stream: no agent, so one stream per
+   * request, never pooled and never retried. Undefined (and the stream closed) when Node refuses
+   * the target or headers as given.
+   */
+  function requestUpstream(
+    req: IncomingMessage,
+    admission: Extract<Admission, { kind: "admitted" }>,
+    stream: LocalStream,
+    ip: string,
+    isUpgrade: boolean,
+  ): ClientRequest | undefined {
+    try {
+      return httpRequest({
+        method: req.method ?? "GET",
+        path: admission.forwardTarget,
+        headers: buildUpstreamHeaders(req.rawHeaders, {
+          clientIp: ip,
+          proto: options.isSecureRequest(req) ? "https" : "http",
+          isUpgrade,
+        }),
+        setHost: false,
+        createConnection: () => stream,
+      });
+    } catch {
+      stream.destroy();
+      return undefined;
+    }
+  }
+
   function proxyRequest(
     req: IncomingMessage,
     res: ServerResponse,
@@ -348,22 +378,8 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       return;
     }
     const stream = opened;
-    let upstream: ReturnType<typeof httpRequest>;
-    try {
-      upstream = httpRequest({
-        method,
-        path: admission.forwardTarget,
-        headers: buildUpstreamHeaders(req.rawHeaders, {
-          clientIp: ip,
-          proto: options.isSecureRequest(req) ? "https" : "http",
-          isUpgrade: false,
-        }),
-        setHost: false,
-        // No agent: one stream per request, never pooled, never retried.
-        createConnection: () => stream,
-      });
-    } catch {
-      stream.destroy();
+    const upstream = requestUpstream(req, admission, stream, ip, false);
+    if (upstream === undefined) {
       sendText(res, req, 400, MESSAGES.badTarget);
       finish(400, false);
       return;
@@ -442,21 +458,8 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       return;
     }
     const stream = opened;
-    let upstream: ReturnType<typeof httpRequest>;
-    try {
-      upstream = httpRequest({
-        method,
-        path: admission.forwardTarget,
-        headers: buildUpstreamHeaders(req.rawHeaders, {
-          clientIp: ip,
-          proto: options.isSecureRequest(req) ? "https" : "http",
-          isUpgrade: true,
-        }),
-        setHost: false,
-        createConnection: () => stream,
-      });
-    } catch {
-      stream.destroy();
+    const upstream = requestUpstream(req, admission, stream, ip, true);
+    if (upstream === undefined) {
       status = 400;
       writeRawText(socket, 400, MESSAGES.badTarget);
       finish();
