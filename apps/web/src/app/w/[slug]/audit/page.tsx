@@ -17,6 +17,32 @@ const PERIODS = [
 ] as const;
 const PAGE_SIZE = 50;
 
+/** One labelled filter of the form; submitted as a query parameter (the page works without script). */
+function FilterSelect({
+  name,
+  label,
+  value,
+  options,
+}: {
+  name: string;
+  label: string;
+  value: string | undefined;
+  options: readonly { value: string; label: string }[];
+}) {
+  return (
+    <div>
+      <label htmlFor={`audit-${name}`}>{label}</label>
+      <select id={`audit-${name}`} name={name} defaultValue={value ?? ""}>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -67,38 +93,19 @@ export default async function AuditPage({
         {stats.total === 1 ? "" : "s"} in the period.
       </p>
       <form className="form filters" method="get" action={base} aria-label="Filter the audit log">
-        <div>
-          <label htmlFor="audit-type">Type</label>
-          <select id="audit-type" name="type" defaultValue={type ?? ""}>
-            <option value="">Any type</option>
-            {types.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="audit-action">Action</label>
-          <select id="audit-action" name="action" defaultValue={action ?? ""}>
-            <option value="">Any action</option>
-            {actions.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="audit-since">Period</label>
-          <select id="audit-since" name="since" defaultValue={since === undefined ? "" : String(since)}>
-            {PERIODS.map((period) => (
-              <option key={period.value} value={period.value}>
-                {period.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect
+          name="type"
+          label="Type"
+          value={type}
+          options={[{ value: "", label: "Any type" }, ...types.map((value) => ({ value, label: value }))]}
+        />
+        <FilterSelect
+          name="action"
+          label="Action"
+          value={action}
+          options={[{ value: "", label: "Any action" }, ...actions.map((value) => ({ value, label: value }))]}
+        />
+        <FilterSelect name="since" label="Period" value={since === undefined ? undefined : String(since)} options={PERIODS} />
         <button className="button" type="submit">
           Filter
         </button>

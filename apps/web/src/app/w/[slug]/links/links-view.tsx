@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { CommandLine, RevealedSecret } from "@/components/copy-button";
 import { EmptyState } from "@/components/empty-state";
+import { GrantStatus } from "@/components/grant-status";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
@@ -179,8 +180,6 @@ function CreateLinkForm({ services, onCreated }: { services: ServiceView[]; onCr
   );
 }
 
-const STATUS_BADGE = { active: "badge-ok", expired: "badge-off", revoked: "badge-error" } as const;
-
 function LinkTable({ links, accesses, onRevoked }: { links: LinkView[]; accesses: AuditEventView[]; onRevoked: () => void }) {
   const { now } = useWorkspace();
   return (
@@ -214,12 +213,7 @@ function LinkTable({ links, accesses, onRevoked }: { links: LinkView[]; accesses
                 )}
               </td>
               <td data-label="Status">
-                <span className={`badge ${STATUS_BADGE[link.status]}`}>{link.status}</span>{" "}
-                <span className="hint" title={formatTime(link.expiresAt)}>
-                  {link.status === "revoked" && link.revokedAt !== null
-                    ? `revoked ${formatRelative(link.revokedAt, now)}`
-                    : `${link.status === "expired" ? "expired" : "expires"} ${formatRelative(link.expiresAt, now)}`}
-                </span>
+                <GrantStatus status={link.status} expiresAt={link.expiresAt} revokedAt={link.revokedAt} now={now} />
               </td>
               <td data-label="Requests" data-testid="access-count">
                 {link.accessCount}

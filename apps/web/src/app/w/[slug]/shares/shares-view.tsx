@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { CommandLine, RevealedSecret } from "@/components/copy-button";
 import { EmptyState } from "@/components/empty-state";
+import { GrantStatus } from "@/components/grant-status";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
@@ -144,8 +145,6 @@ function CreateShareForm({ services, onCreated }: { services: ServiceView[]; onC
   );
 }
 
-const STATUS_BADGE = { active: "badge-ok", expired: "badge-off", revoked: "badge-error" } as const;
-
 function ShareTable({ shares, onRevoked }: { shares: ShareView[]; onRevoked: () => void }) {
   const { now } = useWorkspace();
   return (
@@ -170,12 +169,7 @@ function ShareTable({ shares, onRevoked }: { shares: ShareView[]; onRevoked: () 
             </td>
             <td data-label="Services">{share.services.join(", ")}</td>
             <td data-label="Status">
-              <span className={`badge ${STATUS_BADGE[share.status]}`}>{share.status}</span>{" "}
-              <span className="hint" title={formatTime(share.expiresAt)}>
-                {share.status === "revoked" && share.revokedAt !== null
-                  ? `revoked ${formatRelative(share.revokedAt, now)}`
-                  : `${share.status === "expired" ? "expired" : "expires"} ${formatRelative(share.expiresAt, now)}`}
-              </span>
+              <GrantStatus status={share.status} expiresAt={share.expiresAt} revokedAt={share.revokedAt} now={now} />
             </td>
             <td data-label="Joined by">
               {share.joiners.length === 0
