@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createWorkspace } from "@private-connect/api";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
+import { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 import { callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
 import { EnvError, readHubEnv } from "./config/env.js";
@@ -119,7 +120,10 @@ export async function main(argv: string[]): Promise<void> {
   scrubWrites(process.stderr);
   scrubUncaughtErrors();
   const [command, ...rest] = argv;
-  if (command === "start") return runStart(rest);
+  if (command === "start") {
+    tuneGarbageCollectorForRelaying();
+    return runStart(rest);
+  }
   if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));
   if (!command || command === "--help" || command === "help") {
     process.stdout.write(`${usage}\n`);

@@ -4,3 +4,4 @@ export * from "./credit.js";
 export * from "./frame-types.js";
 export * from "./frame-writer.js";
 export * from "./limits.js";
+export * from "./relay-process.js";

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Flags, ux } from "@oclif/core";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
+import { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 import { BaseCommand } from "../cli/base-command.js";
 import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { normalizeHubUrl } from "../config/hub-url.js";
@@ -242,6 +243,8 @@ export default class Up extends BaseCommand<typeof Up> {
   }
 
   private async runForeground(identity: AgentIdentity, hasWarnedAboutExpiry: boolean): Promise<void> {
+    // This process is now the agent (in a terminal, or the child of --detach): it relays bytes.
+    tuneGarbageCollectorForRelaying();
     const isTerminal = process.stdout.isTTY === true;
     const result = await runDaemon({
       paths: this.paths,
