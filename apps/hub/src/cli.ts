@@ -43,6 +43,7 @@ async function runStart(argv: string[]): Promise<void> {
     if (code === "EADDRINUSE") throw new UsageError(`Port ${port} is already in use: choose another with --port`);
     throw error;
   }
+  tuneGarbageCollectorForRelaying({ bytesRelayed: () => hub.relay.snapshot().bytesRelayed });
   const stop = (signal: string) => {
     log.info({ signal }, "hub stopping");
     hub.close().then(
@@ -120,10 +121,7 @@ export async function main(argv: string[]): Promise<void> {
   scrubWrites(process.stderr);
   scrubUncaughtErrors();
   const [command, ...rest] = argv;
-  if (command === "start") {
-    tuneGarbageCollectorForRelaying();
-    return runStart(rest);
-  }
+  if (command === "start") return runStart(rest);
   if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));
   if (!command || command === "--help" || command === "help") {
     process.stdout.write(`${usage}\n`);
