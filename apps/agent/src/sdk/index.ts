@@ -1,3 +1,5 @@
+/** For programs that relay heavy traffic through the SDK; see its comment before calling it. */
+export { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 export {
   Agent,
   type AgentOptions,
@@ -37,5 +39,3 @@ export {
 export { callHub, createHubClient, type HubClient, type HubClientOptions, toHubError } from "./hub-client.js";
 export { createLink, linkRevocationInput, listLinks, parseLinkMethods, parseLinkPaths, revokeLink } from "./links.js";
 export { listenForReach, type ReachListener } from "./reach-listener.js";
-/** For programs that relay heavy traffic through the SDK; see its comment before calling it. */
-export { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
