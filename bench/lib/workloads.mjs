@@ -233,12 +233,18 @@ export async function slowReader({ client, server, instance, options }) {
   const sampler = startMemorySampler(instance.roles, 100);
   let read;
   let memory;
+  // What the writer had pushed when the reader stops: read at that moment, not after the reader
+  // has hung up, because a writer left with a closed connection says nothing about buffering.
+  let stats;
+  const statsAtStop = sleep(options.slowMs).then(async () => {
+    stats = await server.call("stats");
+  });
   try {
     read = await client.call("slowRead", { port, durationMs: options.slowMs, bytesPerSecond: 1 * MB }, options.slowMs + 30_000);
   } finally {
     memory = sampler.stop();
+    await statsAtStop;
   }
-  const stats = await server.call("stats");
   await sleep(500);
   const result = {
     seconds: read.seconds,

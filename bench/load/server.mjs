@@ -55,7 +55,9 @@ function download(socket, durationMs) {
   socket.on("data", () => {});
   socket.on("end", () => {});
   const pump = () => {
-    while (!socket.destroyed) {
+    // write() on a connection that is already gone returns an error object, which is truthy:
+    // only a connection still writable counts what it accepts.
+    while (!socket.destroyed && socket.writable) {
       if (performance.now() >= deadline) {
         socket.end();
         return;
