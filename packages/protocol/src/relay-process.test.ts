@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { growingPercentFor, quietGrowingPercentFor, RELAY_HEAP_HEADROOM_BYTES } from "./relay-process.js";
 
 const MiB = 1024 * 1024;
@@ -35,5 +35,50 @@ describe("quietGrowingPercentFor", () => {
 
   it("never goes below 10%", () => {
     expect(quietGrowingPercentFor(100 * MiB, 4000 * MiB)).toBe(10);
+  });
+});
+
+describe("tuneGarbageCollectorForRelaying", () => {
+  const MB = 1000 * 1000;
+
+  async function loadWithFakeV8(heap: { used_heap_size: number; external_memory: number }) {
+    vi.resetModules();
+    const flags: string[] = [];
+    vi.doMock("node:v8", () => ({
+      getHeapStatistics: () => heap,
+      setFlagsFromString: (flag: string) => flags.push(flag),
+    }));
+    const module = await import("./relay-process.js");
+    return { flags, tune: module.tuneGarbageCollectorForRelaying };
+  }
+
+  afterEach(() => {
+    vi.doUnmock("node:v8");
+    vi.useRealTimers();
+  });
+
+  it("gives an agent the room at once, and sets the flag only once for repeated calls", async () => {
+    const { flags, tune } = await loadWithFakeV8({ used_heap_size: 16 * MiB, external_memory: 4 * MiB });
+    tune();
+    tune();
+    expect(flags).toEqual(["--heap-growing-percent=400"]);
+  });
+
+  it("keeps the room for a hub only while it relays 32 MB/s or more", async () => {
+    vi.useFakeTimers();
+    // A hub on the embedded database: 40 MiB of heap, 250 MiB of external memory.
+    const { flags, tune } = await loadWithFakeV8({ used_heap_size: 40 * MiB, external_memory: 250 * MiB });
+    let relayed = 0;
+    tune({ bytesRelayed: () => relayed });
+    expect(flags.at(-1)).toBe("--heap-growing-percent=45");
+
+    relayed += 40 * MB;
+    vi.advanceTimersByTime(1000);
+    expect(flags.at(-1)).toBe("--heap-growing-percent=160");
+
+    relayed += 10 * MB;
+    vi.advanceTimersByTime(1000);
+    expect(flags.at(-1)).toBe("--heap-growing-percent=45");
+    expect(flags).toHaveLength(3);
   });
 });
