@@ -31,6 +31,7 @@ export class StreamBridge {
   /** Bytes written to the socket while it was over its buffer mark; granted on 'drain'. */
   private undrainedBytes = 0;
   private isAwaitingDrain = false;
+  private isCorked = false;
   private isReadEnded = false;
   private hasSentFin = false;
   private hasReceivedFin = false;
@@ -57,6 +58,24 @@ export class StreamBridge {
       if (!hadError && this.isReadEnded && this.hasReceivedFin) return;
       this.abort("local connection closed");
     });
+  }
+
+  /**
+   * Holds this socket's writes until uncork(): the tunnel corks a bridge for the rest of the
+   * message it is reading, so that message's DATA frames reach the socket in one write
+   * instead of one system call each. True when this call corked it.
+   */
+  cork(): boolean {
+    if (this.isCorked || this.isClosed) return false;
+    this.isCorked = true;
+    this.socket.cork();
+    return true;
+  }
+
+  uncork(): void {
+    if (!this.isCorked) return;
+    this.isCorked = false;
+    this.socket.uncork();
   }
 
   /** DATA from the far side. */

@@ -90,6 +90,8 @@ export class TunnelClient {
   private readonly openedStreams = new Map<number, { service: string; wasOpened: boolean }>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
+  /** Bridges given DATA by the message being read; uncorked once it is done. */
+  private readonly corked: StreamBridge[] = [];
   private nextStreamId = 1;
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -295,6 +297,9 @@ export class TunnelClient {
     } catch (error) {
       if (error instanceof ProtocolError) this.failProtocol(ws, error.message);
       else throw error;
+    } finally {
+      for (const bridge of this.corked) bridge.uncork();
+      this.corked.length = 0;
     }
   }
 
@@ -313,6 +318,7 @@ export class TunnelClient {
     if (!bridge) return;
     switch (type) {
       case FrameType.DATA:
+        if (bridge.cork()) this.corked.push(bridge);
         bridge.receiveData(payload);
         break;
       case FrameType.WINDOW:
