@@ -9,6 +9,7 @@ import { processTree } from "./proc.mjs";
 import { freePort, log, makeTempDir, run, sleep, spawnService, waitFor } from "./tools.mjs";
 
 const gcHook = fileURLToPath(new URL("./gc-hook.cjs", import.meta.url));
+const gcCount = fileURLToPath(new URL("./gc-count.cjs", import.meta.url));
 /** The checkout whose build is benchmarked: this one, or --repo=DIR (for before/after runs). */
 let repo = fileURLToPath(new URL("../../", import.meta.url));
 let hubBin = join(repo, "apps/hub/bin/connect-hub.js");
@@ -263,11 +264,16 @@ function privateConnect(tls) {
       const hubEnv = { ...baseEnv, LOG_LEVEL: "info" };
       const agentEnv = { ...baseEnv };
       // extraNodeOptions (BENCH_PC_NODE_OPTIONS): node options for the hub and agents, for A/B runs.
-      const nodeOptions = [extraNodeOptions, withGcHook ? `--expose-gc --require=${gcHook}` : ""].filter(Boolean).join(" ");
-      if (nodeOptions) {
-        hubEnv.NODE_OPTIONS = nodeOptions;
-        agentEnv.NODE_OPTIONS = nodeOptions;
-      }
+      // gc-count.cjs: every process counts its full garbage collections (readFullGcs below).
+      const gcCountDir = join(dir, "gc");
+      mkdirSync(gcCountDir);
+      hubEnv.BENCH_GC_COUNT_DIR = gcCountDir;
+      agentEnv.BENCH_GC_COUNT_DIR = gcCountDir;
+      const nodeOptions = [extraNodeOptions, `--require=${gcCount}`, withGcHook ? `--expose-gc --require=${gcHook}` : ""]
+        .filter(Boolean)
+        .join(" ");
+      hubEnv.NODE_OPTIONS = nodeOptions;
+      agentEnv.NODE_OPTIONS = nodeOptions;
       if (tls) {
         const material = await tlsCertificate();
         hubEnv.TLS_CERT = material.cert;
@@ -343,6 +349,17 @@ function privateConnect(tls) {
           stop,
           /** The last lines the hub printed (for debugging runs with extra node options). */
           hubOutput: () => hub.tail(),
+          /** Full garbage collections so far, per role (undefined for a process not counted). */
+          readFullGcs: () =>
+            Object.fromEntries(
+              Object.entries(roles).map(([role, [pid]]) => {
+                try {
+                  return [role, JSON.parse(readFileSync(join(gcCountDir, `${pid}.json`), "utf8")).full];
+                } catch {
+                  return [role, undefined];
+                }
+              }),
+            ),
           collectGarbage: withGcHook
             ? async () => {
                 for (const [pid] of Object.values(roles)) process.kill(pid, "SIGUSR2");

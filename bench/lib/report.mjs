@@ -73,7 +73,9 @@ export function renderMarkdown(doc) {
       table(["contender", "1 stream up", "1 stream down", "4 streams up", "4 streams down", "1 stream vs SSH (up / down)"], rows),
     );
     out.push("");
-    out.push("CPU seconds per GB moved, per process of the contender (load generators excluded):");
+    out.push(
+      "CPU seconds per GB moved, per process of the contender (load generators excluded); for Private Connect, the full (mark-compact) garbage collections the process ran during the measurement:",
+    );
     out.push("");
     const cpuRows = [];
     for (const name of names) {
@@ -86,7 +88,10 @@ export function renderMarkdown(doc) {
         cpuRows.push([
           r.title,
           roleLabel(r, role),
-          ...["up1", "down1", "up4", "down4"].map((k) => fmt(t[k].cpuSecondsPerGb[role], 2)),
+          ...["up1", "down1", "up4", "down4"].map((k) => {
+            const fullGcs = t[k].fullGcs?.[role];
+            return `${fmt(t[k].cpuSecondsPerGb[role], 2)}${fullGcs === undefined ? "" : ` (${fullGcs} full GC)`}`;
+          }),
         ]);
       }
       const total = (k) => roles.reduce((sum, role) => sum + t[k].cpuSecondsPerGb[role], 0);

@@ -32,6 +32,7 @@ export async function throughput({ client, instance, options, benchPids, cores }
     const runs = [];
     let bytes = 0;
     const before = snapshotCpu(instance.roles);
+    const gcBefore = instance.readFullGcs?.();
     const foreign = startForeignCpuMeter([...Object.values(instance.roles).flat(), ...benchPids], cores);
     for (let rep = 0; rep < options.throughputReps; rep += 1) {
       const run = await client.call("bulk", { port, direction, durationMs, streams });
@@ -45,6 +46,7 @@ export async function throughput({ client, instance, options, benchPids, cores }
       await sleep(150);
     }
     const after = snapshotCpu(instance.roles);
+    const gcAfter = instance.readFullGcs?.();
     const foreignCpuShare = foreign.stop();
     const rates = runs.map((r) => r.mbps);
     results[key] = {
@@ -57,6 +59,7 @@ export async function throughput({ client, instance, options, benchPids, cores }
       runs,
       cpuSecondsPerGb: cpuPerGb(before, after, bytes),
       cpuSeconds: Object.fromEntries(Object.keys(before).map((role) => [role, after[role] - before[role]])),
+      fullGcs: gcBefore && gcAfter ? countDelta(gcBefore, gcAfter) : undefined,
       foreignCpuShare,
     };
     log(
@@ -65,6 +68,23 @@ export async function throughput({ client, instance, options, benchPids, cores }
     await sleep(150);
   }
   return results;
+}
+
+/** Per role: after - before, where both were counted. */
+function countDelta(before, after) {
+  return Object.fromEntries(
+    Object.keys(after)
+      .filter((role) => before[role] !== undefined && after[role] !== undefined)
+      .map((role) => [role, after[role] - before[role]]),
+  );
+}
+
+function countSum(a, b) {
+  return Object.fromEntries(
+    Object.keys(a)
+      .filter((role) => role in b)
+      .map((role) => [role, a[role] + b[role]]),
+  );
 }
 
 /** Combines the throughput results of several fresh instances of one contender (--repeat). */
@@ -89,6 +109,7 @@ export function mergeThroughput(a, b) {
       maxMbps: Math.max(...rates),
       cpuSeconds,
       cpuSecondsPerGb: Object.fromEntries(Object.entries(cpuSeconds).map(([role, seconds]) => [role, seconds / (bytes / GB)])),
+      fullGcs: x.fullGcs && y.fullGcs ? countSum(x.fullGcs, y.fullGcs) : undefined,
       foreignCpuShare: Math.max(x.foreignCpuShare, y.foreignCpuShare),
     };
   }
