@@ -16,6 +16,10 @@ export default defineConfig({
           environment: "node",
           testTimeout: 15_000,
           hookTimeout: 30_000,
+          // The database tests run on PGlite and on the PostgreSQL the global setup picks (or
+          // starts): the same choice as the e2e project, and the same loud warning without one.
+          globalSetup: ["tests/support/global-setup.ts"],
+          setupFiles: ["tests/support/setup-unit.ts"],
           sequence: { groupOrder: 0 },
         },
       },

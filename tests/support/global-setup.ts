@@ -1,5 +1,6 @@
-// Vitest globalSetup of the e2e project: picks the PostgreSQL server once for the whole run and
-// hands its admin URL to the test files (inject("postgres")); stops a throwaway cluster at the end.
+// Vitest globalSetup of the unit and e2e projects: picks the PostgreSQL server once per project
+// and hands its admin URL to the test files (inject("postgres")); stops a throwaway cluster at
+// the end.
 import type { TestProject } from "vitest/node";
 import { acquirePostgres } from "./postgres.ts";
 
@@ -20,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await acquirePostgres();
   if (server) {
     const { adminUrl, host, port, source } = server;
-    console.log(`e2e: PostgreSQL cases run on ${host}:${port} (${source})`);
+    console.log(`${project.name}: PostgreSQL cases run on ${host}:${port} (${source})`);
     project.provide("postgres", { adminUrl, host, port, source });
   } else {
     project.provide("postgres", null);

@@ -14,11 +14,13 @@ export interface ThrowawayPostgres {
 }
 
 /**
- * The admin URL tests use to create throwaway databases: DATABASE_URL when set (its database is
- * only used to issue CREATE/DROP DATABASE), else the local trust-auth server.
+ * The admin URL tests use to create throwaway databases: the server the test run picked
+ * (PC_TEST_ADMIN_URL, set by tests/support/setup-unit.ts from the global setup: DATABASE_URL,
+ * the local server, or a throwaway cluster), else DATABASE_URL (its database is only used to
+ * issue CREATE/DROP DATABASE), else the local trust-auth server.
  */
 export function getTestAdminUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DATABASE_URL ?? DEFAULT_ADMIN_URL;
+  return env.PC_TEST_ADMIN_URL ?? env.DATABASE_URL ?? DEFAULT_ADMIN_URL;
 }
 
 /** True when a PostgreSQL server answers at the admin URL within the timeout. */

@@ -18,7 +18,7 @@ export type EngineName = "pglite" | "postgres";
 
 const postgresReachable = await isPostgresReachable(getTestAdminUrl());
 
-/** PGlite always; PostgreSQL when one answers (DATABASE_URL, else 127.0.0.1:5432). */
+/** PGlite always; PostgreSQL when the run has one (DATABASE_URL, 127.0.0.1:5432 or a throwaway cluster). */
 export const testEngines: { name: EngineName; skip: boolean }[] = [
   { name: "pglite", skip: false },
   { name: "postgres", skip: !postgresReachable },
