@@ -7,11 +7,19 @@ import { TunnelClient } from "@private-connect/agent";
 import { OpenRefusal, type RelayAuthority, type RelayOptions, type RelayServer, renderPrometheus } from "@private-connect/hub";
 import {
   CloseCode,
+  DataFlag,
+  decodeOpenOk,
   decodeReset,
+  decodeWindow,
   encodeFrame,
   encodeOpen,
+  encodeSenderBlocked,
+  encodeWindow,
   FrameType,
   INITIAL_STREAM_WINDOW,
+  LEGACY_MAX_STREAM_WINDOW,
+  MAX_FRAME_PAYLOAD,
+  MAX_STREAM_WINDOW,
   ResetCode,
 } from "@private-connect/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -282,8 +290,9 @@ describe("relay core", () => {
       ]);
       if (!drained) break;
     }
-    // Flow-control windows (256 KiB per hop) plus loopback kernel buffers: far below the
-    // 256 MiB the writer would have pushed without backpressure.
+    // The stream's window (it grows only while the sink's kernel buffers still take bytes) plus
+    // loopback kernel buffers: far below the 256 MiB the writer would have pushed without
+    // backpressure.
     expect(accepted).toBeLessThan(48 * 1024 * 1024);
     const echoed = await exchange(echoPort, Buffer.from("still alive"));
     expect(echoed.toString()).toBe("still alive");
@@ -451,6 +460,74 @@ describe("token expiry while connected", () => {
   });
 });
 
+describe("growing windows", () => {
+  async function rawClient(token: string, options: { maxStreamWindow?: number } = {}): Promise<RawRelayClient> {
+    const client = await openRawRelayClient(hubUrl, token, options);
+    onCleanup(() => client.ws.terminate());
+    return client;
+  }
+
+  const windowsGranted = (client: RawRelayClient, streamId: number) =>
+    client.frames
+      .filter((f) => f.type === FrameType.WINDOW && f.streamId === streamId)
+      .reduce((sum, f) => sum + decodeWindow(f.payload), 0);
+
+  it("doubles a stream's window when its sender is blocked and the reader keeps up", async () => {
+    await startTunnel("token-server");
+    const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
+    sender.ws.send(encodeOpen(1, { service: "sha" }));
+    await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    const openOk = sender.frames.find((f) => f.type === FrameType.OPEN_OK);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(MAX_STREAM_WINDOW);
+
+    // One whole window, then wait until the exposing agent has handed all of it to its target.
+    const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 7);
+    for (let sent = 0; sent < INITIAL_STREAM_WINDOW; sent += chunk.length) sender.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+    await expect.poll(() => windowsGranted(sender, 1), { timeout: 3_000 }).toBe(INITIAL_STREAM_WINDOW);
+
+    sender.ws.send(encodeSenderBlocked(1));
+    await expect.poll(() => windowsGranted(sender, 1), { timeout: 3_000 }).toBe(2 * INITIAL_STREAM_WINDOW);
+    // The hub's books follow: the grown window may be used in full without a flow-control reset.
+    for (let sent = 0; sent < 2 * INITIAL_STREAM_WINDOW; sent += chunk.length)
+      sender.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+    await expect.poll(() => windowsGranted(sender, 1), { timeout: 3_000 }).toBe(4 * INITIAL_STREAM_WINDOW);
+    expect(sender.frames.some((f) => f.type === FrameType.RST)).toBe(false);
+  });
+
+  it("gives an agent from before growing windows the old limit, and never a DATA flag", async () => {
+    await startTunnel("token-server");
+    const legacy = await rawClient("token-laptop");
+    legacy.ws.send(encodeOpen(1, { service: "echo" }));
+    await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    const openOk = legacy.frames.find((f) => f.type === FrameType.OPEN_OK);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(LEGACY_MAX_STREAM_WINDOW);
+    // The echo comes back until our window runs out: the exposing agent is then blocked and
+    // says so, which the hub must not pass on to this agent.
+    const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 3);
+    for (let sent = 0; sent < INITIAL_STREAM_WINDOW; sent += chunk.length) legacy.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+    const echoed = () =>
+      legacy.frames.filter((f) => f.type === FrameType.DATA && f.streamId === 1).reduce((n, f) => n + f.payload.length, 0);
+    await expect.poll(echoed, { timeout: 3_000 }).toBe(INITIAL_STREAM_WINDOW);
+    await expect.poll(() => windowsGranted(legacy, 1), { timeout: 3_000 }).toBeGreaterThanOrEqual(MAX_FRAME_PAYLOAD);
+    legacy.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+    await new Promise((r) => setTimeout(r, 200));
+    legacy.ws.send(encodeWindow(1, MAX_FRAME_PAYLOAD));
+    await expect.poll(echoed, { timeout: 3_000 }).toBe(INITIAL_STREAM_WINDOW + MAX_FRAME_PAYLOAD);
+    const data = legacy.frames.filter((f) => f.type === FrameType.DATA);
+    expect(data.every((f) => f.flags === 0 && f.payload.length > 0)).toBe(true);
+  });
+
+  it("closes the connection of a receiver that grants more than the window both agents accept", async () => {
+    await startTunnel("token-server");
+    const legacy = await rawClient("token-laptop");
+    legacy.ws.send(encodeOpen(1, { service: "echo" }));
+    await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    // The exposing agent would accept 16 MiB, this one stated nothing: 4 MiB is the stream's limit.
+    legacy.ws.send(encodeWindow(1, LEGACY_MAX_STREAM_WINDOW));
+    expect(await legacy.closed).toBe(CloseCode.PROTOCOL_ERROR);
+  });
+});
+
 describe("hostile peers", () => {
   /** A raw relay client that speaks only what the test tells it to. */
   async function rawClient(token: string): Promise<RawRelayClient> {
@@ -470,7 +547,8 @@ describe("hostile peers", () => {
   it.each([
     ["garbage bytes", Buffer.from([0xff, 0xff, 0xff])],
     ["an unknown frame type", Buffer.from([0x7e, 0, 0, 0, 0, 1, 0, 0, 0, 0])],
-    ["an unknown flag", Buffer.from([FrameType.DATA, 0x01, 0, 0, 0, 1, 0, 0, 0, 0])],
+    ["an unknown flag", Buffer.from([FrameType.DATA, 0x02, 0, 0, 0, 1, 0, 0, 0, 0])],
+    ["a DATA flag on a FIN", Buffer.from([FrameType.FIN, DataFlag.SENDER_BLOCKED, 0, 0, 0, 1, 0, 0, 0, 0])],
     ["an oversized length", Buffer.from([FrameType.DATA, 0, 0, 0, 0, 1, 0, 2, 0, 0])],
     ["an OPEN on an even stream id", encodeOpen(2, { service: "echo" })],
   ])("closes only the connection that sent %s", async (_name, message) => {

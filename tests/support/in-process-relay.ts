@@ -38,20 +38,29 @@ export async function startInProcessRelay(authority: RelayAuthority, options: Re
 export interface RawRelayClient {
   ws: WebSocket;
   /** Every frame the hub sent, decoded. */
-  frames: { type: number; streamId: number; payload: Buffer }[];
+  frames: { type: number; streamId: number; payload: Buffer; flags: number }[];
   /** Resolves with the close code. */
   closed: Promise<number>;
 }
 
-/** Connects with `token` and sends a valid hello; everything after that is up to the test. */
-export async function openRawRelayClient(url: string, token: string): Promise<RawRelayClient> {
+/**
+ * Connects with `token` and sends a valid hello; everything after that is up to the test.
+ * Without `maxStreamWindow` the hello is that of an agent from before windows grew.
+ */
+export async function openRawRelayClient(
+  url: string,
+  token: string,
+  { maxStreamWindow }: { maxStreamWindow?: number } = {},
+): Promise<RawRelayClient> {
   const ws = new WebSocket(`${url.replace("http", "ws")}/relay`, { headers: { authorization: `Bearer ${token}` } });
   const frames: RawRelayClient["frames"] = [];
   const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
   ws.on("error", () => {});
   ws.on("message", (data: Buffer) => {
     try {
-      forEachFrame(data, (type, streamId, payload) => frames.push({ type, streamId, payload: Buffer.from(payload) }));
+      forEachFrame(data, (type, streamId, payload, _offset, flags) =>
+        frames.push({ type, streamId, payload: Buffer.from(payload), flags }),
+      );
     } catch {
       // The hub only sends well-formed frames; a test that cares checks `frames`.
     }
@@ -60,6 +69,6 @@ export async function openRawRelayClient(url: string, token: string): Promise<Ra
     ws.once("open", resolve);
     ws.once("error", reject);
   });
-  ws.send(encodeControl({ type: "hello", versions: [1], agentVersion: "test" }));
+  ws.send(encodeControl({ type: "hello", versions: [1], agentVersion: "test", maxStreamWindow }));
   return { ws, frames, closed };
 }

@@ -1,19 +1,27 @@
 import { describe, expect, it } from "vitest";
 import {
   CloseCode,
+  clampStreamWindow,
+  DataFlag,
   decodeControl,
   decodeOpen,
+  decodeOpenOk,
   decodeReset,
   decodeWindow,
   encodeControl,
   encodeFrame,
   encodeOpen,
+  encodeOpenOk,
   encodeReset,
+  encodeSenderBlocked,
   encodeWindow,
   FRAME_HEADER_BYTES,
   FrameType,
   forEachFrame,
+  INITIAL_STREAM_WINDOW,
+  LEGACY_MAX_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
+  MAX_STREAM_WINDOW,
   negotiateVersion,
   ProtocolError,
   ReceiveWindow,
@@ -107,6 +115,10 @@ describe("hostile input", () => {
     ["frame type zero", header(0x00, 0, 1, 0)],
     ["an unknown flag", header(FrameType.DATA, 0x80, 1, 0)],
     [
+      "a DATA flag on a WINDOW frame",
+      Buffer.concat([header(FrameType.WINDOW, DataFlag.SENDER_BLOCKED, 1, 4), Buffer.from([0, 0, 1, 0])]),
+    ],
+    [
       "an oversized payload length",
       Buffer.concat([header(FrameType.DATA, 0, 1, MAX_FRAME_PAYLOAD + 1), Buffer.alloc(MAX_FRAME_PAYLOAD + 1)]),
     ],
@@ -138,6 +150,31 @@ describe("hostile input", () => {
     expect(() => decodeControl(payload)).toThrow(ProtocolError);
   });
 
+  it("passes a DATA frame's SENDER_BLOCKED flag to the visitor, on an empty frame", () => {
+    const seen: { type: number; length: number; flags: number }[] = [];
+    const message = Buffer.concat([encodeFrame(FrameType.DATA, 5, Buffer.from("x")), encodeSenderBlocked(5)]);
+    forEachFrame(message, (type, _id, payload, _offset, flags) => seen.push({ type, length: payload.length, flags }));
+    expect(seen).toEqual([
+      { type: FrameType.DATA, length: 1, flags: 0 },
+      { type: FrameType.DATA, length: 0, flags: DataFlag.SENDER_BLOCKED },
+    ]);
+  });
+
+  it("round-trips OPEN_OK with and without a window limit", () => {
+    const [withLimit] = collect(encodeOpenOk(3, MAX_STREAM_WINDOW));
+    expect(decodeOpenOk(withLimit?.payload ?? Buffer.alloc(1))).toBe(MAX_STREAM_WINDOW);
+    const [bare] = collect(encodeOpenOk(3));
+    expect(decodeOpenOk(bare?.payload ?? Buffer.alloc(1))).toBeUndefined();
+    expect(() => decodeOpenOk(Buffer.alloc(2))).toThrow(ProtocolError);
+  });
+
+  it("reads a stated window limit into the supported range, and none as the protocol-1 limit", () => {
+    expect(clampStreamWindow(undefined)).toBe(LEGACY_MAX_STREAM_WINDOW);
+    expect(clampStreamWindow(1)).toBe(INITIAL_STREAM_WINDOW);
+    expect(clampStreamWindow(2 ** 32 - 1)).toBe(MAX_STREAM_WINDOW);
+    expect(clampStreamWindow(8 * 1024 * 1024)).toBe(8 * 1024 * 1024);
+  });
+
   it("rejects malformed WINDOW and RST payloads", () => {
     expect(() => decodeWindow(Buffer.alloc(3))).toThrow(ProtocolError);
     expect(() => decodeWindow(Buffer.alloc(4))).toThrow(ProtocolError);
@@ -166,6 +203,39 @@ describe("flow-control credit", () => {
   it("rejects a peer that grants more than the maximum window", () => {
     const credit = new SendCredit(100, 1000);
     expect(() => credit.grant(901)).toThrow(ProtocolError);
+  });
+
+  it("grows the window when the sender is blocked while the reader keeps up, up to the stream's limit", () => {
+    const window = new ReceiveWindow(1000);
+    // No limit from the hub yet: the window keeps its size.
+    expect(window.senderBlocked(true)).toBe(0);
+    window.allowGrowthTo(3000);
+    window.release(100);
+    // Doubled, and what was delivered but not yet returned goes back with the growth.
+    expect(window.senderBlocked(true)).toBe(1000 + 100);
+    expect(window.bytes).toBe(2000);
+    // Quarter-window batches follow the new size.
+    expect(window.release(499)).toBe(0);
+    expect(window.release(1)).toBe(500);
+    expect(window.senderBlocked(true)).toBe(1000);
+    expect(window.bytes).toBe(3000);
+    expect(window.senderBlocked(true)).toBe(0);
+  });
+
+  it("keeps the window of a reader that is behind, however often the sender is blocked", () => {
+    const window = new ReceiveWindow(1000);
+    window.allowGrowthTo(16_000);
+    for (let i = 0; i < 10; i++) expect(window.senderBlocked(false)).toBe(0);
+    expect(window.bytes).toBe(1000);
+  });
+
+  it("never shrinks the window when a smaller limit arrives later", () => {
+    const window = new ReceiveWindow(1000);
+    window.allowGrowthTo(4000);
+    window.senderBlocked(true);
+    window.allowGrowthTo(1000);
+    expect(window.senderBlocked(true)).toBe(0);
+    expect(window.bytes).toBe(2000);
   });
 
   it("returns credit in batches of a quarter window", () => {

@@ -1,4 +1,4 @@
-import { FrameType, type FrameTypeValue, isKnownFrameType, KNOWN_FLAGS_MASK } from "./frame-types.js";
+import { DataFlag, FrameType, type FrameTypeValue, isKnownFrameType, knownFlagsOf } from "./frame-types.js";
 import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_RESET_REASON_BYTES } from "./limits.js";
 
 /** A wire-format violation. Whoever receives it closes that one connection. */
@@ -12,7 +12,7 @@ export class ProtocolError extends Error {
  * starts in the message, so a relay can rewrite the stream id in place and forward
  * `message.subarray(offset, offset + FRAME_HEADER_BYTES + payload.length)` without copying.
  */
-export type FrameVisitor = (type: FrameTypeValue, streamId: number, payload: Buffer, offset: number) => void;
+export type FrameVisitor = (type: FrameTypeValue, streamId: number, payload: Buffer, offset: number, flags: number) => void;
 
 /**
  * Walks every frame of one WebSocket message. A message holds one or more whole frames;
@@ -31,13 +31,13 @@ export function forEachFrame(message: Buffer, visit: FrameVisitor): void {
     const streamId = message.readUInt32BE(offset + 2);
     const length = message.readUInt32BE(offset + 6);
     if (!isKnownFrameType(type)) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
-    if ((flags & ~KNOWN_FLAGS_MASK) !== 0) throw new ProtocolError(`unknown frame flags 0x${flags.toString(16)}`);
+    if ((flags & ~knownFlagsOf(type)) !== 0) throw new ProtocolError(`unknown frame flags 0x${flags.toString(16)}`);
     if (length > MAX_FRAME_PAYLOAD) throw new ProtocolError(`frame payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
     const start = offset + FRAME_HEADER_BYTES;
     const end = start + length;
     if (end > message.length) throw new ProtocolError("truncated frame payload");
     validateStreamId(type, streamId);
-    visit(type, streamId, message.subarray(start, end), offset);
+    visit(type, streamId, message.subarray(start, end), offset, flags);
     offset = end;
   }
 }
@@ -70,6 +70,13 @@ export function rewriteStreamId(message: Buffer, offset: number, streamId: numbe
   message.writeUInt32BE(streamId >>> 0, offset + 2);
 }
 
+/** An empty DATA frame saying the sender is out of credit with more to send. */
+export function encodeSenderBlocked(streamId: number): Buffer {
+  const frame = encodeFrame(FrameType.DATA, streamId);
+  frame[1] = DataFlag.SENDER_BLOCKED;
+  return frame;
+}
+
 export function encodeWindow(streamId: number, increment: number): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
   writeHeader(frame, 0, FrameType.WINDOW, streamId, 4);
@@ -82,6 +89,25 @@ export function decodeWindow(payload: Buffer): number {
   const increment = payload.readUInt32BE(0);
   if (increment === 0) throw new ProtocolError("WINDOW increment must be positive");
   return increment;
+}
+
+/**
+ * OPEN_OK, from the hub to the reaching agent, carries how far that agent may grow the
+ * stream's window (u32). An OPEN_OK without payload (from an exposing agent, or from an older
+ * hub) states no limit.
+ */
+export function encodeOpenOk(streamId: number, maxWindow?: number): Buffer {
+  const length = maxWindow === undefined ? 0 : 4;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  writeHeader(frame, 0, FrameType.OPEN_OK, streamId, length);
+  if (maxWindow !== undefined) frame.writeUInt32BE(maxWindow, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export function decodeOpenOk(payload: Buffer): number | undefined {
+  if (payload.length === 0) return undefined;
+  if (payload.length !== 4) throw new ProtocolError("OPEN_OK payload must be empty or 4 bytes");
+  return payload.readUInt32BE(0);
 }
 
 export function encodeReset(streamId: number, code: number, reason: string): Buffer {

@@ -8,6 +8,13 @@ export const helloMessage = z.object({
   type: z.literal("hello"),
   versions: z.array(z.number().int().positive()).min(1).max(16),
   agentVersion: z.string().max(64),
+  /** The largest stream window this agent accepts as a sender; absent: LEGACY_MAX_STREAM_WINDOW. */
+  maxStreamWindow: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 32 - 1)
+    .optional(),
 });
 
 /** Hub -> agent, answer to hello: the agreed version and who the hub thinks we are. */
@@ -60,11 +67,18 @@ export type ControlMessage = z.infer<typeof controlMessage>;
  * OPEN payload. From a reaching agent: the service name it wants (and optionally the
  * workspace a share comes from). From the hub to the exposing agent: only the service
  * name; the exposing agent maps it to the target it registered itself, so the hub can
- * never make an agent dial a host of the hub's choosing.
+ * never make an agent dial a host of the hub's choosing, plus how far the exposing agent may
+ * grow this stream's window (what both agents accept; absent: LEGACY_MAX_STREAM_WINDOW).
  */
 export const openRequest = z.object({
   service: z.string().min(1).max(63),
   from: z.string().min(1).max(63).optional(),
+  maxWindow: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 32 - 1)
+    .optional(),
 });
 export type OpenRequest = z.infer<typeof openRequest>;
 

@@ -1,5 +1,5 @@
 import { ProtocolError } from "./codec.js";
-import { INITIAL_STREAM_WINDOW } from "./limits.js";
+import { INITIAL_STREAM_WINDOW, MAX_STREAM_WINDOW } from "./limits.js";
 
 /**
  * What a sender may still send on one stream. The receiver grants credit with WINDOW
@@ -12,13 +12,18 @@ export class SendCredit {
   constructor(
     initial: number = INITIAL_STREAM_WINDOW,
     /** Most credit that may be outstanding at once; more is a misbehaving peer. */
-    private readonly max: number = 16 * INITIAL_STREAM_WINDOW,
+    private max: number = MAX_STREAM_WINDOW,
   ) {
     this.available = initial;
   }
 
   get bytes(): number {
     return this.available;
+  }
+
+  /** Lowers or raises the most credit that may be outstanding (once both ends are known). */
+  setMax(max: number): void {
+    this.max = max;
   }
 
   /** Records `bytes` as sent; false when the sender exceeded its credit. */
@@ -39,17 +44,51 @@ export class SendCredit {
  * Receiver side: counts bytes handed on (written to the local socket and accepted by it)
  * and decides when to return them to the sender as credit. Returning credit in chunks of
  * at least a quarter window keeps WINDOW frames rare without stalling the sender.
+ *
+ * The window grows (doubling, up to the stream's limit) when the window itself is what
+ * holds the sender back: the sender says it ran out of credit with more to send, while our
+ * reader had caught up. A slow reader keeps bytes waiting here, so its window stays as it
+ * is and memory stays bounded by what that reader takes.
  */
 export class ReceiveWindow {
+  private size: number;
+  private limit: number;
   private unacknowledged = 0;
 
-  constructor(private readonly window: number = INITIAL_STREAM_WINDOW) {}
+  constructor(initial: number = INITIAL_STREAM_WINDOW) {
+    this.size = initial;
+    this.limit = initial;
+  }
+
+  /** The current window: the most the sender may have in flight. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Lets the window grow up to `limit` (what both ends of the stream accept). */
+  allowGrowthTo(limit: number): void {
+    this.limit = Math.max(this.size, limit);
+  }
 
   /** Marks `bytes` as delivered; returns the WINDOW increment to send now, or 0. */
   release(bytes: number): number {
     this.unacknowledged += bytes;
-    if (this.unacknowledged < this.window / 4) return 0;
+    if (this.unacknowledged < this.size / 4) return 0;
     const increment = this.unacknowledged;
+    this.unacknowledged = 0;
+    return increment;
+  }
+
+  /**
+   * The sender ran out of credit with more to send. `isReaderIdle`: everything received
+   * before had already been handed on. Returns the WINDOW increment to send now (the growth
+   * plus what was delivered and not yet returned), or 0 when the window stays as it is.
+   */
+  senderBlocked(isReaderIdle: boolean): number {
+    if (!isReaderIdle || this.size >= this.limit) return 0;
+    const grown = Math.min(this.size * 2, this.limit);
+    const increment = grown - this.size + this.unacknowledged;
+    this.size = grown;
     this.unacknowledged = 0;
     return increment;
   }

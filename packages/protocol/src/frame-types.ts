@@ -7,7 +7,10 @@ export const FrameType = {
   CONTROL: 0x01,
   /** Open a stream. Payload: JSON {@link OpenRequest}. */
   OPEN: 0x02,
-  /** The far side has connected; the stream is established. No payload. */
+  /**
+   * The far side has connected; the stream is established. From the hub, payload: u32, how
+   * far the reaching agent may grow the stream's window; from an agent, none.
+   */
   OPEN_OK: 0x03,
   /** Opaque stream bytes. Never parsed, never logged. */
   DATA: 0x04,
@@ -27,11 +30,21 @@ export function isKnownFrameType(type: number): type is FrameTypeValue {
   return knownTypes.has(type);
 }
 
-/**
- * No flags are defined in protocol version 1. The field exists so later versions can add
- * some; until a version negotiates them, any set bit is a protocol error.
- */
-export const KNOWN_FLAGS_MASK = 0x00;
+/** Flags of a DATA frame (header byte 1). Other frame types carry none. */
+export const DataFlag = {
+  /**
+   * The sender has more to send but no credit left (usually on an empty DATA frame). A
+   * receiver whose reader keeps up grows the window; one that does not, ignores it. Sent only
+   * on streams the hub gave a window limit, and cleared by the hub for agents that never
+   * stated one (they would reject the flag).
+   */
+  SENDER_BLOCKED: 0x01,
+} as const;
+
+/** Flags each frame type may carry; any other set bit is a protocol error. */
+export function knownFlagsOf(type: FrameTypeValue): number {
+  return type === FrameType.DATA ? DataFlag.SENDER_BLOCKED : 0;
+}
 
 /** Why a stream was reset. Carried in RST frames; also pinned by a test. */
 export const ResetCode = {

@@ -13,11 +13,31 @@ export const MAX_CONTROL_PAYLOAD = 16 * 1024;
 
 /**
  * Credit each side of a stream starts with, per direction. It is also how much early data
- * a client may send before the far side has connected, and so the most the hub ever holds
- * for one stream. 256 KiB keeps a loopback bulk stream at full speed while bounding memory
- * at windows x streams.
+ * a client may send before the far side has connected. Receivers grow a stream's window
+ * from here when the window, not the reader, is what holds the sender back.
  */
 export const INITIAL_STREAM_WINDOW = 256 * 1024;
+
+/**
+ * Largest window a receiver may grow one stream to, and so the most one stream can have in
+ * flight. A relayed stream's credit loop runs through three processes and four TCP
+ * connections: on a busy 2-core machine a loopback stream needed 8-16 MiB to stop waiting
+ * for credit, and across a WAN (tens of milliseconds each way) a 256 KiB window would cap a
+ * stream at a few MB/s.
+ */
+export const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+
+/**
+ * The window limit of a peer that does not state one (agents and hubs from before windows
+ * grew): they accept at most 16 x the initial window of outstanding credit.
+ */
+export const LEGACY_MAX_STREAM_WINDOW = 16 * INITIAL_STREAM_WINDOW;
+
+/** A stated window limit, brought into the range this build supports. */
+export function clampStreamWindow(stated: number | undefined): number {
+  if (stated === undefined) return LEGACY_MAX_STREAM_WINDOW;
+  return Math.max(INITIAL_STREAM_WINDOW, Math.min(stated, MAX_STREAM_WINDOW));
+}
 
 /** Largest RST reason in bytes (the rest is cut). */
 export const MAX_RESET_REASON_BYTES = 512;

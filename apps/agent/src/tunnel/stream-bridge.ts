@@ -1,7 +1,9 @@
 import type { Socket } from "node:net";
 import {
+  DataFlag,
   encodeFrame,
   encodeReset,
+  encodeSenderBlocked,
   encodeWindow,
   FrameType,
   MAX_FRAME_PAYLOAD,
@@ -32,6 +34,11 @@ export class StreamBridge {
   private undrainedBytes = 0;
   private isAwaitingDrain = false;
   private isCorked = false;
+  /** Whether everything written before the current message had drained when it began. */
+  private wasIdleAtCork = false;
+  /** The hub gave this stream a window limit: it passes SENDER_BLOCKED on, windows may grow. */
+  private canSignalBlocked = false;
+  private hasSignalledBlocked = false;
   private isReadEnded = false;
   private hasSentFin = false;
   private hasReceivedFin = false;
@@ -68,6 +75,7 @@ export class StreamBridge {
   cork(): boolean {
     if (this.isCorked || this.isClosed) return false;
     this.isCorked = true;
+    this.wasIdleAtCork = !this.isAwaitingDrain;
     this.socket.cork();
     return true;
   }
@@ -78,9 +86,24 @@ export class StreamBridge {
     this.socket.uncork();
   }
 
+  /**
+   * How far the receive window may grow: what the hub said both ends of this stream accept (in
+   * OPEN or OPEN_OK). Until then, and with a hub that says nothing, it keeps its initial size.
+   */
+  allowWindowGrowthTo(limit: number): void {
+    this.window.allowGrowthTo(limit);
+    this.canSignalBlocked = true;
+  }
+
   /** DATA from the far side. */
-  receiveData(payload: Buffer): void {
+  receiveData(payload: Buffer, flags = 0): void {
     if (this.isClosed || this.hasReceivedFin) return;
+    if ((flags & DataFlag.SENDER_BLOCKED) !== 0) {
+      // Within a corked message every write but the first finds bytes waiting: what counts is
+      // whether the local socket had caught up when the message began.
+      this.grant(this.window.senderBlocked(this.isCorked ? this.wasIdleAtCork : !this.isAwaitingDrain));
+    }
+    if (payload.length === 0) return;
     const isBelowMark = this.socket.write(payload);
     if (isBelowMark && !this.isAwaitingDrain) {
       this.grant(this.window.release(payload.length));
@@ -94,6 +117,7 @@ export class StreamBridge {
   receiveWindow(increment: number): void {
     if (this.isClosed) return;
     this.credit.grant(increment);
+    this.hasSignalledBlocked = false;
     const queued = this.unsent;
     this.unsent = [];
     for (const chunk of queued) this.sendData(chunk);
@@ -143,6 +167,10 @@ export class StreamBridge {
       if (size === 0) {
         this.unsent.push(chunk.subarray(offset));
         this.socket.pause();
+        if (this.canSignalBlocked && !this.hasSignalledBlocked) {
+          this.hasSignalledBlocked = true;
+          this.sink.send(encodeSenderBlocked(this.id));
+        }
         return;
       }
       this.credit.consume(size);

@@ -1,8 +1,10 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import {
   CloseCode,
+  clampStreamWindow,
   decodeControl,
   decodeOpen,
+  decodeOpenOk,
   decodeReset,
   decodeWindow,
   encodeControl,
@@ -14,6 +16,7 @@ import {
   FrameWriter,
   forEachFrame,
   isFatalCloseCode,
+  MAX_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
   type NoticeMessage,
   PROTOCOL_VERSIONS,
@@ -271,7 +274,12 @@ export class TunnelClient {
       // upgrade must be noticed and redialed too, not wait forever for a welcome.
       this.startHeartbeat();
       ws.send(
-        encodeControl({ type: "hello", versions: [...PROTOCOL_VERSIONS], agentVersion: this.options.agentVersion ?? "0.1.0" }),
+        encodeControl({
+          type: "hello",
+          versions: [...PROTOCOL_VERSIONS],
+          agentVersion: this.options.agentVersion ?? "0.1.0",
+          maxStreamWindow: MAX_STREAM_WINDOW,
+        }),
       );
     });
     ws.on("message", (data, isBinary) => {
@@ -293,7 +301,7 @@ export class TunnelClient {
 
   private receiveMessage(ws: WebSocket, message: Buffer): void {
     try {
-      forEachFrame(message, (type, streamId, payload) => this.receiveFrame(type, streamId, payload));
+      forEachFrame(message, (type, streamId, payload, _offset, flags) => this.receiveFrame(type, streamId, payload, flags));
     } catch (error) {
       if (error instanceof ProtocolError) this.failProtocol(ws, error.message);
       else throw error;
@@ -303,14 +311,15 @@ export class TunnelClient {
     }
   }
 
-  private receiveFrame(type: FrameTypeValue, streamId: number, payload: Buffer): void {
+  private receiveFrame(type: FrameTypeValue, streamId: number, payload: Buffer, flags: number): void {
     if (type === FrameType.CONTROL) {
       this.receiveControl(payload);
       return;
     }
     if (this.currentState !== "connected") throw new ProtocolError("stream frame before welcome");
     if (type === FrameType.OPEN) {
-      this.serveOpen(streamId, decodeOpen(payload).service);
+      const request = decodeOpen(payload);
+      this.serveOpen(streamId, request.service, request.maxWindow);
       return;
     }
     const bridge = this.streams.get(streamId);
@@ -319,7 +328,7 @@ export class TunnelClient {
     switch (type) {
       case FrameType.DATA:
         if (bridge.cork()) this.corked.push(bridge);
-        bridge.receiveData(payload);
+        bridge.receiveData(payload, flags);
         break;
       case FrameType.WINDOW:
         bridge.receiveWindow(decodeWindow(payload));
@@ -337,6 +346,9 @@ export class TunnelClient {
       case FrameType.OPEN_OK: {
         const opened = this.openedStreams.get(streamId);
         if (opened) opened.wasOpened = true;
+        // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
+        const limit = decodeOpenOk(payload);
+        if (limit !== undefined) bridge.allowWindowGrowthTo(clampStreamWindow(limit));
         break;
       }
     }
@@ -375,7 +387,7 @@ export class TunnelClient {
   }
 
   /** The hub asks us to connect one stream to a service we expose. */
-  private serveOpen(streamId: number, service: string): void {
+  private serveOpen(streamId: number, service: string, maxWindow: number | undefined): void {
     if (streamId % 2 !== 0 || this.streams.has(streamId)) throw new ProtocolError("invalid stream id in OPEN");
     const target = this.options.resolveTarget(service);
     if (!target) {
@@ -391,6 +403,7 @@ export class TunnelClient {
     });
     socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
     const bridge = this.addBridge(streamId, socket);
+    if (maxWindow !== undefined) bridge.allowWindowGrowthTo(clampStreamWindow(maxWindow));
   }
 
   private send(frame: Buffer): void {

@@ -1,5 +1,6 @@
 import {
   CloseCode,
+  clampStreamWindow,
   decodeControl,
   decodeOpen,
   encodeControl,
@@ -7,6 +8,7 @@ import {
   FrameType,
   type FrameTypeValue,
   forEachFrame,
+  LEGACY_MAX_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
   negotiateVersion,
   type OpenRequest,
@@ -64,6 +66,10 @@ export class AgentConnection implements StreamPeer {
   private helloTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private pendingOut: Buffer | undefined;
+  /** The most credit this agent accepts as a sender: what its hello said, else protocol 1's limit. */
+  maxStreamWindow = LEGACY_MAX_STREAM_WINDOW;
+  /** Agents from before growing windows state no limit, and reject DATA flags. */
+  understandsDataFlags = false;
   isAlive = true;
 
   constructor(
@@ -252,6 +258,8 @@ export class AgentConnection implements StreamPeer {
       return;
     }
     this.isReady = true;
+    this.maxStreamWindow = clampStreamWindow(control.maxStreamWindow);
+    this.understandsDataFlags = control.maxStreamWindow !== undefined;
     this.sendFrame(
       encodeControl({
         type: "welcome",

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { createServer, request } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import {
+  decodeOpen,
   decodeReset,
   decodeWindow,
   encodeFrame,
@@ -10,6 +11,7 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   INITIAL_STREAM_WINDOW,
+  LEGACY_MAX_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
   ResetCode,
 } from "@private-connect/protocol";
@@ -28,6 +30,8 @@ interface ReceivedFrame {
 /** The exposing agent's end of the relay stream: records what the hub sends it, and can answer. */
 class FakeAgent implements StreamPeer {
   readonly label = "fake agent";
+  readonly maxStreamWindow = LEGACY_MAX_STREAM_WINDOW;
+  readonly understandsDataFlags = false;
   readonly frames: ReceivedFrame[] = [];
   onFrame: ((frame: ReceivedFrame) => void) | undefined;
   stream!: RelayStream;
@@ -76,7 +80,13 @@ class FakeAgent implements StreamPeer {
 const streams: LocalStream[] = [];
 
 /** A LocalStream wired to a fake agent through a real RelayStream, as RelayServer.openLocalStream does. */
-function openPair(): { local: LocalStream; agent: FakeAgent; relay: RelayStream; isClosed: () => boolean } {
+function openPair(): {
+  local: LocalStream;
+  agent: FakeAgent;
+  relay: RelayStream;
+  open: ReceivedFrame | undefined;
+  isClosed: () => boolean;
+} {
   const local = new LocalStream("test link");
   streams.push(local);
   const agent = new FakeAgent();
@@ -86,14 +96,24 @@ function openPair(): { local: LocalStream; agent: FakeAgent; relay: RelayStream;
   });
   agent.stream = relay;
   local.attach(relay);
-  relay.attachServer({ peer: agent, id: AGENT_STREAM_ID });
-  return { local, agent, relay, isClosed: () => isClosed };
+  relay.openOn({ peer: agent, id: AGENT_STREAM_ID }, "svc");
+  // The OPEN is checked once below; the other tests look at what follows it.
+  const [open] = agent.frames.splice(0);
+  return { local, agent, relay, open, isClosed: () => isClosed };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 afterEach(() => {
   for (const stream of streams.splice(0)) stream.destroy();
+});
+
+describe("LocalStream opening", () => {
+  it("opens the agent's end with the service and the smaller of both ends' window limits", () => {
+    const { open } = openPair();
+    expect(open?.type).toBe(FrameType.OPEN);
+    expect(decodeOpen(open?.payload ?? Buffer.alloc(0))).toEqual({ service: "svc", maxWindow: LEGACY_MAX_STREAM_WINDOW });
+  });
 });
 
 describe("LocalStream writing (hub -> agent)", () => {

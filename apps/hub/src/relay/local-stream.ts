@@ -9,6 +9,7 @@ import {
   FrameType,
   INITIAL_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
+  MAX_STREAM_WINDOW,
   ReceiveWindow,
   ResetCode,
   SendCredit,
@@ -45,6 +46,9 @@ export class LocalStreamReset extends Error {
  */
 export class LocalStream extends Duplex implements StreamPeer {
   readonly id = LOCAL_END_ID;
+  /** The hub's own end accepts as much credit as any agent may grant. Its own window stays fixed. */
+  readonly maxStreamWindow = MAX_STREAM_WINDOW;
+  readonly understandsDataFlags = true;
   private relay: RelayStream | undefined;
   private readonly credit = new SendCredit(INITIAL_STREAM_WINDOW);
   private readonly window = new ReceiveWindow();
@@ -91,7 +95,8 @@ export class LocalStream extends Duplex implements StreamPeer {
     switch (type) {
       case FrameType.DATA:
         // The RelayStream already held the agent to the credit we granted, so the queue is bounded.
-        if (this.hasReceivedFin) return;
+        // An empty frame only says the agent is out of credit: this end's window stays fixed.
+        if (this.hasReceivedFin || payload.length === 0) return;
         this.received.push(payload);
         this.receivedBytes += payload.length;
         this.flushReceived();

@@ -5,7 +5,6 @@ import type { ServiceTraffic } from "@private-connect/api";
 import {
   CloseCode,
   encodeControl,
-  encodeOpen,
   MAX_WS_MESSAGE_BYTES,
   type NoticeMessage,
   type OpenRequest,
@@ -308,8 +307,7 @@ export class RelayServer {
     stream.share = route.share;
     const serverStreamId = server.allocateStreamId();
     server.attach(serverStreamId, stream, "server");
-    server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
-    stream.attachServer({ peer: server, id: serverStreamId });
+    stream.openOn({ peer: server, id: serverStreamId }, route.serviceName);
     client.log.debug(
       { streamId, service: route.serviceName, toAgentId: route.agentId, toStreamId: serverStreamId, shareId: route.share?.id },
       "stream opened",
@@ -345,8 +343,7 @@ export class RelayServer {
     local.attach(stream);
     const serverStreamId = server.allocateStreamId();
     server.attach(serverStreamId, stream, "server");
-    server.sendFrame(encodeOpen(serverStreamId, { service: route.serviceName }));
-    stream.attachServer({ peer: server, id: serverStreamId });
+    stream.openOn({ peer: server, id: serverStreamId }, route.serviceName);
     return local;
   }
 

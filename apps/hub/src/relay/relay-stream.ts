@@ -1,8 +1,20 @@
-import { FRAME_HEADER_BYTES, FrameType, INITIAL_STREAM_WINDOW, rewriteStreamId, SendCredit } from "@private-connect/protocol";
+import {
+  encodeOpen,
+  encodeOpenOk,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  INITIAL_STREAM_WINDOW,
+  rewriteStreamId,
+  SendCredit,
+} from "@private-connect/protocol";
 
 /** What a relay stream needs from a connection: a way to send raw frames, and its stream table. */
 export interface StreamPeer {
   readonly label: string;
+  /** The most credit this end accepts as a sender (what its agent said in hello). */
+  readonly maxStreamWindow: number;
+  /** Whether this end understands DATA flags (agents that stated a window limit do). */
+  readonly understandsDataFlags: boolean;
   sendFrame(frame: Buffer): void;
   sendReset(streamId: number, code: number, reason: string): void;
   detachStream(streamId: number): void;
@@ -14,13 +26,6 @@ export interface StreamEnd {
 }
 
 /**
- * The most credit one receiver may hold out for a stream. Agents grant 256 KiB; allowing
- * some headroom lets future agents tune windows, while a receiver colluding with a fast
- * sender can still make the hub hold at most this much for the stream.
- */
-const MAX_STREAM_WINDOW = 16 * INITIAL_STREAM_WINDOW;
-
-/**
  * One relayed stream: the reaching agent's end ("client") and, once authorized, the
  * exposing agent's end ("server"). The hub forwards frames between the ends by rewriting
  * the stream id in place: payload bytes are never copied, decoded or logged. It does keep
@@ -29,8 +34,14 @@ const MAX_STREAM_WINDOW = 16 * INITIAL_STREAM_WINDOW;
  */
 export class RelayStream {
   server: StreamEnd | undefined;
-  private readonly clientToServer = new SendCredit(INITIAL_STREAM_WINDOW, MAX_STREAM_WINDOW);
-  private readonly serverToClient = new SendCredit(INITIAL_STREAM_WINDOW, MAX_STREAM_WINDOW);
+  /**
+   * The credit books of both directions. Until the server end is known, the client's own limit
+   * bounds them; then the smaller of both ends' limits, which is also what the receivers are
+   * told they may grow the window to (in OPEN and OPEN_OK).
+   */
+  private readonly clientToServer: SendCredit;
+  private readonly serverToClient: SendCredit;
+  private windowLimit: number;
   /** Frames the client sent while we were still authorizing (early data, FIN, WINDOW). */
   private early: { message: Buffer; offset: number; length: number }[] = [];
   private hasClientFin = false;
@@ -45,14 +56,26 @@ export class RelayStream {
     readonly client: StreamEnd,
     readonly service: string,
     private readonly onClosed: (stream: RelayStream) => void,
-  ) {}
+  ) {
+    this.windowLimit = client.peer.maxStreamWindow;
+    this.clientToServer = new SendCredit(INITIAL_STREAM_WINDOW, this.windowLimit);
+    this.serverToClient = new SendCredit(INITIAL_STREAM_WINDOW, this.windowLimit);
+  }
 
   get isOpen(): boolean {
     return !this.isClosed;
   }
 
-  /** Authorization succeeded: connect the exposing end and replay what the client sent. */
-  attachServer(server: StreamEnd): void {
+  /**
+   * Authorization succeeded: send OPEN for `serviceName` (the exposing agent's own name for
+   * it) to the exposing end, then replay what the client sent. The OPEN also tells the
+   * exposing agent how far it may grow the window of the client's uploads.
+   */
+  openOn(server: StreamEnd, serviceName: string): void {
+    this.windowLimit = Math.min(this.client.peer.maxStreamWindow, server.peer.maxStreamWindow);
+    this.clientToServer.setMax(this.windowLimit);
+    this.serverToClient.setMax(this.windowLimit);
+    server.peer.sendFrame(encodeOpen(server.id, { service: serviceName, maxWindow: this.windowLimit }));
     this.server = server;
     const early = this.early;
     this.early = [];
@@ -86,7 +109,10 @@ export class RelayStream {
         break;
       case FrameType.OPEN_OK:
         if (fromClient) return false;
-        break;
+        // Our own OPEN_OK instead of the agent's: it tells the client how far it may grow
+        // the window of its downloads.
+        this.client.peer.sendFrame(encodeOpenOk(this.client.id, this.windowLimit));
+        return true;
       case FrameType.RST:
         this.relayTo(fromClient ? "server" : "client", message, offset, payloadLength);
         this.close();
@@ -112,6 +138,11 @@ export class RelayStream {
   }
 
   private forward(target: StreamEnd, message: Buffer, offset: number, payloadLength: number): void {
+    if (message[offset + 1] !== 0 && !target.peer.understandsDataFlags) {
+      // A SENDER_BLOCKED signal means nothing to an older agent, and it would reject the flag.
+      if (payloadLength === 0) return;
+      message[offset + 1] = 0;
+    }
     rewriteStreamId(message, offset, target.id);
     target.peer.sendFrame(message.subarray(offset, offset + FRAME_HEADER_BYTES + payloadLength));
   }
