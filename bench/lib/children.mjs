@@ -49,7 +49,14 @@ export async function startLoadProcess(name, { timeoutMs = 10_000 } = {}) {
           reject(new Error(`load ${name}: ${cmd} timed out`));
         }, callTimeoutMs);
         pending.set(id, { resolve, reject, timer });
-        child.send({ id, cmd, args });
+        // With a callback a closed channel (the process died, or the time limit stopped it)
+        // rejects this call instead of crashing the bench with an unhandled 'error' event.
+        child.send({ id, cmd, args }, (error) => {
+          if (!error || !pending.has(id)) return;
+          pending.delete(id);
+          clearTimeout(timer);
+          reject(new Error(`load ${name}: ${cmd} not sent: ${error.message}`));
+        });
       });
     },
     async stop() {

@@ -8,6 +8,7 @@ import { OpenRefusal, type RelayAuthority, type RelayOptions, type RelayServer, 
 import {
   CloseCode,
   DataFlag,
+  DEFAULT_STREAM_WINDOW_LIMIT,
   decodeOpenOk,
   decodeReset,
   decodeWindow,
@@ -477,8 +478,9 @@ describe("growing windows", () => {
     const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
     sender.ws.send(encodeOpen(1, { service: "sha" }));
     await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    // This client would accept 16 MiB; the exposing agent states its default.
     const openOk = sender.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(MAX_STREAM_WINDOW);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(DEFAULT_STREAM_WINDOW_LIMIT);
 
     // One whole window, then wait until the exposing agent has handed all of it to its target.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 7);
@@ -494,13 +496,15 @@ describe("growing windows", () => {
     expect(sender.frames.some((f) => f.type === FrameType.RST)).toBe(false);
   });
 
-  it("gives an agent from before growing windows the old limit, and never a DATA flag", async () => {
+  it("gives an agent from before growing windows no more than the old limit, and never a DATA flag", async () => {
     await startTunnel("token-server");
     const legacy = await rawClient("token-laptop");
     legacy.ws.send(encodeOpen(1, { service: "echo" }));
     await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
     const openOk = legacy.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(LEGACY_MAX_STREAM_WINDOW);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(
+      Math.min(LEGACY_MAX_STREAM_WINDOW, DEFAULT_STREAM_WINDOW_LIMIT),
+    );
     // The echo comes back until our window runs out: the exposing agent is then blocked and
     // says so, which the hub must not pass on to this agent.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 3);
@@ -522,7 +526,7 @@ describe("growing windows", () => {
     const legacy = await rawClient("token-laptop");
     legacy.ws.send(encodeOpen(1, { service: "echo" }));
     await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
-    // The exposing agent would accept 16 MiB, this one stated nothing: 4 MiB is the stream's limit.
+    // This agent stated nothing (4 MiB) and the exposing agent states 2 MiB: the stream's limit is 2 MiB.
     legacy.ws.send(encodeWindow(1, LEGACY_MAX_STREAM_WINDOW));
     expect(await legacy.closed).toBe(CloseCode.PROTOCOL_ERROR);
   });

@@ -2,6 +2,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import {
   CloseCode,
   clampStreamWindow,
+  DEFAULT_STREAM_WINDOW_LIMIT,
   decodeControl,
   decodeOpen,
   decodeOpenOk,
@@ -16,7 +17,6 @@ import {
   FrameWriter,
   forEachFrame,
   isFatalCloseCode,
-  MAX_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
   type NoticeMessage,
   PROTOCOL_VERSIONS,
@@ -278,7 +278,7 @@ export class TunnelClient {
           type: "hello",
           versions: [...PROTOCOL_VERSIONS],
           agentVersion: this.options.agentVersion ?? "0.1.0",
-          maxStreamWindow: MAX_STREAM_WINDOW,
+          maxStreamWindow: DEFAULT_STREAM_WINDOW_LIMIT,
         }),
       );
     });
