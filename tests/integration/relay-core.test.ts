@@ -8,12 +8,12 @@ import { OpenRefusal, type RelayAuthority, type RelayOptions, type RelayServer, 
 import {
   CloseCode,
   DataFlag,
-  DEFAULT_STREAM_WINDOW_LIMIT,
   decodeOpenOk,
   decodeReset,
   decodeWindow,
   encodeFrame,
   encodeOpen,
+  encodeReset,
   encodeSenderBlocked,
   encodeWindow,
   FrameType,
@@ -22,6 +22,7 @@ import {
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_WINDOW,
   ResetCode,
+  SHARED_STREAM_WINDOW,
 } from "@private-connect/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -478,9 +479,8 @@ describe("growing windows", () => {
     const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
     sender.ws.send(encodeOpen(1, { service: "sha" }));
     await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
-    // This client would accept 16 MiB; the exposing agent states its default.
     const openOk = sender.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(DEFAULT_STREAM_WINDOW_LIMIT);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(MAX_STREAM_WINDOW);
 
     // One whole window, then wait until the exposing agent has handed all of it to its target.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 7);
@@ -496,15 +496,52 @@ describe("growing windows", () => {
     expect(sender.frames.some((f) => f.type === FrameType.RST)).toBe(false);
   });
 
+  it("keeps a stream's window within 2 MiB while another stream shares the agent's connection", async () => {
+    await startTunnel("token-server");
+    const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
+    sender.ws.send(encodeOpen(1, { service: "sha" }));
+    await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 9);
+    let sent = 0;
+    /** Credit the sender holds now: the initial window plus grants, minus what it sent. */
+    const credit = () => INITIAL_STREAM_WINDOW + windowsGranted(sender, 1) - sent;
+    /** Spends all credit, then waits until the sha agent has returned `expected` of it. */
+    const spendAll = async (expected: number) => {
+      const bytes = credit();
+      for (let n = 0; n < bytes; n += chunk.length) sender.ws.send(encodeFrame(FrameType.DATA, 1, chunk));
+      sent += bytes;
+      await expect.poll(credit, { timeout: 3_000 }).toBe(expected);
+    };
+    // Alone on the exposing agent's connection: 256 KiB doubles up to 4 MiB.
+    for (let window = INITIAL_STREAM_WINDOW; window < 4 * 1024 * 1024; window *= 2) {
+      await spendAll(window);
+      sender.ws.send(encodeSenderBlocked(1));
+      await expect.poll(credit, { timeout: 3_000 }).toBe(2 * window);
+    }
+    // A second stream on the same agent: the first one's window shrinks to 2 MiB, by withholding.
+    sender.ws.send(encodeOpen(3, { service: "echo" }));
+    await expect
+      .poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK && f.streamId === 3), { timeout: 3_000 })
+      .toBeTruthy();
+    await spendAll(SHARED_STREAM_WINDOW);
+    sender.ws.send(encodeSenderBlocked(1));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(credit()).toBe(SHARED_STREAM_WINDOW);
+    // The other stream gone, the first may grow again.
+    sender.ws.send(encodeReset(3, ResetCode.CANCELLED, "done"));
+    await new Promise((r) => setTimeout(r, 200));
+    sender.ws.send(encodeSenderBlocked(1));
+    await expect.poll(credit, { timeout: 3_000 }).toBe(2 * SHARED_STREAM_WINDOW);
+    expect(sender.frames.some((f) => f.type === FrameType.RST && f.streamId === 1)).toBe(false);
+  });
+
   it("gives an agent from before growing windows no more than the old limit, and never a DATA flag", async () => {
     await startTunnel("token-server");
     const legacy = await rawClient("token-laptop");
     legacy.ws.send(encodeOpen(1, { service: "echo" }));
     await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
     const openOk = legacy.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(
-      Math.min(LEGACY_MAX_STREAM_WINDOW, DEFAULT_STREAM_WINDOW_LIMIT),
-    );
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(LEGACY_MAX_STREAM_WINDOW);
     // The echo comes back until our window runs out: the exposing agent is then blocked and
     // says so, which the hub must not pass on to this agent.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 3);
@@ -526,7 +563,7 @@ describe("growing windows", () => {
     const legacy = await rawClient("token-laptop");
     legacy.ws.send(encodeOpen(1, { service: "echo" }));
     await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
-    // This agent stated nothing (4 MiB) and the exposing agent states 2 MiB: the stream's limit is 2 MiB.
+    // The exposing agent would accept 16 MiB, this one stated nothing: 4 MiB is the stream's limit.
     legacy.ws.send(encodeWindow(1, LEGACY_MAX_STREAM_WINDOW));
     expect(await legacy.closed).toBe(CloseCode.PROTOCOL_ERROR);
   });

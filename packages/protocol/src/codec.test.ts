@@ -209,7 +209,7 @@ describe("flow-control credit", () => {
     const window = new ReceiveWindow(1000);
     // No limit from the hub yet: the window keeps its size.
     expect(window.senderBlocked(true)).toBe(0);
-    window.allowGrowthTo(3000);
+    window.setLimit(3000);
     window.release(100);
     // Doubled, and what was delivered but not yet returned goes back with the growth.
     expect(window.senderBlocked(true)).toBe(1000 + 100);
@@ -224,18 +224,38 @@ describe("flow-control credit", () => {
 
   it("keeps the window of a reader that is behind, however often the sender is blocked", () => {
     const window = new ReceiveWindow(1000);
-    window.allowGrowthTo(16_000);
+    window.setLimit(16_000);
     for (let i = 0; i < 10; i++) expect(window.senderBlocked(false)).toBe(0);
     expect(window.bytes).toBe(1000);
   });
 
-  it("never shrinks the window when a smaller limit arrives later", () => {
+  it("shrinks the window to a lower limit by withholding the difference from the credit it returns", () => {
     const window = new ReceiveWindow(1000);
-    window.allowGrowthTo(4000);
+    window.setLimit(4000);
     window.senderBlocked(true);
-    window.allowGrowthTo(1000);
+    window.senderBlocked(true);
+    expect(window.bytes).toBe(4000);
+    window.setLimit(1000);
+    expect(window.bytes).toBe(1000);
+    // 3000 bytes the sender may still have in flight beyond the new window earn no credit.
+    expect(window.release(2000)).toBe(0);
+    expect(window.release(1000)).toBe(0);
+    expect(window.release(250)).toBe(250);
+    // No growth while the debt is being repaid, and never below the initial window.
+    window.setLimit(4000);
+    window.setLimit(10);
+    expect(window.bytes).toBe(1000);
+  });
+
+  it("does not grow while credit is still withheld after a shrink", () => {
+    const window = new ReceiveWindow(1000);
+    window.setLimit(2000);
+    window.senderBlocked(true);
+    window.setLimit(1000);
+    window.setLimit(2000);
     expect(window.senderBlocked(true)).toBe(0);
-    expect(window.bytes).toBe(2000);
+    window.release(1000);
+    expect(window.senderBlocked(true)).toBe(1000);
   });
 
   it("returns credit in batches of a quarter window", () => {

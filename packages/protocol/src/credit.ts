@@ -48,14 +48,16 @@ export class SendCredit {
  * The window grows (doubling, up to the stream's limit) when the window itself is what
  * holds the sender back: the sender says it ran out of credit with more to send, while our
  * reader had caught up. A slow reader keeps bytes waiting here, so its window stays as it
- * is and memory stays bounded by what that reader takes.
+ * is and memory stays bounded by what that reader takes. A lower limit shrinks the window.
  */
 export class ReceiveWindow {
   private size: number;
   private limit: number;
   private unacknowledged = 0;
+  /** Credit still to withhold after the window shrank: bytes the sender may have in flight beyond it. */
+  private debt = 0;
 
-  constructor(initial: number = INITIAL_STREAM_WINDOW) {
+  constructor(private readonly initial: number = INITIAL_STREAM_WINDOW) {
     this.size = initial;
     this.limit = initial;
   }
@@ -65,14 +67,27 @@ export class ReceiveWindow {
     return this.size;
   }
 
-  /** Lets the window grow up to `limit` (what both ends of the stream accept). */
-  allowGrowthTo(limit: number): void {
-    this.limit = Math.max(this.size, limit);
+  /**
+   * Sets how far the window may grow. A limit below the current window shrinks it: the
+   * difference is withheld from the credit returned next, so the sender's bytes in flight
+   * fall to the new size before it gets more. Never below the initial window.
+   */
+  setLimit(limit: number): void {
+    this.limit = Math.max(limit, this.initial);
+    if (this.size > this.limit) {
+      this.debt += this.size - this.limit;
+      this.size = this.limit;
+    }
   }
 
   /** Marks `bytes` as delivered; returns the WINDOW increment to send now, or 0. */
   release(bytes: number): number {
     this.unacknowledged += bytes;
+    if (this.debt > 0) {
+      const repaid = Math.min(this.debt, this.unacknowledged);
+      this.debt -= repaid;
+      this.unacknowledged -= repaid;
+    }
     if (this.unacknowledged < this.size / 4) return 0;
     const increment = this.unacknowledged;
     this.unacknowledged = 0;
@@ -85,7 +100,7 @@ export class ReceiveWindow {
    * plus what was delivered and not yet returned), or 0 when the window stays as it is.
    */
   senderBlocked(isReaderIdle: boolean): number {
-    if (!isReaderIdle || this.size >= this.limit) return 0;
+    if (!isReaderIdle || this.debt > 0 || this.size >= this.limit) return 0;
     const grown = Math.min(this.size * 2, this.limit);
     const increment = grown - this.size + this.unacknowledged;
     this.size = grown;

@@ -19,21 +19,22 @@ export const MAX_CONTROL_PAYLOAD = 16 * 1024;
 export const INITIAL_STREAM_WINDOW = 256 * 1024;
 
 /**
- * Largest window any stream may grow to: the most a hub accepts when an agent states its limit.
+ * Largest window any stream may grow to, and what agents state in hello. A relayed stream's
+ * credit loop runs through three processes and four TCP connections: on a busy 2-core machine
+ * a loopback bulk stream left a quarter of the CPU idle at 256 KiB and stopped waiting for
+ * credit only at 8-16 MiB; across a WAN (tens of milliseconds each way) 256 KiB would cap a
+ * stream at a few MB/s.
  */
 export const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
 
 /**
- * The limit an agent states (and so what its streams grow to), the same as OpenSSH's channel
- * window. A relayed stream's credit loop runs through three processes and four TCP
- * connections: on a busy 2-core machine a loopback bulk stream left a quarter of the CPU idle
- * at 256 KiB, and across a WAN (tens of milliseconds each way) 256 KiB would cap a stream at a
- * few MB/s. But every byte in flight can sit in a queue that the agent's other streams share:
- * in the same loopback test a 64-byte round trip beside a bulk stream took about 3 ms at
- * 256 KiB, 15 ms at 2 MiB and 60 ms at 16 MiB. 2 MiB keeps the relay ahead of an SSH tunnel
- * on both counts.
+ * The most a stream's window grows to while other streams share its agent's hub connection.
+ * Bytes in flight wait in TCP buffers those streams share: in the loopback test above, a
+ * 64-byte round trip beside a bulk stream took about 3 ms at 256 KiB, 15 ms at 2 MiB (an SSH
+ * tunnel, whose channel window is also 2 MiB: 15-21 ms) and 60 ms at 16 MiB. A stream alone on
+ * the connection delays nobody and may use the full MAX_STREAM_WINDOW.
  */
-export const DEFAULT_STREAM_WINDOW_LIMIT = 2 * 1024 * 1024;
+export const SHARED_STREAM_WINDOW = 2 * 1024 * 1024;
 
 /**
  * The window limit of a peer that does not state one (agents and hubs from before windows

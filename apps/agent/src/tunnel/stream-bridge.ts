@@ -10,6 +10,7 @@ import {
   ReceiveWindow,
   type ResetInfo,
   SendCredit,
+  SHARED_STREAM_WINDOW,
 } from "@private-connect/protocol";
 
 /** Where a bridge puts its frames: the agent's one hub connection. */
@@ -36,9 +37,14 @@ export class StreamBridge {
   private isCorked = false;
   /** Whether everything written before the current message had drained when it began. */
   private wasIdleAtCork = false;
-  /** The hub gave this stream a window limit: it passes SENDER_BLOCKED on, windows may grow. */
-  private canSignalBlocked = false;
+  /**
+   * The window limit the hub gave this stream (what both agents accept). Without one (an older
+   * hub) windows never grow and SENDER_BLOCKED is never sent.
+   */
+  private hubWindowLimit: number | undefined;
   private hasSignalledBlocked = false;
+  /** Other streams share this agent's hub connection: the window stays within SHARED_STREAM_WINDOW. */
+  private isSharingConnection = false;
   private isReadEnded = false;
   private hasSentFin = false;
   private hasReceivedFin = false;
@@ -86,13 +92,26 @@ export class StreamBridge {
     this.socket.uncork();
   }
 
+  /** The window limit the hub gave this stream, in OPEN or OPEN_OK. */
+  setHubWindowLimit(limit: number): void {
+    this.hubWindowLimit = limit;
+    this.applyWindowLimit();
+  }
+
   /**
-   * How far the receive window may grow: what the hub said both ends of this stream accept (in
-   * OPEN or OPEN_OK). Until then, and with a hub that says nothing, it keeps its initial size.
+   * Whether other streams share this agent's hub connection. Bytes this stream has in flight
+   * queue ahead of theirs, so its window then stays modest; alone, it may use the full limit.
    */
-  allowWindowGrowthTo(limit: number): void {
-    this.window.allowGrowthTo(limit);
-    this.canSignalBlocked = true;
+  setSharingConnection(isSharing: boolean): void {
+    if (this.isSharingConnection === isSharing) return;
+    this.isSharingConnection = isSharing;
+    this.applyWindowLimit();
+  }
+
+  private applyWindowLimit(): void {
+    const limit = this.hubWindowLimit;
+    if (limit === undefined) return;
+    this.window.setLimit(this.isSharingConnection ? Math.min(limit, SHARED_STREAM_WINDOW) : limit);
   }
 
   /** DATA from the far side. */
@@ -167,7 +186,7 @@ export class StreamBridge {
       if (size === 0) {
         this.unsent.push(chunk.subarray(offset));
         this.socket.pause();
-        if (this.canSignalBlocked && !this.hasSignalledBlocked) {
+        if (this.hubWindowLimit !== undefined && !this.hasSignalledBlocked) {
           this.hasSignalledBlocked = true;
           this.sink.send(encodeSenderBlocked(this.id));
         }

@@ -2,7 +2,6 @@ import { connect as connectTcp, type Socket } from "node:net";
 import {
   CloseCode,
   clampStreamWindow,
-  DEFAULT_STREAM_WINDOW_LIMIT,
   decodeControl,
   decodeOpen,
   decodeOpenOk,
@@ -17,6 +16,7 @@ import {
   FrameWriter,
   forEachFrame,
   isFatalCloseCode,
+  MAX_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
   type NoticeMessage,
   PROTOCOL_VERSIONS,
@@ -221,9 +221,14 @@ export class TunnelClient {
       if (this.streams.get(closed.id) === closed) {
         this.streams.delete(closed.id);
         this.openedStreams.delete(closed.id);
+        // The one stream left has the connection to itself again.
+        if (this.streams.size === 1) for (const alone of this.streams.values()) alone.setSharingConnection(false);
       }
     });
     this.streams.set(id, bridge);
+    // Only the change from one stream to two (or back) changes anyone's window limit.
+    if (this.streams.size === 2) for (const other of this.streams.values()) other.setSharingConnection(true);
+    else if (this.streams.size > 2) bridge.setSharingConnection(true);
     return bridge;
   }
 
@@ -278,7 +283,7 @@ export class TunnelClient {
           type: "hello",
           versions: [...PROTOCOL_VERSIONS],
           agentVersion: this.options.agentVersion ?? "0.1.0",
-          maxStreamWindow: DEFAULT_STREAM_WINDOW_LIMIT,
+          maxStreamWindow: MAX_STREAM_WINDOW,
         }),
       );
     });
@@ -348,7 +353,7 @@ export class TunnelClient {
         if (opened) opened.wasOpened = true;
         // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
         const limit = decodeOpenOk(payload);
-        if (limit !== undefined) bridge.allowWindowGrowthTo(clampStreamWindow(limit));
+        if (limit !== undefined) bridge.setHubWindowLimit(clampStreamWindow(limit));
         break;
       }
     }
@@ -403,7 +408,7 @@ export class TunnelClient {
     });
     socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
     const bridge = this.addBridge(streamId, socket);
-    if (maxWindow !== undefined) bridge.allowWindowGrowthTo(clampStreamWindow(maxWindow));
+    if (maxWindow !== undefined) bridge.setHubWindowLimit(clampStreamWindow(maxWindow));
   }
 
   private send(frame: Buffer): void {
