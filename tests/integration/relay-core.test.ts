@@ -22,7 +22,6 @@ import {
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_WINDOW,
   ResetCode,
-  SHARED_STREAM_WINDOW,
 } from "@private-connect/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -496,7 +495,7 @@ describe("growing windows", () => {
     expect(sender.frames.some((f) => f.type === FrameType.RST)).toBe(false);
   });
 
-  it("keeps a stream's window within 2 MiB while another stream shares the agent's connection", async () => {
+  it("keeps a stream's window at its initial size while another stream shares the agent's connection", async () => {
     await startTunnel("token-server");
     const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
     sender.ws.send(encodeOpen(1, { service: "sha" }));
@@ -518,20 +517,20 @@ describe("growing windows", () => {
       sender.ws.send(encodeSenderBlocked(1));
       await expect.poll(credit, { timeout: 3_000 }).toBe(2 * window);
     }
-    // A second stream on the same agent: the first one's window shrinks to 2 MiB, by withholding.
+    // A second stream on the same agent: the first one's window shrinks back, by withholding.
     sender.ws.send(encodeOpen(3, { service: "echo" }));
     await expect
       .poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK && f.streamId === 3), { timeout: 3_000 })
       .toBeTruthy();
-    await spendAll(SHARED_STREAM_WINDOW);
+    await spendAll(INITIAL_STREAM_WINDOW);
     sender.ws.send(encodeSenderBlocked(1));
     await new Promise((r) => setTimeout(r, 200));
-    expect(credit()).toBe(SHARED_STREAM_WINDOW);
+    expect(credit()).toBe(INITIAL_STREAM_WINDOW);
     // The other stream gone, the first may grow again.
     sender.ws.send(encodeReset(3, ResetCode.CANCELLED, "done"));
     await new Promise((r) => setTimeout(r, 200));
     sender.ws.send(encodeSenderBlocked(1));
-    await expect.poll(credit, { timeout: 3_000 }).toBe(2 * SHARED_STREAM_WINDOW);
+    await expect.poll(credit, { timeout: 3_000 }).toBe(2 * INITIAL_STREAM_WINDOW);
     expect(sender.frames.some((f) => f.type === FrameType.RST && f.streamId === 1)).toBe(false);
   });
 

@@ -6,11 +6,11 @@ import {
   encodeSenderBlocked,
   encodeWindow,
   FrameType,
+  INITIAL_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
   ReceiveWindow,
   type ResetInfo,
   SendCredit,
-  SHARED_STREAM_WINDOW,
 } from "@private-connect/protocol";
 
 /** Where a bridge puts its frames: the agent's one hub connection. */
@@ -43,7 +43,7 @@ export class StreamBridge {
    */
   private hubWindowLimit: number | undefined;
   private hasSignalledBlocked = false;
-  /** Other streams share this agent's hub connection: the window stays within SHARED_STREAM_WINDOW. */
+  /** Other streams share this agent's hub connection: the window stays at its initial size. */
   private isSharingConnection = false;
   private isReadEnded = false;
   private hasSentFin = false;
@@ -100,7 +100,8 @@ export class StreamBridge {
 
   /**
    * Whether other streams share this agent's hub connection. Bytes this stream has in flight
-   * queue ahead of theirs, so its window then stays modest; alone, it may use the full limit.
+   * queue ahead of theirs, so its window then stays at (or shrinks back to) the initial size;
+   * alone, it may grow to the hub's limit.
    */
   setSharingConnection(isSharing: boolean): void {
     if (this.isSharingConnection === isSharing) return;
@@ -111,7 +112,7 @@ export class StreamBridge {
   private applyWindowLimit(): void {
     const limit = this.hubWindowLimit;
     if (limit === undefined) return;
-    this.window.setLimit(this.isSharingConnection ? Math.min(limit, SHARED_STREAM_WINDOW) : limit);
+    this.window.setLimit(this.isSharingConnection ? INITIAL_STREAM_WINDOW : limit);
   }
 
   /** DATA from the far side. */
