@@ -405,7 +405,7 @@ export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamB
     for (const name of pcs) {
       const r = get(name).slowReader;
       const entry = {
-        name: `${name} slow-reader peak RSS growth of hub and each agent < ${slowGrowthBound / MiB} MiB (a stream's window: 256 KiB, growing to at most 16 MiB only while its reader keeps up)`,
+        name: `${name} slow-reader peak RSS growth of hub and each agent < ${slowGrowthBound / MiB} MiB (a stream's window: 256 KiB, growing to at most 16 MiB while its reader keeps up and it is alone on its connection)`,
       };
       if (!r) Object.assign(entry, missing("slow reader failed"));
       else {
