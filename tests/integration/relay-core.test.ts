@@ -461,11 +461,20 @@ describe("token expiry while connected", () => {
   });
 });
 
+/** A raw relay client that speaks only what the test tells it to, closed after the test. */
+async function rawClient(token: string, options: { maxStreamWindow?: number } = {}): Promise<RawRelayClient> {
+  const client = await openRawRelayClient(hubUrl, token, options);
+  onCleanup(() => client.ws.terminate());
+  return client;
+}
+
 describe("growing windows", () => {
-  async function rawClient(token: string, options: { maxStreamWindow?: number } = {}): Promise<RawRelayClient> {
-    const client = await openRawRelayClient(hubUrl, token, options);
-    onCleanup(() => client.ws.terminate());
-    return client;
+  /** Opens `streamId` to `service`; resolves with the window limit the hub's OPEN_OK gives. */
+  async function openStream(client: RawRelayClient, streamId: number, service: string): Promise<number | undefined> {
+    client.ws.send(encodeOpen(streamId, { service }));
+    const openOk = () => client.frames.find((f) => f.type === FrameType.OPEN_OK && f.streamId === streamId);
+    await expect.poll(openOk, { timeout: 3_000 }).toBeTruthy();
+    return decodeOpenOk(openOk()?.payload ?? Buffer.alloc(0));
   }
 
   const windowsGranted = (client: RawRelayClient, streamId: number) =>
@@ -476,10 +485,7 @@ describe("growing windows", () => {
   it("doubles a stream's window when its sender is blocked and the reader keeps up", async () => {
     await startTunnel("token-server");
     const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
-    sender.ws.send(encodeOpen(1, { service: "sha" }));
-    await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
-    const openOk = sender.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(MAX_STREAM_WINDOW);
+    expect(await openStream(sender, 1, "sha")).toBe(MAX_STREAM_WINDOW);
 
     // One whole window, then wait until the exposing agent has handed all of it to its target.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 7);
@@ -498,8 +504,7 @@ describe("growing windows", () => {
   it("keeps a stream's window at its initial size while another stream shares the agent's connection", async () => {
     await startTunnel("token-server");
     const sender = await rawClient("token-laptop", { maxStreamWindow: MAX_STREAM_WINDOW });
-    sender.ws.send(encodeOpen(1, { service: "sha" }));
-    await expect.poll(() => sender.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    await openStream(sender, 1, "sha");
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 9);
     let sent = 0;
     /** Credit the sender holds now: the initial window plus grants, minus what it sent. */
@@ -537,10 +542,7 @@ describe("growing windows", () => {
   it("gives an agent from before growing windows no more than the old limit, and never a DATA flag", async () => {
     await startTunnel("token-server");
     const legacy = await rawClient("token-laptop");
-    legacy.ws.send(encodeOpen(1, { service: "echo" }));
-    await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
-    const openOk = legacy.frames.find((f) => f.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(LEGACY_MAX_STREAM_WINDOW);
+    expect(await openStream(legacy, 1, "echo")).toBe(LEGACY_MAX_STREAM_WINDOW);
     // The echo comes back until our window runs out: the exposing agent is then blocked and
     // says so, which the hub must not pass on to this agent.
     const chunk = Buffer.alloc(MAX_FRAME_PAYLOAD, 3);
@@ -560,8 +562,7 @@ describe("growing windows", () => {
   it("closes the connection of a receiver that grants more than the window both agents accept", async () => {
     await startTunnel("token-server");
     const legacy = await rawClient("token-laptop");
-    legacy.ws.send(encodeOpen(1, { service: "echo" }));
-    await expect.poll(() => legacy.frames.find((f) => f.type === FrameType.OPEN_OK), { timeout: 3_000 }).toBeTruthy();
+    await openStream(legacy, 1, "echo");
     // The exposing agent would accept 16 MiB, this one stated nothing: 4 MiB is the stream's limit.
     legacy.ws.send(encodeWindow(1, LEGACY_MAX_STREAM_WINDOW));
     expect(await legacy.closed).toBe(CloseCode.PROTOCOL_ERROR);
@@ -569,13 +570,6 @@ describe("growing windows", () => {
 });
 
 describe("hostile peers", () => {
-  /** A raw relay client that speaks only what the test tells it to. */
-  async function rawClient(token: string): Promise<RawRelayClient> {
-    const client = await openRawRelayClient(hubUrl, token);
-    onCleanup(() => client.ws.terminate());
-    return client;
-  }
-
   it("refuses an upgrade without a valid token", async () => {
     const ws = new WebSocket(`${hubUrl.replace("http", "ws")}/relay`, { headers: { authorization: "Bearer nope" } });
     const status = await new Promise<number>((resolve) =>
