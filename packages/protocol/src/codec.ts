@@ -77,11 +77,16 @@ export function encodeSenderBlocked(streamId: number): Buffer {
   return frame;
 }
 
-export function encodeWindow(streamId: number, increment: number): Buffer {
+/** A frame whose whole payload is one u32 (WINDOW, and OPEN_OK from the hub). */
+function encodeU32Frame(type: FrameTypeValue, streamId: number, value: number): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
-  writeHeader(frame, 0, FrameType.WINDOW, streamId, 4);
-  frame.writeUInt32BE(increment, FRAME_HEADER_BYTES);
+  writeHeader(frame, 0, type, streamId, 4);
+  frame.writeUInt32BE(value, FRAME_HEADER_BYTES);
   return frame;
+}
+
+export function encodeWindow(streamId: number, increment: number): Buffer {
+  return encodeU32Frame(FrameType.WINDOW, streamId, increment);
 }
 
 export function decodeWindow(payload: Buffer): number {
@@ -97,11 +102,9 @@ export function decodeWindow(payload: Buffer): number {
  * hub) states no limit.
  */
 export function encodeOpenOk(streamId: number, maxWindow?: number): Buffer {
-  const length = maxWindow === undefined ? 0 : 4;
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-  writeHeader(frame, 0, FrameType.OPEN_OK, streamId, length);
-  if (maxWindow !== undefined) frame.writeUInt32BE(maxWindow, FRAME_HEADER_BYTES);
-  return frame;
+  return maxWindow === undefined
+    ? encodeFrame(FrameType.OPEN_OK, streamId)
+    : encodeU32Frame(FrameType.OPEN_OK, streamId, maxWindow);
 }
 
 export function decodeOpenOk(payload: Buffer): number | undefined {

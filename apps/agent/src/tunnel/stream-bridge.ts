@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import {
+  clampStreamWindow,
   DataFlag,
   encodeFrame,
   encodeReset,
@@ -92,9 +93,13 @@ export class StreamBridge {
     this.socket.uncork();
   }
 
-  /** The window limit the hub gave this stream, in OPEN or OPEN_OK. */
-  setHubWindowLimit(limit: number): void {
-    this.hubWindowLimit = limit;
+  /**
+   * The window limit the hub stated for this stream, in OPEN or OPEN_OK. An older hub states
+   * none (undefined): the window then keeps its initial size.
+   */
+  setHubWindowLimit(stated: number | undefined): void {
+    if (stated === undefined) return;
+    this.hubWindowLimit = clampStreamWindow(stated);
     this.applyWindowLimit();
   }
 

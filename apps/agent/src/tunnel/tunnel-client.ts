@@ -1,7 +1,6 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import {
   CloseCode,
-  clampStreamWindow,
   decodeControl,
   decodeOpen,
   decodeOpenOk,
@@ -352,8 +351,7 @@ export class TunnelClient {
         const opened = this.openedStreams.get(streamId);
         if (opened) opened.wasOpened = true;
         // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
-        const limit = decodeOpenOk(payload);
-        if (limit !== undefined) bridge.setHubWindowLimit(clampStreamWindow(limit));
+        bridge.setHubWindowLimit(decodeOpenOk(payload));
         break;
       }
     }
@@ -408,7 +406,7 @@ export class TunnelClient {
     });
     socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
     const bridge = this.addBridge(streamId, socket);
-    if (maxWindow !== undefined) bridge.setHubWindowLimit(clampStreamWindow(maxWindow));
+    bridge.setHubWindowLimit(maxWindow);
   }
 
   private send(frame: Buffer): void {
