@@ -176,11 +176,15 @@ async function main() {
       benchPids: [process.pid, client.pid, bulk.pid, server.pid],
       cores: machine.cores,
     };
+    // A reference contender measures only some workloads (contender.workloads).
+    const measures = (workload) => options.only.includes(workload) && (contender.workloads ?? [workload]).includes(workload);
+    result.workloads = Object.keys(runners).filter(measures);
     const phases = [];
-    if (options.only.includes("memory")) phases.push(["memory"]);
-    if (phaseA.length > 0) phases.push(phaseA);
+    if (measures("memory")) phases.push(["memory"]);
+    const ownPhaseA = phaseA.filter(measures);
+    if (ownPhaseA.length > 0) phases.push(ownPhaseA);
     // --repeat=N: throughput again on N-1 more fresh instances (results vary between instances).
-    if (options.only.includes("throughput")) for (let i = 1; i < options.repeat; i += 1) phases.push(["throughput"]);
+    if (measures("throughput")) for (let i = 1; i < options.repeat; i += 1) phases.push(["throughput"]);
     for (const phase of phases) {
       if (outOfTime()) {
         for (const w of phase) result.errors[w] = "skipped: time budget used up";

@@ -192,6 +192,57 @@ export const ssh = {
   },
 };
 
+const pipeHop = fileURLToPath(new URL("../load/node-pipe-hop.mjs", import.meta.url));
+
+/**
+ * Not relay products: three bare Node processes piping sockets in the relay's shape, plain TCP
+ * or TLS between them, nothing else (no framing, no flow control, no auth). They show what
+ * Node's own sockets and TLS cost on this machine, the floor under Private Connect over ws://
+ * and wss://, so only their single-stream throughput is measured.
+ */
+function nodePipe(tls) {
+  const link = tls ? "TLS" : "TCP";
+  return {
+    name: tls ? "node-tls" : "node-tcp",
+    title: `Node ${link} pipe (reference)`,
+    needs: tls ? ["openssl"] : [],
+    labels: { reach: `node plain -> ${link}`, hub: `node ${link} -> ${link}`, expose: `node ${link} -> plain` },
+    workloads: ["throughput"],
+    singleStreamOnly: true,
+    async start({ serverPort, client }) {
+      const { cert, key } = tls ? await tlsCertificate() : {};
+      const kind = tls ? "tls" : "plain";
+      const hops = [];
+      const stop = async () => {
+        for (const hop of hops) await stopTree(hop.pid);
+      };
+      try {
+        let next = serverPort;
+        for (const [inbound, outbound] of [
+          [kind, "plain"],
+          [kind, kind],
+          ["plain", kind],
+        ]) {
+          const args = [pipeHop, inbound, outbound, String(next), ...(tls ? [cert, key] : [])];
+          const hop = spawnService(process.execPath, args);
+          hops.push(hop);
+          next = JSON.parse(await hop.waitForLine((line) => line.startsWith("{"), 10_000)).port;
+        }
+        await probe(client, next);
+        const [expose, hub, reach] = hops;
+        return { entryPort: next, roles: { reach: [reach.pid], hub: [hub.pid], expose: [expose.pid] }, stop };
+      } catch (error) {
+        const output = hops.map((hop) => hop.tail()).join("\n");
+        await stop();
+        throw new Error(`Node ${link} pipe did not come up: ${error.message}\n${output}`);
+      }
+    },
+  };
+}
+
+export const nodeTcp = nodePipe(false);
+export const nodeTls = nodePipe(true);
+
 function canConnect(port) {
   return new Promise((resolve) => {
     import("node:net").then(({ default: net }) => {
@@ -379,4 +430,5 @@ function privateConnect(tls) {
 export const pcWs = privateConnect(false);
 export const pcWss = privateConnect(true);
 
-export const allContenders = [direct, socat, ssh, pcWs, pcWss];
+// The Node pipes run last: they are references, the first to give way if the time budget runs out.
+export const allContenders = [direct, socat, ssh, pcWs, pcWss, nodeTcp, nodeTls];

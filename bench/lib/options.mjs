@@ -1,6 +1,6 @@
 // Command-line flags and environment variables of the bench.
 const WORKLOADS = ["throughput", "rtt", "setup", "slow", "memory"];
-const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss"];
+const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss", "node-tcp", "node-tls"];
 
 export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 200000 || ulimit -n hard; node bench/run.mjs [options]')
 

@@ -26,6 +26,8 @@ export function renderMarkdown(doc) {
   const { machine } = doc;
   const names = Object.keys(doc.contenders);
   const get = (name) => doc.contenders[name];
+  /** Contenders that took part in a workload (a reference contender measures only some). */
+  const namesFor = (workload) => names.filter((name) => get(name).workloads?.includes(workload) ?? true);
   out.push(`# Relay benchmark: ${doc.startedAt}`);
   out.push("");
   out.push(
@@ -60,25 +62,33 @@ export function renderMarkdown(doc) {
     );
     out.push("");
     const ssh = get("ssh")?.throughput;
-    const rows = names.map((name) => {
+    const rows = namesFor("throughput").map((name) => {
       const r = get(name);
       const t = r.throughput;
       if (!t) return [r.title, failure(r, "throughput") ?? "–", "", "", "", ""];
-      const ratio = (key) => (ssh?.[key] ? `${fmt(t[key].mbps / ssh[key].mbps, 2)}x` : "–");
-      const cell = (k) =>
-        t[k].runs?.length > 1 ? `${fmt(t[k].mbps)} (${fmt(t[k].minMbps, 0)}–${fmt(t[k].maxMbps, 0)})` : fmt(t[k].mbps);
+      const ratio = (key) => (ssh?.[key] && t[key] ? `${fmt(t[key].mbps / ssh[key].mbps, 2)}x` : "–");
+      const cell = (k) => {
+        if (!t[k]) return "–";
+        return t[k].runs?.length > 1 ? `${fmt(t[k].mbps)} (${fmt(t[k].minMbps, 0)}–${fmt(t[k].maxMbps, 0)})` : fmt(t[k].mbps);
+      };
       return [r.title, cell("up1"), cell("down1"), cell("up4"), cell("down4"), `${ratio("up1")} / ${ratio("down1")}`];
     });
     out.push(
       table(["contender", "1 stream up", "1 stream down", "4 streams up", "4 streams down", "1 stream vs SSH (up / down)"], rows),
     );
     out.push("");
+    const pipes = nodePipeLines(doc);
+    if (pipes) {
+      out.push(pipes);
+      out.push("");
+    }
     out.push(
       "CPU seconds per GB moved, per process of the contender (load generators excluded); for Private Connect, the full (mark-compact) garbage collections the process ran during the measurement:",
     );
     out.push("");
     const cpuRows = [];
-    for (const name of names) {
+    const cases = ["up1", "down1", "up4", "down4"];
+    for (const name of namesFor("throughput")) {
       const r = get(name);
       const t = r.throughput;
       if (!t) continue;
@@ -88,14 +98,15 @@ export function renderMarkdown(doc) {
         cpuRows.push([
           r.title,
           roleLabel(r, role),
-          ...["up1", "down1", "up4", "down4"].map((k) => {
+          ...cases.map((k) => {
+            if (!t[k]) return "–";
             const fullGcs = t[k].fullGcs?.[role];
             return `${fmt(t[k].cpuSecondsPerGb[role], 2)}${fullGcs === undefined ? "" : ` (${fullGcs} full GC)`}`;
           }),
         ]);
       }
       const total = (k) => roles.reduce((sum, role) => sum + t[k].cpuSecondsPerGb[role], 0);
-      cpuRows.push([r.title, "**all**", ...["up1", "down1", "up4", "down4"].map((k) => `**${fmt(total(k), 2)}**`)]);
+      cpuRows.push([r.title, "**all**", ...cases.map((k) => (t[k] ? `**${fmt(total(k), 2)}**` : "–"))]);
     }
     out.push(table(["contender", "process", "1 up", "1 down", "4 up", "4 down"], cpuRows));
     out.push("");
@@ -105,7 +116,7 @@ export function renderMarkdown(doc) {
     out.push(`## 2. Round trip of a 64-byte ping-pong (ms, ${doc.options.rttCount} round trips; "added" = minus direct's)`);
     out.push("");
     const base = get("direct")?.rtt;
-    const rows = names.map((name) => {
+    const rows = namesFor("rtt").map((name) => {
       const r = get(name);
       const t = r.rtt;
       if (!t) return [r.title, failure(r, "rtt") ?? "–", "", "", "", "", "", ""];
@@ -143,7 +154,7 @@ export function renderMarkdown(doc) {
   if (doc.options.only.includes("setup")) {
     out.push(`## 3. Setup: connect to first echoed byte (ms, ${doc.options.setupCount} connections)`);
     out.push("");
-    const rows = names.map((name) => {
+    const rows = namesFor("setup").map((name) => {
       const r = get(name);
       const t = r.setup;
       if (!t) return [r.title, failure(r, "setup") ?? "–", "", "", "", "", "", ""];
@@ -184,7 +195,7 @@ export function renderMarkdown(doc) {
     );
     out.push("");
     const rows = [];
-    for (const name of names) {
+    for (const name of namesFor("memory")) {
       const r = get(name);
       const t = r.memory;
       if (!t) {
@@ -224,7 +235,7 @@ export function renderMarkdown(doc) {
   if (doc.options.only.includes("slow")) {
     out.push(`## 5. Slow reader (1 MB/s for ${doc.options.slowMs / 1000} s against a fast writer; RSS sampled every 100 ms)`);
     out.push("");
-    const rows = names.map((name) => {
+    const rows = namesFor("slow").map((name) => {
       const r = get(name);
       const t = r.slowReader;
       if (!t) return [r.title, failure(r, "slow") ?? "–", "", "", "", "", ""];
@@ -301,6 +312,37 @@ export function renderMarkdown(doc) {
     out.push(`- ${target.pass === undefined ? "N/A " : target.pass ? "PASS" : "FAIL"} ${target.name}: ${target.detail}`);
   out.push("");
   return out.join("\n");
+}
+
+/**
+ * How each Node pipe compares with the SSH tunnel of the same run, and Private Connect with the
+ * pipe under it (ws:// on the TCP pipe, wss:// on the TLS pipe).
+ */
+function nodePipeLines(doc) {
+  const get = (name) => doc.contenders[name]?.throughput;
+  const ssh = get("ssh");
+  const pair = (a, b) => `${fmt(a.up1.mbps / b.up1.mbps, 2)}x / ${fmt(a.down1.mbps / b.down1.mbps, 2)}x`;
+  const lines = [];
+  for (const [pipe, pc, link] of [
+    ["node-tcp", "pc-ws", "TCP"],
+    ["node-tls", "pc-wss", "TLS"],
+  ]) {
+    const floor = get(pipe);
+    if (!floor?.up1 || !floor?.down1) continue;
+    const parts = [
+      `Node ${link} pipe: ${ssh?.up1 && ssh?.down1 ? `${pair(floor, ssh)} the SSH tunnel` : "no SSH figure to compare"}`,
+    ];
+    const relay = get(pc);
+    if (relay?.up1 && relay?.down1)
+      parts.push(`Private Connect ${pc === "pc-ws" ? "ws://" : "wss://"} ${pair(relay, floor)} the pipe`);
+    lines.push(`- ${parts.join("; ")} (up / down).`);
+  }
+  if (lines.length === 0) return undefined;
+  return [
+    "The Node pipes are three bare Node processes piping sockets in the same shape (plain TCP or Node's built-in TLS between them) with nothing else: no framing, flow control or authentication. They show what Node's sockets and TLS cost on this machine.",
+    "",
+    ...lines,
+  ].join("\n");
 }
 
 /** The issue's targets, evaluated from this run's numbers. */

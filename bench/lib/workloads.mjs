@@ -15,7 +15,7 @@ function cpuPerGb(before, after, bytes) {
  * 1. Bulk throughput: one stream each way, then 4 parallel streams each way. Each case runs
  * options.throughputReps times; the mean is reported with the range. CPU per GB covers all reps.
  */
-export async function throughput({ client, instance, options, benchPids, cores }) {
+export async function throughput({ client, instance, options, benchPids, cores, contender }) {
   const port = instance.entryPort;
   const durationMs = options.throughputMs;
   // Warm both directions (JIT, heap sizing) before anything is measured.
@@ -26,7 +26,7 @@ export async function throughput({ client, instance, options, benchPids, cores }
     ["down1", "download", 1],
     ["up4", "upload", 4],
     ["down4", "download", 4],
-  ];
+  ].filter(([, , streams]) => streams === 1 || !contender?.singleStreamOnly);
   const results = {};
   for (const [key, direction, streams] of cases) {
     const runs = [];
