@@ -323,9 +323,9 @@ function nodePipeLines(doc) {
   const ssh = get("ssh");
   const pair = (a, b) => `${fmt(a.up1.mbps / b.up1.mbps, 2)}x / ${fmt(a.down1.mbps / b.down1.mbps, 2)}x`;
   const lines = [];
-  for (const [pipe, pc, link] of [
-    ["node-tcp", "pc-ws", "TCP"],
-    ["node-tls", "pc-wss", "TLS"],
+  for (const [pipe, pc, link, scheme] of [
+    ["node-tcp", "pc-ws", "TCP", "ws://"],
+    ["node-tls", "pc-wss", "TLS", "wss://"],
   ]) {
     const floor = get(pipe);
     if (!floor?.up1 || !floor?.down1) continue;
@@ -333,8 +333,7 @@ function nodePipeLines(doc) {
       `Node ${link} pipe: ${ssh?.up1 && ssh?.down1 ? `${pair(floor, ssh)} the SSH tunnel` : "no SSH figure to compare"}`,
     ];
     const relay = get(pc);
-    if (relay?.up1 && relay?.down1)
-      parts.push(`Private Connect ${pc === "pc-ws" ? "ws://" : "wss://"} ${pair(relay, floor)} the pipe`);
+    if (relay?.up1 && relay?.down1) parts.push(`Private Connect ${scheme} ${pair(relay, floor)} the pipe`);
     lines.push(`- ${parts.join("; ")} (up / down).`);
   }
   if (lines.length === 0) return undefined;

@@ -3,18 +3,20 @@ import { encodeFrame, ProtocolError } from "./codec.js";
 import { FrameType } from "./frame-types.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 
+/** A stream window limit in bytes, as hello and OPEN state it (a u32 on the wire elsewhere). */
+const streamWindowLimit = z
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 32 - 1);
+
 /** Agent -> hub, first frame on a new connection. */
 export const helloMessage = z.object({
   type: z.literal("hello"),
   versions: z.array(z.number().int().positive()).min(1).max(16),
   agentVersion: z.string().max(64),
   /** The largest stream window this agent accepts as a sender; absent: LEGACY_MAX_STREAM_WINDOW. */
-  maxStreamWindow: z
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 32 - 1)
-    .optional(),
+  maxStreamWindow: streamWindowLimit.optional(),
 });
 
 /** Hub -> agent, answer to hello: the agreed version and who the hub thinks we are. */
@@ -73,12 +75,7 @@ export type ControlMessage = z.infer<typeof controlMessage>;
 export const openRequest = z.object({
   service: z.string().min(1).max(63),
   from: z.string().min(1).max(63).optional(),
-  maxWindow: z
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 32 - 1)
-    .optional(),
+  maxWindow: streamWindowLimit.optional(),
 });
 export type OpenRequest = z.infer<typeof openRequest>;
 
