@@ -19,6 +19,7 @@ import {
   FrameType,
   forEachFrame,
   INITIAL_STREAM_WINDOW,
+  isFatalCloseCode,
   LEGACY_MAX_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_WINDOW,
@@ -47,6 +48,13 @@ describe("wire constants", () => {
     expect(CloseCode.PROTOCOL_ERROR).toBe(4400);
     expect(CloseCode.UNAUTHORIZED).toBe(4401);
     expect(CloseCode.TOKEN_EXPIRED).toBe(4403);
+    expect(CloseCode.AGENT_REVOKED).toBe(4410);
+  });
+
+  it("counts a revoked agent's close as fatal: reconnecting with that token cannot help", () => {
+    expect(isFatalCloseCode(CloseCode.AGENT_REVOKED)).toBe(true);
+    expect(isFatalCloseCode(CloseCode.HUB_SHUTDOWN)).toBe(false);
+    expect(isFatalCloseCode(CloseCode.REPLACED)).toBe(false);
   });
 });
 

@@ -76,9 +76,19 @@ export const CloseCode = {
   UNSUPPORTED_VERSION: 4426,
   /** Another connection with the same agent identity replaced this one. */
   REPLACED: 4409,
+  /**
+   * An owner (or a key, or the removal of who approved it) revoked this agent: its token is dead
+   * for good. A control error with code "agent_revoked" and the reason comes just before.
+   */
+  AGENT_REVOKED: 4410,
 } as const;
 
 /** Close codes after which reconnecting with the same credentials cannot help. */
 export function isFatalCloseCode(code: number): boolean {
-  return code === CloseCode.UNAUTHORIZED || code === CloseCode.TOKEN_EXPIRED || code === CloseCode.UNSUPPORTED_VERSION;
+  return (
+    code === CloseCode.UNAUTHORIZED ||
+    code === CloseCode.TOKEN_EXPIRED ||
+    code === CloseCode.UNSUPPORTED_VERSION ||
+    code === CloseCode.AGENT_REVOKED
+  );
 }
