@@ -1,5 +1,5 @@
 import { mkdir, readFile } from "node:fs/promises";
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
@@ -19,9 +19,17 @@ import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
-import { clientAddress, isSecureRequest, refuseInsecureTransport, type TransportPolicy } from "./config/client-address.js";
+import {
+  clientAddress,
+  createTrustedProxies,
+  hashFrontEndSecret,
+  isFrontEndRequest,
+  isSecureRequest,
+  refuseRequest,
+  type TransportPolicy,
+} from "./config/client-address.js";
 import type { HubEnv } from "./config/env.js";
-import { loadSecrets } from "./config/secrets.js";
+import { loadFrontEndSecret, loadSecrets } from "./config/secrets.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { refuseUpgrade, sendJson } from "./http/responses.js";
 import { createLinkProxy } from "./links/link-proxy.js";
@@ -116,6 +124,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   };
   const mailer = createMailer(env, log, dataDir);
   const secrets = await loadSecrets(env, dataDir);
+  const frontEndSecret = await loadFrontEndSecret(env, dataDir);
   const deps = createApiDeps(db, env, presence, { mailer, sessionSigningSecret: secrets.jwtSecret });
   // AUDIT_RETENTION_DAYS: now, then daily. The runtime role cannot delete audit rows itself; the
   // prune goes through the database's narrow pc_audit_prune function.
@@ -136,11 +145,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const policy: TransportPolicy = {
     isTlsServed: Boolean(env.TLS_CERT),
     allowInsecure: env.ALLOW_INSECURE,
-    trustProxy: env.TRUST_PROXY,
+    trustedProxies: createTrustedProxies(env.TRUST_PROXY),
+    frontEndSecretHash: hashFrontEndSecret(frontEndSecret),
   };
+  const matchLink = createLinkMatcher(env.LINK_DOMAIN ?? "localhost", { dashboardUrl: env.DASHBOARD_URL });
   // Public links: <slug>.<LINK_DOMAIN> (localhost by default, for local use) and /l/<slug>/.
   const links = {
-    match: createLinkMatcher(env.LINK_DOMAIN ?? "localhost"),
+    // The dashboard forwards only its own /trpc calls: whatever Host a browser gave it, never a link.
+    match: (request: IncomingMessage) => (isFrontEndRequest(request, policy) ? undefined : matchLink(request)),
     proxy: createLinkProxy({
       deps,
       relay,
@@ -165,7 +177,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const server = await createHttpServer(env, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     // Health probes carry no secret, so load balancers may use plain HTTP for them.
-    const refusal = path === "/healthz" || path === "/readyz" ? undefined : refuseInsecureTransport(request, policy);
+    const refusal = path === "/healthz" || path === "/readyz" ? undefined : refuseRequest(request, policy);
     if (refusal) {
       sendJson(response, 403, { error: refusal });
       return;
@@ -175,7 +187,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   server.on("upgrade", (request, socket, head) => {
     const linkTarget = links.match(request);
     if (linkTarget) {
-      const refusal = refuseInsecureTransport(request, policy);
+      const refusal = refuseRequest(request, policy);
       if (refusal) refuseUpgrade(socket, 403, refusal);
       else links.proxy.handleUpgrade(request, socket, head, linkTarget);
       return;
@@ -185,7 +197,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       refuseUpgrade(socket, 404, "Not found: agents connect to /relay");
       return;
     }
-    const refusal = refuseInsecureTransport(request, policy);
+    const refusal = refuseRequest(request, policy);
     if (refusal) {
       refuseUpgrade(socket, 403, refusal);
       return;

@@ -4,7 +4,7 @@ import { readHubEnv } from "./env.js";
 describe("hub environment", () => {
   it("has safe defaults", () => {
     const env = readHubEnv({});
-    expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, AUDIT_RETENTION_DAYS: 365, ALLOW_INSECURE: false, TRUST_PROXY: false });
+    expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, AUDIT_RETENTION_DAYS: 365, ALLOW_INSECURE: false, TRUST_PROXY: [] });
   });
 
   it.each([
@@ -20,6 +20,9 @@ describe("hub environment", () => {
     [{ AUDIT_RETENTION_DAYS: "3651" }, /AUDIT_RETENTION_DAYS: must be between 1 and 3650 days/],
     [{ AUDIT_RETENTION_DAYS: "1.5" }, /AUDIT_RETENTION_DAYS: must be a whole number of days/],
     [{ AUDIT_RETENTION_DAYS: "a year" }, /AUDIT_RETENTION_DAYS/],
+    [{ TRUST_PROXY: "yes" }, /TRUST_PROXY: "yes" is not an address or CIDR: .*TRUST_PROXY=10\.0\.0\.0\/8/],
+    [{ TRUST_PROXY: "10.0.0.0/8,proxy.internal" }, /TRUST_PROXY: "proxy.internal" is not an address or CIDR/],
+    [{ FRONT_END_SECRET: "short" }, /FRONT_END_SECRET: must be at least 32 characters/],
   ])("stops on %o with a message naming the variable", (source, message) => {
     expect(() => readHubEnv(source)).toThrow(message);
   });
@@ -30,6 +33,18 @@ describe("hub environment", () => {
   });
 
   it("reads booleans", () => {
-    expect(readHubEnv({ ALLOW_INSECURE: "true", TRUST_PROXY: "1" })).toMatchObject({ ALLOW_INSECURE: true, TRUST_PROXY: true });
+    expect(readHubEnv({ ALLOW_INSECURE: "true" })).toMatchObject({ ALLOW_INSECURE: true });
+  });
+
+  it("reads TRUST_PROXY as networks: true and 1 still mean a proxy on this machine", () => {
+    for (const value of ["true", "1", "loopback"]) {
+      expect(readHubEnv({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(["127.0.0.0/8", "::1/128"]);
+    }
+    for (const value of ["false", "0", ""]) expect(readHubEnv({ TRUST_PROXY: value }).TRUST_PROXY).toEqual([]);
+    expect(readHubEnv({ TRUST_PROXY: " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32" }).TRUST_PROXY).toEqual([
+      "10.0.0.0/8",
+      "192.0.2.7/32",
+      "2001:db8::/32",
+    ]);
   });
 });

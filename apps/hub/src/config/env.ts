@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const booleanFlag = z
@@ -35,8 +36,32 @@ const hubEnvSchema = z.object({
     .optional(),
   /** Allow plain HTTP from non-loopback clients (tokens would cross the network in clear). */
   ALLOW_INSECURE: booleanFlag,
-  /** Believe X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of the hub. */
-  TRUST_PROXY: booleanFlag,
+  /**
+   * The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the hub believes: addresses and
+   * CIDRs, comma-separated (`10.0.0.0/8,192.0.2.7`), or `loopback`. `true` still means what a
+   * proxy on the same machine needed before, loopback only; a proxy elsewhere must be named, or
+   * any client could pick the address its rate limits and audit lines are counted under.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((value, context) => {
+      const entries = parseTrustedProxies(value);
+      if (typeof entries === "string") {
+        context.addIssue({ code: "custom", message: entries });
+        return z.NEVER;
+      }
+      return entries;
+    }),
+  /**
+   * The dashboard's proof that it is the dashboard (at least 32 characters): requests carrying it
+   * may say which browser address they speak for. Unset: generated in <data>/front-end-secret,
+   * which `npm start` hands to the dashboard.
+   */
+  FRONT_END_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters of random text, e.g. from: openssl rand -hex 32")
+    .optional(),
   /** Where users reach the hub; used in emailed sign-in links. Defaults to the listening URL. */
   PUBLIC_URL: z.string().url("must be a URL such as https://hub.example.com").optional(),
   /** Where the dashboard is, when not at PUBLIC_URL: sign-in and device-login links open it. */
@@ -67,6 +92,36 @@ const hubEnvSchema = z.object({
 });
 
 export type HubEnv = z.infer<typeof hubEnvSchema>;
+
+/** Loopback in both families: what `TRUST_PROXY=true` has always meant in practice. */
+const LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"];
+
+/**
+ * TRUST_PROXY as CIDRs (`192.0.2.7` becomes `192.0.2.7/32`), or the message for a bad entry.
+ * `false`/`0`/empty trust nobody; `true`/`1`/`loopback` trust this machine only.
+ */
+export function parseTrustedProxies(value: string): string[] | string {
+  const trimmed = value.trim().toLowerCase();
+  if (trimmed === "" || trimmed === "false" || trimmed === "0") return [];
+  if (trimmed === "true" || trimmed === "1") return [...LOOPBACK_NETWORKS];
+  const networks: string[] = [];
+  for (const entry of trimmed.split(",").map((part) => part.trim())) {
+    if (entry === "") continue;
+    if (entry === "loopback") {
+      networks.push(...LOOPBACK_NETWORKS);
+      continue;
+    }
+    const [address = "", prefix, extra] = entry.split("/");
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const bits = prefix === undefined ? maxPrefix : /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
+    if (family === 0 || extra !== undefined || !(bits <= maxPrefix)) {
+      return `"${entry}" is not an address or CIDR: list the proxies in front of the hub, e.g. TRUST_PROXY=10.0.0.0/8,192.0.2.7 (or loopback)`;
+    }
+    networks.push(`${address}/${bits}`);
+  }
+  return networks;
+}
 
 export class EnvError extends Error {}
 

@@ -51,3 +51,25 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** Where the embedded default keeps the dashboard's secret; `npm start` reads it from here. */
+export const FRONT_END_SECRET_FILE = "front-end-secret";
+
+/**
+ * The secret the dashboard proves itself with: FRONT_END_SECRET, or a file of its own in the data
+ * directory (mode 0600, created once), so a dashboard on this machine can read it without the
+ * hub's other secrets and nobody has to set a variable. Never derived from anything a browser sees.
+ */
+export async function loadFrontEndSecret(env: { FRONT_END_SECRET?: string | undefined }, dataDir: string): Promise<string> {
+  if (env.FRONT_END_SECRET) return env.FRONT_END_SECRET;
+  const path = join(dataDir, FRONT_END_SECRET_FILE);
+  try {
+    await writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const secret = (await readFile(path, "utf8")).trim();
+  if (secret.length < 32)
+    throw new Error(`${path} is damaged: delete it (the hub makes a new one, npm start passes it on) or set FRONT_END_SECRET`);
+  return secret;
+}

@@ -25,6 +25,19 @@ describe("createLinkMatcher", () => {
     expect(match(request("/trpc/auth.me", `${SLUG}.localhost`))).toMatchObject({ form: "host", target: "/trpc/auth.me" });
   });
 
+  it("leaves a link host named on the dashboard's port to the dashboard", () => {
+    const beside = createLinkMatcher("localhost", { dashboardUrl: "http://127.0.0.1:3000" });
+    expect(beside(request("/trpc/auth.me", `${SLUG}.localhost:3000`))).toBeUndefined();
+    expect(beside(request("/", `${SLUG}.localhost:3001`))).toMatchObject({ slug: SLUG, form: "host" });
+    expect(beside(request("/", `${SLUG}.localhost`))).toMatchObject({ slug: SLUG, form: "host" });
+    // A dashboard on the default port shares it with links on a domain of their own.
+    const production = createLinkMatcher("links.example.com", { dashboardUrl: "https://dash.example.com" });
+    expect(production(request("/", `${SLUG}.links.example.com`))).toMatchObject({ slug: SLUG, form: "host" });
+    // LINK_DOMAIN naming that very port says links are served there.
+    const samePort = createLinkMatcher("links.test:8443", { dashboardUrl: "https://dash.test:8443" });
+    expect(samePort(request("/", `${SLUG}.links.test:8443`))).toMatchObject({ slug: SLUG, form: "host" });
+  });
+
   it("takes the path form /l/<slug>/..., stripping the prefix", () => {
     expect(match(request(`/l/${SLUG}/api/v1?q=2`, "127.0.0.1:3001"))).toEqual({
       slug: SLUG,
