@@ -49,7 +49,10 @@ export async function ensureUserByEmail(sql: IdentitySql, email: string): Promis
   return id;
 }
 
-/** Stores a sign-in link by the SHA-256 of its token. */
+/**
+ * Stores a sign-in link by the SHA-256 of its token, deleting the address's older unused links
+ * (20261203030000_sign_in_link_supersede): only the newest link mailed to an address works.
+ */
 export async function issueMagicLinkHash(
   sql: IdentitySql,
   input: { email: string; tokenHash: string; now: Date; expiresAt: Date },
