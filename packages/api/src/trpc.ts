@@ -137,21 +137,36 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 }
 
 /**
+ * The workspace a signed-in user's request names: the x-pc-workspace header, or, for a
+ * subscription only, the `workspaceId` connection parameter, since an SSE EventSource cannot send
+ * headers. Queries and mutations ignore connection parameters: tRPC reads them from the query
+ * string of any request, which any link can carry along with the victim's cookie, while a
+ * cross-site page cannot send a custom header without a CORS preflight the hub never approves.
+ * tRPC refuses batches that mix a subscription with other calls, so `type` holds for every call.
+ */
+function readRequestedWorkspaceId(header: string | undefined, info: RequestInfo | undefined): string | undefined {
+  const fromParams = info?.type === "subscription" ? info.connectionParams?.workspaceId : undefined;
+  return (header ?? fromParams)?.trim();
+}
+
+/** What createContextFromRequest reads of tRPC's request info. */
+export interface RequestInfo {
+  /** The type of the request's procedures; "unknown" when none was found. */
+  type?: string;
+  connectionParams: Record<string, string | undefined> | null;
+}
+
+/**
  * Context for Node's http server (the hub's tRPC handler). Reads the Cookie, Host and
- * x-pc-workspace headers (or, for an SSE subscription, which cannot send headers, the
- * `workspaceId` connection parameter), and appends Set-Cookie headers to `res`. Cookies set
- * after the response headers went out (a streaming batch) are dropped, so sign-in calls must use
- * a non-streaming link.
+ * x-pc-workspace headers (or a subscription's connection parameter, see readRequestedWorkspaceId),
+ * and appends Set-Cookie headers to `res`. Cookies set after the response headers went out (a
+ * streaming batch) are dropped, so sign-in calls must use a non-streaming link.
  */
 export function createContextFromRequest(
   deps: ApiDeps,
   /** How to tell the client's address; the hub passes its TRUST_PROXY-aware reading. */
   readClientIp: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress,
-): (options: {
-  req: IncomingMessage;
-  res: ServerResponse;
-  info?: { connectionParams: Record<string, string | undefined> | null };
-}) => Promise<Context> {
+): (options: { req: IncomingMessage; res: ServerResponse; info?: RequestInfo }) => Promise<Context> {
   const signingSecret = deps.config.sessionSigningSecret;
   return ({ req, res, info }) => {
     const appendSetCookie = (header: string) => {
@@ -164,7 +179,7 @@ export function createContextFromRequest(
       ip: readClientIp(req),
       userAgent: req.headers["user-agent"],
       cookieHeader: canUseCookies(req) ? readSessionCookieHeader(req.headers.cookie, signingSecret) : undefined,
-      workspaceId: (firstHeader(req.headers["x-pc-workspace"]) ?? info?.connectionParams?.workspaceId)?.trim(),
+      workspaceId: readRequestedWorkspaceId(firstHeader(req.headers["x-pc-workspace"]), info),
       host: req.headers.host,
       setCookie: (cookie) =>
         appendSetCookie(

@@ -2,7 +2,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION_EXPIRED, SIGN_IN_LINK_INVALID } from "../errors.js";
+import { SESSION_EXPIRED, SIGN_IN_LINK_INVALID, WORKSPACE_REQUIRED } from "../errors.js";
 import { appRouter } from "../root.js";
 import { type Harness, openHarness } from "../test-support/harness.js";
 import { createContextFromRequest } from "../trpc.js";
@@ -157,6 +157,36 @@ describe("session cookies over HTTP (createContextFromRequest, PGlite)", () => {
       outgoing.end();
     });
     expect(firstEvent).toContain(`"workspaceId":"${workspaceId}"`);
+  });
+
+  it("takes the workspace of queries and mutations from x-pc-workspace only, never from connectionParams in the URL", async () => {
+    const verified = await send("POST", "auth.verifyMagicLink", {
+      body: { token: await requestLinkToken("http-params@example.com") },
+    });
+    const cookie = `pc_session=${readSessionCookieValue(verified.setCookies)}`;
+    const me = await send("GET", "auth.me", { cookie });
+    const own = ((me.body.result?.data ?? {}) as { workspaces: { id: string }[] }).workspaces[0]?.id ?? "";
+    const created = await send("POST", "workspaces.create", { cookie, body: { name: "Second" } });
+    const second = ((created.body.result?.data ?? {}) as { id: string }).id;
+    expect(second).not.toBe(own);
+    const inSecond = await send("POST", "apiKeys.create", { cookie, workspaceId: second, body: { name: "in-second" } });
+    expect(inSecond.status).toBe(200);
+    const pickSecond = `connectionParams=${encodeURIComponent(JSON.stringify({ workspaceId: second }))}`;
+    const keyNames = (answer: HttpAnswer) => ((answer.body.result?.data ?? []) as { name: string }[]).map((key) => key.name);
+
+    // The header decides; the URL's parameter does not even break the tie.
+    const withHeader = await send("GET", `apiKeys.list?${pickSecond}`, { cookie, workspaceId: own });
+    expect(withHeader.status).toBe(200);
+    expect(keyNames(withHeader)).not.toContain("in-second");
+    // Without the header a query or mutation is refused, as if the URL named nothing: a link that
+    // carries connectionParams cannot choose where a victim's cookie acts.
+    const query = await send("GET", `apiKeys.list?${pickSecond}`, { cookie });
+    expect(query.status).toBe(400);
+    expect(query.body.error?.message).toBe(WORKSPACE_REQUIRED);
+    const mutation = await send("POST", `apiKeys.create?${pickSecond}`, { cookie, body: { name: "via-params" } });
+    expect(mutation.status).toBe(400);
+    expect(mutation.body.error?.message).toBe(WORKSPACE_REQUIRED);
+    expect(keyNames(await send("GET", "apiKeys.list", { cookie, workspaceId: second }))).toEqual(["in-second"]);
   });
 
   it("ignores the session cookie on a POST that is not JSON, so a form on a sibling site cannot use it", async () => {
