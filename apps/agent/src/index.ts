@@ -9,4 +9,13 @@ export type { AgentProcessStatus, ControlMethods } from "./daemon/control-protoc
 export { ConnectError, type ConnectErrorCode, isConnectError } from "./errors.js";
 export * from "./sdk/index.js";
 // The relay client itself, for programs (and tests) that manage streams without an Agent.
-export { Backoff, relayUrlFor, TunnelClient, type TunnelOptions, type TunnelTarget } from "./tunnel/index.js";
+export {
+  AGENT_REVOKED_ERROR_CODE,
+  Backoff,
+  isAgentRevokedError,
+  relayUrlFor,
+  TunnelClient,
+  TunnelFatalError,
+  type TunnelOptions,
+  type TunnelTarget,
+} from "./tunnel/index.js";

@@ -2,6 +2,7 @@ import { Command, Flags, type Interfaces } from "@oclif/core";
 import { type AgentIdentity, readIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths, resolveConfigDir } from "../config/paths.js";
 import { type ControlClient, createControlClient } from "../daemon/control-client.js";
+import { describeRevocation, readRevocation } from "../daemon/last-stop.js";
 import { type AgentEnv, readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
 import { callHub, createHubClient, type HubClient } from "../sdk/hub-client.js";
@@ -63,6 +64,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY first`,
       );
     }
+    // A revoked agent's token is dead for good: say so here rather than send it again.
+    const revocation = await readRevocation(this.paths.lastStop, identity.agentId);
+    if (revocation !== undefined) throw new ConnectError("HUB_UNAUTHORIZED", describeRevocation(revocation));
     const client = createHubClient(identity.hubUrl, identity.token);
     return callHub(identity.hubUrl, () => call(client, identity));
   }

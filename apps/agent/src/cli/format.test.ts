@@ -42,4 +42,24 @@ describe("formatStatus", () => {
     expect(text).not.toContain("IP changes");
     expect(text).not.toContain("Hub notices");
   });
+
+  it("shows how long rotations can extend the token, and since when it is registered", () => {
+    const text = formatStatus({
+      ...status,
+      token: {
+        expiresAt: "2030-01-31T00:00:00.000Z",
+        isProvisioned: false,
+        registeredAt: "2030-01-01T00:00:00.000Z",
+        maxExpiresAt: "2031-01-01T00:00:00.000Z",
+      },
+    });
+    expect(text).toContain("Token      expires 2030-01-31T00:00:00.000Z");
+    expect(text).toContain(
+      "Lifetime   rotations extend it until 2031-01-01T00:00:00.000Z at most (registered 2030-01-01T00:00:00.000Z), then register again",
+    );
+    // A provisioned token is never rotated: its expiry is its whole life.
+    expect(formatStatus({ ...status, token: { ...status.token, maxExpiresAt: "2030-01-01T00:00:00.000Z" } })).not.toContain(
+      "Lifetime",
+    );
+  });
 });

@@ -11,6 +11,11 @@ export function formatStatus(status: AgentProcessStatus): string {
   if (status.token !== undefined) {
     const kind = status.token.isProvisioned ? "provisioned, " : "";
     lines.push(`Token      ${kind}expires ${status.token.expiresAt}`);
+    // A provisioned token lives once, so only a rotatable one has a lifetime beyond its expiry.
+    if (status.token.maxExpiresAt !== undefined && !status.token.isProvisioned) {
+      const registered = status.token.registeredAt === undefined ? "" : ` (registered ${status.token.registeredAt})`;
+      lines.push(`Lifetime   rotations extend it until ${status.token.maxExpiresAt} at most${registered}, then register again`);
+    }
     if (status.token.warning !== undefined) lines.push(`Warning    ${status.token.warning}`);
   }
   lines.push(status.exposures.length === 0 ? "Exposures  none" : "Exposures");

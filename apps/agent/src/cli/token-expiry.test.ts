@@ -43,4 +43,15 @@ describe("describeTokenExpiry", () => {
     expect(formatRemaining(1)).toBe("1 minute");
     expect(formatRemaining(61 * 60_000)).toBe("2 hours");
   });
+
+  it("asks for a new registration instead of a rotation when the maximum lifetime is reached", () => {
+    const capped = { tokenExpiresAt: expiresAt, tokenMaxExpiresAt: expiresAt };
+    expect(describeTokenExpiry(capped, at(3 * DAY_MS))).toBe(
+      "Agent token expires in 3 days and reaches its maximum lifetime then: register this machine again with connect up --api-key <key> or connect login --hub <url>",
+    );
+    // Far from the cap, a rotation still helps.
+    expect(describeTokenExpiry({ ...capped, tokenMaxExpiresAt: "2031-01-01T00:00:00.000Z" }, at(3 * DAY_MS))).toBe(
+      "Agent token expires in 3 days: run connect up --rotate-token",
+    );
+  });
 });

@@ -8,6 +8,8 @@ const DAY_MS = 24 * HOUR_MS;
 export interface TokenExpiryInput {
   tokenExpiresAt: string;
   isProvisioned?: boolean | undefined;
+  /** Registration + the hub's TOKEN_MAX_LIFETIME_DAYS: no rotation extends the token past it. */
+  tokenMaxExpiresAt?: string | undefined;
 }
 
 /**
@@ -26,9 +28,15 @@ export function describeTokenExpiry(identity: TokenExpiryInput, now: Date): stri
   }
   const remaining = formatRemaining(remainingMs);
   // A provisioned token cannot be rotated (that would outlive its TTL); it is replaced.
-  return identity.isProvisioned === true
-    ? `Provisioned agent token expires in ${remaining}: provision a new one and run connect up --token <token>`
-    : `Agent token expires in ${remaining}: run connect up --rotate-token`;
+  if (identity.isProvisioned === true) {
+    return `Provisioned agent token expires in ${remaining}: provision a new one and run connect up --token <token>`;
+  }
+  // Near the maximum lifetime a rotation gains (almost) nothing: only a new registration helps.
+  const maxExpiresAt = identity.tokenMaxExpiresAt === undefined ? Number.NaN : Date.parse(identity.tokenMaxExpiresAt);
+  if (!Number.isNaN(maxExpiresAt) && maxExpiresAt - expiresAt < DAY_MS) {
+    return `Agent token expires in ${remaining} and reaches its maximum lifetime then: register this machine again with connect up --api-key <key> or connect login --hub <url>`;
+  }
+  return `Agent token expires in ${remaining}: run connect up --rotate-token`;
 }
 
 /** "6 days", "1 day", "5 hours", "12 minutes": rounded up, so "1 day" never means 20 hours left. */

@@ -93,6 +93,8 @@ function fakeHubClient(token: string): HubClient {
           isProvisioned: false,
           isRotationPending: false,
           recentIpChanges: [{ previousIp: "127.0.0.1", newIp: "127.0.0.2", at: "2000-01-01T12:00:00.000Z" }],
+          registeredAt: "1999-12-01T00:00:00.000Z",
+          tokenMaxExpiresAt: "2000-11-30T00:00:00.000Z",
         }),
       },
       rotateToken: { mutate: async () => ({ token: NEW, tokenExpiresAt: "2030-02-01T00:00:00.000Z" }) },
@@ -166,7 +168,16 @@ describe("connect up --rotate-token and connect status", () => {
 
       const after = await captureOutput(() => Status.run(["--config", dir, "--json"], ROOT));
       const status = JSON.parse(after.stdout) as { token: { expiresAt: string; warning?: string } };
-      expect(status.token).toEqual({ expiresAt: "2030-02-01T00:00:00.000Z", isProvisioned: false });
+      expect(status.token).toEqual({
+        expiresAt: "2030-02-01T00:00:00.000Z",
+        isProvisioned: false,
+        registeredAt: "1999-12-01T00:00:00.000Z",
+        maxExpiresAt: "2000-11-30T00:00:00.000Z",
+      });
+      const text = await captureOutput(() => Status.run(["--config", dir], ROOT));
+      expect(text.stdout).toContain(
+        "Lifetime   rotations extend it until 2000-11-30T00:00:00.000Z at most (registered 1999-12-01T00:00:00.000Z), then register again",
+      );
     } finally {
       await control.request("shutdown", {});
       await done;

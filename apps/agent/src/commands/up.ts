@@ -15,6 +15,7 @@ import { ensureConfigDir } from "../config/json-file.js";
 import { readState } from "../config/state.js";
 import { findRunningAgent, isProcessAlive } from "../daemon/agent-process.js";
 import type { AgentProcessStatus } from "../daemon/control-protocol.js";
+import { describeRevocation, readRevocation } from "../daemon/last-stop.js";
 import { runDaemon } from "../daemon/run-daemon.js";
 import { ConnectError, describeError, isConnectError } from "../errors.js";
 import { Agent } from "../sdk/agent.js";
@@ -118,6 +119,8 @@ export default class Up extends BaseCommand<typeof Up> {
       );
     }
     normalizeHubUrl(saved.hubUrl, { isInsecureAllowed: this.env.isInsecureAllowed });
+    const revocation = await readRevocation(this.paths.lastStop, saved.agentId);
+    if (revocation !== undefined) throw new ConnectError("NOT_REGISTERED", describeRevocation(revocation));
     let identity = saved;
     const rotated = await rotateAgentToken({
       hubUrl: saved.hubUrl,
@@ -163,12 +166,16 @@ export default class Up extends BaseCommand<typeof Up> {
 
     const label = this.flags.label;
     let reasonToRegister: string | undefined;
+    const revocation = saved === undefined ? undefined : await readRevocation(this.paths.lastStop, saved.agentId);
     if (saved === undefined) {
       reasonToRegister = `No agent is registered in ${this.paths.dir}: pass --api-key pc_... to register one (or run connect login later)`;
     } else if (saved.hubUrl !== hubUrl) {
       reasonToRegister = `This agent is registered with ${saved.hubUrl}: pass --api-key pc_... to register it with ${hubUrl}`;
     } else if (label !== undefined && label !== saved.label) {
       reasonToRegister = `This agent is registered as "${saved.label}": pass --api-key pc_... to register it again as "${label}"`;
+    } else if (revocation !== undefined) {
+      // Revoked for good: its token is not sent again, not even to ask whether it still works.
+      reasonToRegister = describeRevocation(revocation);
     } else {
       try {
         const client = createHubClient(hubUrl, saved.token);
@@ -178,6 +185,8 @@ export default class Up extends BaseCommand<typeof Up> {
           tokenExpiresAt: me.tokenExpiresAt,
           workspace: { id: me.workspace.id, name: me.workspace.name },
           label: me.label,
+          registeredAt: me.registeredAt,
+          tokenMaxExpiresAt: me.tokenMaxExpiresAt,
         };
         if (JSON.stringify(current) !== JSON.stringify(saved)) await writeIdentity(this.paths.identity, current);
         if (apiKey !== undefined)
@@ -191,7 +200,8 @@ export default class Up extends BaseCommand<typeof Up> {
     }
     if (apiKey === undefined) throw new ConnectError("NOT_REGISTERED", reasonToRegister);
 
-    if (saved !== undefined && saved.hubUrl === hubUrl) await this.releaseExposures(saved);
+    // A revoked agent's token is refused anyway; the hub took its service names back with it.
+    if (saved !== undefined && saved.hubUrl === hubUrl && revocation === undefined) await this.releaseExposures(saved);
     const identity = await Agent.register({
       hubUrl,
       apiKey,

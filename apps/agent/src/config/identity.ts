@@ -10,6 +10,9 @@ export const identitySchema = z.object({
   label: z.string(),
   /** A provisioned token (short-lived, cannot be rotated): `connect up --token`. */
   isProvisioned: z.boolean().optional(),
+  /** When the hub registered this agent, and the last moment a rotation can extend its token to. */
+  registeredAt: z.string().optional(),
+  tokenMaxExpiresAt: z.string().optional(),
 });
 
 /** Who this agent is on which hub: what `connect up` saves after registering. */

@@ -72,6 +72,10 @@ export interface AgentProcessStatus {
   token: {
     expiresAt: string;
     isProvisioned: boolean;
+    /** When the hub registered this agent (from agents.me; absent until the hub answered). */
+    registeredAt?: string;
+    /** The latest expiry any rotation can reach (registration + TOKEN_MAX_LIFETIME_DAYS). */
+    maxExpiresAt?: string;
     /** Set from seven days before expiry: what to do about it. */
     warning?: string;
   };

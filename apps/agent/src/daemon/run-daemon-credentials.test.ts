@@ -6,6 +6,7 @@ import type { AgentIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
 import type { HubClient } from "../sdk/hub-client.js";
 import { FakeTunnel } from "../test-support/fake-tunnel.js";
+import { TunnelFatalError } from "../tunnel/tunnel-client.js";
 import { createControlClient } from "./control-client.js";
 import { readLastStop } from "./last-stop.js";
 import { type DaemonOptions, type DaemonResult, runDaemon } from "./run-daemon.js";
@@ -209,11 +210,16 @@ describe("runDaemon and the agent token", () => {
     const hub = createFakeHub(identityExpiringIn(DAY_MS).tokenExpiresAt);
     const started = await startDaemon(identityExpiringIn(DAY_MS), hub);
     const reason = "Provisioned agent token expired (claude-code): provision a new one";
-    tunnels[0]?.options.onFatal?.(new Error(reason));
+    tunnels[0]?.options.onFatal?.(new TunnelFatalError(reason, "token_expired"));
     const result = await started.done;
     expect(result.exitCode).toBe(1);
     expect(result.fatalError?.message).toBe(reason);
-    expect(await readLastStop(paths.lastStop)).toEqual({ at: NOW.toISOString(), reason });
+    expect(await readLastStop(paths.lastStop)).toEqual({
+      at: NOW.toISOString(),
+      reason,
+      agentId: "agent-1",
+      code: "token_expired",
+    });
     expect(logs).toContain(`Stopping: ${reason}`);
     // A later start clears it: it is no longer why nothing runs.
     const again = await startDaemon(identityExpiringIn(DAY_MS), hub);

@@ -6,6 +6,7 @@ import type { ConfigPaths } from "../config/paths.js";
 import { type ReachRecord, readState, writeState } from "../config/state.js";
 import { ConnectError, describeError } from "../errors.js";
 import { Agent, type AgentOptions, type TunnelState } from "../sdk/agent.js";
+import { TunnelFatalError } from "../tunnel/tunnel-client.js";
 import { findRunningAgent, removeOwnPidFile, writePidFile } from "./agent-process.js";
 import type { AgentProcessStatus, ControlHandler, HubNoticeRecord, IpChangeRecord } from "./control-protocol.js";
 import { type ControlServer, startControlServer } from "./control-server.js";
@@ -130,7 +131,14 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       lastError = error.message;
       log(`Stopping: ${error.message}`);
       // The process is about to go; `connect status` reads the reason from here afterwards.
-      void writeLastStop(paths.lastStop, { at: now().toISOString(), reason: error.message })
+      // The code and agent id let connect up refuse this identity's token locally from now on.
+      const code = error instanceof TunnelFatalError ? error.code : undefined;
+      void writeLastStop(paths.lastStop, {
+        at: now().toISOString(),
+        reason: error.message,
+        agentId: identity.agentId,
+        ...(code === undefined ? {} : { code }),
+      })
         .catch((writeError: unknown) => log(`Could not record why the agent stopped: ${describeError(writeError)}`))
         .finally(() => void shutdown(1));
     },
@@ -175,6 +183,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       token: {
         expiresAt: identity.tokenExpiresAt,
         isProvisioned: identity.isProvisioned === true,
+        ...(identity.registeredAt === undefined ? {} : { registeredAt: identity.registeredAt }),
+        ...(identity.tokenMaxExpiresAt === undefined ? {} : { maxExpiresAt: identity.tokenMaxExpiresAt }),
         ...(warning === undefined ? {} : { warning }),
       },
       exposures: status.exposures,
@@ -199,7 +209,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
 
   /**
    * Re-reads who the hub says this agent is (after each connect and each ip_changed notice): the
-   * recent IP changes for `connect status`, and the token's expiry. A saved token that is an
+   * recent IP changes for `connect status`, and the token's expiry and maximum lifetime. A saved token that is an
    * unconfirmed rotation (the confirmation never arrived) is confirmed here.
    */
   async function refreshProfile(): Promise<void> {
@@ -211,7 +221,19 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         me = await agent.me();
       }
       ipChanges = me.recentIpChanges;
-      if (me.tokenExpiresAt !== identity.tokenExpiresAt) await saveIdentity({ ...identity, tokenExpiresAt: me.tokenExpiresAt });
+      const current = {
+        ...identity,
+        tokenExpiresAt: me.tokenExpiresAt,
+        registeredAt: me.registeredAt,
+        tokenMaxExpiresAt: me.tokenMaxExpiresAt,
+      };
+      if (
+        current.tokenExpiresAt !== identity.tokenExpiresAt ||
+        current.registeredAt !== identity.registeredAt ||
+        current.tokenMaxExpiresAt !== identity.tokenMaxExpiresAt
+      ) {
+        await saveIdentity(current);
+      }
     } catch (error) {
       log(`Could not read this agent's details from the hub: ${describeError(error)}`);
     }

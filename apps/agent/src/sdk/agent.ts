@@ -31,7 +31,11 @@ export interface AgentOptions {
   /** Ping interval towards the hub; a hub silent for two intervals is redialed. Default 15 s. */
   heartbeatMs?: number;
   onStateChange?(state: TunnelState, detail?: { reason?: string }): void;
-  /** The hub rejected the agent for good (e.g. its token); the tunnel has stopped. */
+  /**
+   * The hub rejected the agent for good (its token expired, the agent was revoked); the tunnel
+   * has stopped and will not redial. `isAgentRevokedError(error)` tells a revocation apart: that
+   * agent's tokens never work again, so nothing should retry with them.
+   */
   onFatal?(error: Error): void;
   /** Something the hub wants a person to see (a token about to expire...). */
   onNotice?: TunnelOptions["onNotice"];

@@ -82,6 +82,8 @@ export async function identityFromToken(options: TokenIdentityOptions): Promise<
     workspace: { id: me.workspace.id, name: me.workspace.name },
     label: me.label,
     ...(me.isProvisioned ? { isProvisioned: true } : {}),
+    registeredAt: me.registeredAt,
+    tokenMaxExpiresAt: me.tokenMaxExpiresAt,
   };
 }
 

@@ -13,6 +13,15 @@ export {
   type WelcomeInfo,
 } from "./agent.js";
 export {
+  type AgentCreator,
+  type AgentListEntry,
+  describeCreator,
+  findAgent,
+  listAgents,
+  type RevokedAgent,
+  revokeAgent,
+} from "./agents.js";
+export {
   type AuditClientOptions,
   type AuditEvent,
   type AuditListInput,

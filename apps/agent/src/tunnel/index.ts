@@ -1,8 +1,11 @@
 export { Backoff } from "./backoff.js";
 export { type FrameSink, StreamBridge } from "./stream-bridge.js";
 export {
+  AGENT_REVOKED_ERROR_CODE,
+  isAgentRevokedError,
   relayUrlFor,
   TunnelClient,
+  TunnelFatalError,
   type TunnelOptions,
   type TunnelState,
   type TunnelTarget,

@@ -49,8 +49,11 @@ export interface TunnelOptions {
   /** The exposures this agent registered. The hub only names a service, never a host. */
   resolveTarget(serviceName: string): TunnelTarget | undefined;
   onStateChange?(state: TunnelState, detail?: { reason?: string }): void;
-  /** The hub refused us in a way retrying cannot fix (bad or expired token). */
-  onFatal?(error: Error): void;
+  /**
+   * The hub refused us in a way retrying cannot fix (bad or expired token, agent revoked). The
+   * error is a TunnelFatalError: its `code` says which, when the hub said.
+   */
+  onFatal?(error: TunnelFatalError): void;
   onNotice?(notice: NoticeMessage): void;
   agentVersion?: string;
   /** How often to ping the hub; a hub silent for two intervals is considered gone. */
@@ -62,6 +65,27 @@ export interface TunnelOptions {
    */
   onStreamReset?(event: { service: string; code: number; reason: string; wasOpened: boolean }): void;
   backoff?: Backoff;
+}
+
+/**
+ * Why the tunnel gave up for good. `code` is the hub's control error code when it sent one
+ * ("agent_revoked", "token_expired"...), so callers can tell a revoked agent from an expired token.
+ */
+export class TunnelFatalError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = "TunnelFatalError";
+  }
+}
+
+/** The hub's control error code for an agent an owner (or a key's or member's removal) revoked. */
+export const AGENT_REVOKED_ERROR_CODE = "agent_revoked";
+
+export function isAgentRevokedError(error: unknown): error is TunnelFatalError {
+  return error instanceof TunnelFatalError && error.code === AGENT_REVOKED_ERROR_CODE;
 }
 
 interface ConnectedWaiter {
@@ -102,7 +126,9 @@ export class TunnelClient {
   private isPeerAlive = true;
   private isClosing = false;
   private lastError: Error | undefined;
-  private fatalError: Error | undefined;
+  /** The code of the hub's last control error on this connection ("token_expired"...). */
+  private lastErrorCode: string | undefined;
+  private fatalError: TunnelFatalError | undefined;
   private token: string;
   /** The token the current connection authenticated with. */
   private connectedToken: string | undefined;
@@ -379,6 +405,7 @@ export class TunnelClient {
         break;
       case "error":
         this.lastError = new Error(message.message);
+        this.lastErrorCode = message.code;
         break;
       case "goaway":
         // The hub is restarting: come back quickly rather than after a long backoff.
@@ -448,18 +475,25 @@ export class TunnelClient {
     this.openedStreams.clear();
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
+    const errorCode = this.lastErrorCode;
+    this.lastErrorCode = undefined;
 
+    // A revocation ends the agent, not one of its tokens: a rotated token is just as dead, and
+    // a hub that announced it but could not finish the close (1006) must not be redialed either.
+    const isRevoked = code === CloseCode.AGENT_REVOKED || errorCode === AGENT_REVOKED_ERROR_CODE;
     // A refusal of a token this agent has since replaced says nothing about the new one.
     const isTokenReplaced = this.connectedToken !== undefined && this.connectedToken !== this.token;
     const isFatal =
-      !isTokenReplaced && ((refusal && (refusal.status === 401 || refusal.status === 403)) || isFatalCloseCode(code));
+      isRevoked ||
+      (!isTokenReplaced && ((refusal && (refusal.status === 401 || refusal.status === 403)) || isFatalCloseCode(code)));
     if (this.isClosing) {
       this.setState("closed");
       return;
     }
     if (isFatal) {
-      this.fatalError = new Error(
+      this.fatalError = new TunnelFatalError(
         refusal?.message ?? this.lastError?.message ?? (reason || `hub closed the connection (${code})`),
+        isRevoked ? AGENT_REVOKED_ERROR_CODE : errorCode,
       );
       this.setState("closed", this.fatalError.message);
       for (const waiter of this.waiters.splice(0)) waiter.reject(this.fatalError);

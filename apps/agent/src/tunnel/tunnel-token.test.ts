@@ -3,7 +3,7 @@ import { CloseCode, encodeControl } from "@private-connect/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Backoff } from "./backoff.js";
-import { TunnelClient } from "./tunnel-client.js";
+import { isAgentRevokedError, TunnelClient, type TunnelFatalError } from "./tunnel-client.js";
 
 const OLD = "1".repeat(64);
 const NEW = "2".repeat(64);
@@ -14,6 +14,8 @@ interface FakeRelay {
   bearers: string[];
   sockets: WebSocket[];
   nextConnection(): Promise<WebSocket>;
+  /** Called for every connection, with its bearer, after nextConnection's waiter. */
+  onConnection(listener: (socket: WebSocket, bearer: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -23,10 +25,13 @@ async function startRelay(): Promise<FakeRelay> {
   const bearers: string[] = [];
   const sockets: WebSocket[] = [];
   const waiting: ((socket: WebSocket) => void)[] = [];
+  const listeners: ((socket: WebSocket, bearer: string) => void)[] = [];
   server.on("connection", (socket, request) => {
-    bearers.push(request.headers.authorization ?? "");
+    const bearer = request.headers.authorization ?? "";
+    bearers.push(bearer);
     sockets.push(socket);
     waiting.shift()?.(socket);
+    for (const listener of listeners) listener(socket, bearer);
   });
   const { port } = server.address() as AddressInfo;
   return {
@@ -34,6 +39,7 @@ async function startRelay(): Promise<FakeRelay> {
     bearers,
     sockets,
     nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
+    onConnection: (listener) => listeners.push(listener),
     close: () =>
       new Promise((resolve) => {
         for (const socket of server.clients) socket.terminate();
@@ -122,5 +128,92 @@ describe("TunnelClient and token changes", () => {
     expect(fatal.map((error) => error.message)).toEqual([reason]);
     expect(tunnel.lastFailure).toBe(reason);
     expect(relay.bearers).toHaveLength(1);
+  });
+});
+
+const REFERENCE = "3".repeat(64);
+const REVOKED_REASON = "This agent was revoked by an owner of acme: ask them to let you in again";
+
+/**
+ * A tunnel the relay revokes, beside a reference tunnel with the same (fast) backoff that the
+ * relay keeps dropping with HUB_SHUTDOWN. The window in which the revoked one could have retried
+ * ends when the reference has redialed `rounds` times: an event, not a sleep.
+ */
+async function revokeBesideReference(
+  cut: (socket: WebSocket) => void,
+  options: { rotateFirst?: boolean; rounds?: number } = {},
+): Promise<{ relay: FakeRelay; tunnel: TunnelClient; fatal: TunnelFatalError[]; states: string[] }> {
+  const rounds = options.rounds ?? 4;
+  const relay = await startRelay();
+  cleanups.push(relay.close);
+  const fatal: TunnelFatalError[] = [];
+  const states: string[] = [];
+  const tunnel = new TunnelClient({
+    hubUrl: relay.url,
+    token: OLD,
+    resolveTarget: () => undefined,
+    onFatal: (error) => fatal.push(error),
+    onStateChange: (state) => states.push(state),
+    backoff: new Backoff(5, 20),
+  });
+  cleanups.push(() => tunnel.close());
+  const first = relay.nextConnection();
+  tunnel.start();
+  const socket = await first;
+  welcome(socket);
+  await tunnel.waitConnected(5000);
+  // A rotation saved a new token: before, any refusal of the old one led to a redial with it.
+  if (options.rotateFirst === true) tunnel.setToken(NEW);
+
+  let referenceDials = 0;
+  let markDone = () => {};
+  const referenceDone = new Promise<void>((resolve) => {
+    markDone = resolve;
+  });
+  relay.onConnection((referenceSocket, bearer) => {
+    if (bearer !== `Bearer ${REFERENCE}`) return;
+    referenceDials += 1;
+    if (referenceDials > rounds) markDone();
+    else referenceSocket.close(CloseCode.HUB_SHUTDOWN, "restarting");
+  });
+  const reference = new TunnelClient({
+    hubUrl: relay.url,
+    token: REFERENCE,
+    resolveTarget: () => undefined,
+    backoff: new Backoff(5, 20),
+  });
+  cleanups.push(() => reference.close());
+
+  socket.send(encodeControl({ type: "error", code: "agent_revoked", message: REVOKED_REASON }));
+  cut(socket);
+  reference.start();
+  await referenceDone;
+  return { relay, tunnel, fatal, states };
+}
+
+describe("TunnelClient and a revoked agent", () => {
+  it("stops for good with the hub's reason and never dials again, even with a rotated token", async () => {
+    const { relay, tunnel, fatal, states } = await revokeBesideReference(
+      (socket) => socket.close(CloseCode.AGENT_REVOKED, "agent revoked"),
+      { rotateFirst: true },
+    );
+    expect(fatal.map((error) => error.message)).toEqual([REVOKED_REASON]);
+    expect(fatal.every(isAgentRevokedError)).toBe(true);
+    expect(tunnel.state).toBe("closed");
+    expect(states.at(-1)).toBe("closed");
+    expect(tunnel.lastFailure).toBe(REVOKED_REASON);
+    // The reference redialed four times meanwhile; the revoked agent not once, with either token.
+    expect(relay.bearers.filter((bearer) => bearer !== `Bearer ${REFERENCE}`)).toEqual([`Bearer ${OLD}`]);
+    await expect(tunnel.waitConnected(1000)).rejects.toThrow(REVOKED_REASON);
+  });
+
+  it("takes the announced revocation as final even when the close frame never arrives", async () => {
+    const { relay, fatal } = await revokeBesideReference((socket) => {
+      // Let the error frame leave before the connection is cut without a close frame (1006).
+      socket.once("close", () => {});
+      setImmediate(() => socket.terminate());
+    });
+    expect(fatal.map((error) => [error.message, error.code])).toEqual([[REVOKED_REASON, "agent_revoked"]]);
+    expect(relay.bearers.filter((bearer) => bearer !== `Bearer ${REFERENCE}`)).toEqual([`Bearer ${OLD}`]);
   });
 });
