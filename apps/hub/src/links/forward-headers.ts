@@ -1,4 +1,5 @@
-import { SESSION_COOKIE_NAME } from "@private-connect/api";
+import { mapRedirectIntoLink, mapRefreshIntoLink } from "./redirect-policy.js";
+import { isSessionCookieName, judgeSetCookie } from "./response-cookies.js";
 
 /** Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -42,11 +43,6 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> {
     for (const token of (rawHeaders[index + 1] ?? "").split(",")) tokens.add(token.trim().toLowerCase());
   }
   return tokens;
-}
-
-function isSessionCookieName(name: string): boolean {
-  const bare = name.trim().replace(/^__(Host|Secure)-/i, "");
-  return bare.toLowerCase() === SESSION_COOKIE_NAME;
 }
 
 /** A Cookie header without the hub's own session cookie; undefined when nothing else is left. */
@@ -103,30 +99,65 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], context: Ups
 export interface DownstreamContext {
   /** A 101 answer to an upgrade: its Connection and Upgrade headers are the handshake itself. */
   isUpgrade: boolean;
-  /** The path form: pages are sandboxed, and the service's absolute redirects stay under `/l/<slug>`. */
+  /** The response's status: only a 3xx Location is a redirect a browser follows. */
+  status: number;
+  /** The path form: pages are sandboxed, cookies and redirects stay under `/l/<slug>`. */
   pathFormPrefix?: string | undefined;
+  /** The host form's host name (lower case, no port): the only Domain its cookies may name. */
+  linkHostName?: string | undefined;
+  /** The hub's origin as the visitor reached it, for the path form's redirects. */
+  visitorOrigin?: string | undefined;
+  /** The path and query the service was sent: relative redirects and default cookie paths. */
+  servicePath?: string | undefined;
 }
+
+export type DownstreamHead =
+  | { kind: "passed"; headers: string[]; droppedCookies: string[] }
+  /** A redirect out of a path-form link: the response is not passed on at all. */
+  | { kind: "refused"; header: string };
 
 /**
  * The response headers the visitor is sent, as a raw list (two Set-Cookie stay two). Hop-by-hop
- * headers go (node:http frames the body itself), and so does any Set-Cookie for the hub's
- * session cookie: a linked service must not be able to sign a visitor in or out of the hub.
+ * headers go (node:http frames the body itself), and so does any Set-Cookie a server could read
+ * as the hub's session cookie: a linked service must not be able to sign a visitor in or out of
+ * the hub or the dashboard (response-cookies.ts). In the path form, redirects are mapped under
+ * `/l/<slug>`, and one that leaves the hub's host refuses the whole response (redirect-policy.ts).
  */
-export function buildDownstreamHeaders(rawHeaders: readonly string[], context: DownstreamContext): string[] {
+export function buildDownstreamHeaders(rawHeaders: readonly string[], context: DownstreamContext): DownstreamHead {
   const dropped = connectionTokens(rawHeaders);
   const headers: string[] = [];
+  const droppedCookies: string[] = [];
+  const redirectContext =
+    context.pathFormPrefix === undefined
+      ? undefined
+      : { pathFormPrefix: context.pathFormPrefix, visitorOrigin: context.visitorOrigin, servicePath: context.servicePath ?? "/" };
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = rawHeaders[index] ?? "";
     let value = rawHeaders[index + 1] ?? "";
     const lower = name.toLowerCase();
     const isHandshake = context.isUpgrade && (lower === "connection" || lower === "upgrade");
     if (!isHandshake && (HOP_BY_HOP.has(lower) || dropped.has(lower))) continue;
-    if (lower === "set-cookie" && isSessionCookieName(value.split("=")[0] ?? "")) continue;
-    if (lower === "location" && context.pathFormPrefix !== undefined && value.startsWith("/") && !value.startsWith("//")) {
-      value = `${context.pathFormPrefix}${value}`;
+    if (lower === "set-cookie") {
+      const decision = judgeSetCookie(value, {
+        pathFormPrefix: context.pathFormPrefix,
+        linkHostName: context.linkHostName,
+        servicePath: context.servicePath?.split("?")[0],
+      });
+      if (decision.kind === "dropped") {
+        droppedCookies.push(decision.reason);
+        continue;
+      }
+      value = decision.value;
+    }
+    if (redirectContext !== undefined && (lower === "location" || lower === "refresh")) {
+      const decision =
+        lower === "location" ? mapRedirectIntoLink(value, redirectContext) : mapRefreshIntoLink(value, redirectContext);
+      if (decision.kind === "rewritten") value = decision.value;
+      // Outside a 3xx a Location is information (201 Created), which no browser follows.
+      else if (lower === "refresh" || (context.status >= 300 && context.status < 400)) return { kind: "refused", header: name };
     }
     headers.push(name, value);
   }
   if (context.pathFormPrefix !== undefined) headers.push("Content-Security-Policy", PATH_FORM_CONTENT_SECURITY_POLICY);
-  return headers;
+  return { kind: "passed", headers, droppedCookies };
 }

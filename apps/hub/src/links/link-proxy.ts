@@ -16,8 +16,9 @@ import { ResetCode } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type { LocalStream } from "../relay/local-stream.js";
 import { OpenRefusal } from "../relay/relay-server.js";
-import { buildDownstreamHeaders, buildUpstreamHeaders } from "./forward-headers.js";
+import { buildDownstreamHeaders, buildUpstreamHeaders, type DownstreamContext } from "./forward-headers.js";
 import type { LinkTarget } from "./link-routing.js";
+import { findForbiddenOverride } from "./method-override.js";
 import { checkRequestPath } from "./path-policy.js";
 
 /** What the proxy needs of the relay: a stream to the exposing agent (RelayServer.openLocalStream). */
@@ -89,6 +90,8 @@ const MESSAGES = {
   notExposed: PUBLIC_LINK_SERVICE_GONE,
   noAnswer: "The service behind this link did not answer: try again later.",
   badTarget: "Bad request: the request target cannot be forwarded.",
+  redirectOut:
+    "Bad gateway: the service behind this link redirected to another site, which a /l/ link does not pass on. Its owner can serve it on its own host (LINK_DOMAIN) instead.",
 } as const;
 
 /**
@@ -274,7 +277,8 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       });
   }
 
-  async function admit(target: LinkTarget, method: string, ip: string): Promise<Admission> {
+  async function admit(target: LinkTarget, req: IncomingMessage, ip: string): Promise<Admission> {
+    const method = req.method ?? "GET";
     const resolution = await resolveLinkForRequest(deps, target.slug);
     if (resolution.kind === "refused") {
       return { kind: "refused", status: resolution.status, message: resolution.message, link: resolution.link };
@@ -285,6 +289,17 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
         kind: "refused",
         status: 405,
         message: `Method not allowed: this link accepts ${link.methods.join(", ")}.`,
+        headers: { allow: link.methods.join(", ") },
+        link,
+      };
+    }
+    // A POST that the service would run as a DELETE is a DELETE.
+    const override = findForbiddenOverride(req.rawHeaders, target.target, link.methods);
+    if (override !== undefined) {
+      return {
+        kind: "refused",
+        status: 405,
+        message: `Method not allowed: this link accepts ${link.methods.join(", ")}, and ${override.source} asks for ${override.method}.`,
         headers: { allow: link.methods.join(", ") },
         link,
       };
@@ -310,6 +325,30 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     }
     if (link.route === undefined) return { kind: "refused", status: 502, message: MESSAGES.notExposed, link };
     return { kind: "admitted", link, route: link.route, path: decision.path, forwardTarget: decision.forwardTarget };
+  }
+
+  /** What the response filter needs to know of the request it answers. */
+  function downstreamContext(
+    req: IncomingMessage,
+    target: LinkTarget,
+    admission: Extract<Admission, { kind: "admitted" }>,
+    status: number,
+    isUpgrade: boolean,
+  ): DownstreamContext {
+    const host = req.headers.host;
+    return {
+      isUpgrade,
+      status,
+      pathFormPrefix: target.form === "path" ? `/l/${target.slug}` : undefined,
+      linkHostName: target.form === "host" ? host?.split(":")[0]?.toLowerCase().replace(/\.$/, "") : undefined,
+      visitorOrigin: host === undefined ? undefined : `${options.isSecureRequest(req) ? "https" : "http"}://${host}`,
+      servicePath: admission.forwardTarget,
+    };
+  }
+
+  /** Says, once per response, which cookies a service tried to set and did not: its owner may wonder. */
+  function noteDroppedCookies(link: ResolvedLink, reasons: readonly string[]): void {
+    if (reasons.length > 0) log.info({ linkId: link.id, reasons }, "dropped Set-Cookie headers of a link response");
   }
 
   /** Opens the relay stream, or says (502/503) why not. */
@@ -395,13 +434,16 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     });
     upstream.on("response", (upstreamRes) => {
       hasResponse = true;
-      const pathFormPrefix = target.form === "path" ? `/l/${target.slug}` : undefined;
-      writeProxiedHead(
-        res,
-        upstreamRes.statusCode ?? 502,
-        upstreamRes.statusMessage,
-        buildDownstreamHeaders(upstreamRes.rawHeaders, { isUpgrade: false, pathFormPrefix }),
-      );
+      const status = upstreamRes.statusCode ?? 502;
+      const head = buildDownstreamHeaders(upstreamRes.rawHeaders, downstreamContext(req, target, admission, status, false));
+      if (head.kind === "refused") {
+        log.info({ linkId: link.id, status, header: head.header }, "refused a redirect out of a /l/ link");
+        upstreamRes.resume();
+        sendText(res, req, 502, MESSAGES.redirectOut);
+        return;
+      }
+      noteDroppedCookies(link, head.droppedCookies);
+      writeProxiedHead(res, status, upstreamRes.statusMessage, head.headers);
       upstreamRes.pipe(res);
       // The stream was reset mid-body: the visitor must see a cut response, not a short one.
       upstreamRes.on("aborted", () => res.destroy());
@@ -475,16 +517,21 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
         writeRawText(socket, status, why === "revoked" ? MESSAGES.revoked : MESSAGES.expired);
       } else socket.destroy();
     });
-    const pathFormPrefix = target.form === "path" ? `/l/${target.slug}` : undefined;
     upstream.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
-      status = upstreamRes.statusCode ?? 101;
-      socket.write(
-        serializeResponseHead(
-          status,
-          upstreamRes.statusMessage,
-          buildDownstreamHeaders(upstreamRes.rawHeaders, { isUpgrade: true, pathFormPrefix }),
-        ),
+      const upgradeStatus = upstreamRes.statusCode ?? 101;
+      const downstream = buildDownstreamHeaders(
+        upstreamRes.rawHeaders,
+        downstreamContext(req, target, admission, upgradeStatus, true),
       );
+      if (downstream.kind === "refused") {
+        status = 502;
+        upstreamSocket.destroy();
+        writeRawText(socket, 502, MESSAGES.redirectOut);
+        return;
+      }
+      status = upgradeStatus;
+      noteDroppedCookies(link, downstream.droppedCookies);
+      socket.write(serializeResponseHead(status, upstreamRes.statusMessage, downstream.headers));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstreamSocket.write(head);
       // Torn down as one: when either side ends or fails, both close.
@@ -500,9 +547,20 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     });
     upstream.on("response", (upstreamRes) => {
       // The service declined the upgrade: pass its answer on, then close (the body is unframed).
-      status = upstreamRes.statusCode ?? 502;
-      const headers = buildDownstreamHeaders(upstreamRes.rawHeaders, { isUpgrade: false, pathFormPrefix });
-      socket.write(serializeResponseHead(status, upstreamRes.statusMessage, [...headers, "Connection", "close"]));
+      const declinedStatus = upstreamRes.statusCode ?? 502;
+      const downstream = buildDownstreamHeaders(
+        upstreamRes.rawHeaders,
+        downstreamContext(req, target, admission, declinedStatus, false),
+      );
+      if (downstream.kind === "refused") {
+        status = 502;
+        upstreamRes.resume();
+        writeRawText(socket, 502, MESSAGES.redirectOut);
+        return;
+      }
+      status = declinedStatus;
+      noteDroppedCookies(link, downstream.droppedCookies);
+      socket.write(serializeResponseHead(status, upstreamRes.statusMessage, [...downstream.headers, "Connection", "close"]));
       upstreamRes.pipe(socket);
       upstreamRes.on("aborted", () => socket.destroy());
     });
@@ -546,7 +604,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       const startedAt = performance.now();
       const ip = options.readClientIp(req);
       const method = req.method ?? "GET";
-      admit(target, method, ip)
+      admit(target, req, ip)
         .then((admission) => {
           if (admission.kind === "refused") {
             sendText(res, req, admission.status, admission.message, admission.headers);
@@ -569,7 +627,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       const startedAt = performance.now();
       const ip = options.readClientIp(req);
       const method = req.method ?? "GET";
-      admit(target, method, ip)
+      admit(target, req, ip)
         .then((admission) => {
           if (admission.kind === "refused") {
             writeRawText(socket, admission.status, admission.message, admission.headers);

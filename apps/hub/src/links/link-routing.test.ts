@@ -179,33 +179,45 @@ describe("forwarded headers", () => {
         "Location",
         "/login",
       ],
-      { isUpgrade: false },
+      { isUpgrade: false, status: 302 },
     );
-    expect(downstream).toEqual(["Set-Cookie", "a=1; Path=/", "Set-Cookie", "b=2; HttpOnly", "Location", "/login"]);
+    expect(downstream).toEqual({
+      kind: "passed",
+      headers: ["Set-Cookie", "a=1; Path=/", "Set-Cookie", "b=2; HttpOnly", "Location", "/login"],
+      droppedCookies: ["the hub's session cookie"],
+    });
   });
 
   it("sandboxes the path form and keeps its redirects under /l/<slug>", () => {
-    const downstream = buildDownstreamHeaders(["Location", "/login?next=/", "Content-Type", "text/html"], {
-      isUpgrade: false,
-      pathFormPrefix: `/l/${SLUG}`,
+    const pathForm = { isUpgrade: false, status: 302, pathFormPrefix: `/l/${SLUG}`, visitorOrigin: "http://hub.test" };
+    const downstream = buildDownstreamHeaders(["Location", "/login?next=/", "Content-Type", "text/html"], pathForm);
+    expect(downstream).toMatchObject({
+      kind: "passed",
+      headers: [
+        "Location",
+        `/l/${SLUG}/login?next=/`,
+        "Content-Type",
+        "text/html",
+        "Content-Security-Policy",
+        PATH_FORM_CONTENT_SECURITY_POLICY,
+      ],
     });
-    expect(downstream).toEqual([
-      "Location",
-      `/l/${SLUG}/login?next=/`,
-      "Content-Type",
-      "text/html",
-      "Content-Security-Policy",
-      PATH_FORM_CONTENT_SECURITY_POLICY,
-    ]);
-    expect(
-      buildDownstreamHeaders(["Location", "//evil.example/x"], { isUpgrade: false, pathFormPrefix: `/l/${SLUG}` }).slice(0, 2),
-    ).toEqual(["Location", "//evil.example/x"]);
+    // A redirect off the hub's host refuses the response: the hub's origin is no open redirect.
+    expect(buildDownstreamHeaders(["Location", "//evil.example/x"], pathForm)).toEqual({ kind: "refused", header: "Location" });
+    // Outside a 3xx a foreign Location is not followed by browsers, and passes.
+    expect(buildDownstreamHeaders(["Location", "//evil.example/x"], { ...pathForm, status: 201 })).toMatchObject({
+      kind: "passed",
+      headers: ["Location", "//evil.example/x", "Content-Security-Policy", PATH_FORM_CONTENT_SECURITY_POLICY],
+    });
   });
 
   it("keeps the handshake headers of a 101", () => {
     expect(
-      buildDownstreamHeaders(["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"], { isUpgrade: true }),
-    ).toEqual(["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"]);
+      buildDownstreamHeaders(["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"], {
+        isUpgrade: true,
+        status: 101,
+      }),
+    ).toMatchObject({ kind: "passed", headers: ["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"] });
   });
 });
 

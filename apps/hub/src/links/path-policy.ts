@@ -14,6 +14,7 @@ const REFUSAL_STATUS: Record<LinkPathProblem, 400 | 403> = {
   malformed: 400,
   "encoded-separator": 403,
   "disguised-dot-segment": 403,
+  "overlong-utf8": 403,
 };
 
 /**

@@ -4,7 +4,7 @@
 // string prefix would let `/api/v10` pass for `/api/v1`, and `..` or its encodings would walk out.
 
 /** Why a path was refused. `malformed` is a broken request (400); the others are escape attempts (403). */
-export type LinkPathProblem = "malformed" | "encoded-separator" | "disguised-dot-segment";
+export type LinkPathProblem = "malformed" | "encoded-separator" | "disguised-dot-segment" | "overlong-utf8";
 
 export type NormalizedLinkPath =
   | {
@@ -25,6 +25,42 @@ const LITERAL_BYTES = new Set(
 // After one decoding, a segment that still holds an encoded dot or separator was encoded twice:
 // a backend that decodes twice would find `..` or `/` in it.
 const DOUBLE_ENCODED = /%(2e|2f|5c)/i;
+
+/**
+ * What servers strip from a segment before they look at it: ASCII whitespace and controls (a
+ * trimming server reads `%20..` or `..%09` as `..`), Unicode spaces, and zero-width characters.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point.
+const IGNORABLE_CHARACTERS = /[\s\x00-\x1f\x7f\u200b-\u200d\u2060]/gu;
+
+/**
+ * Whether the bytes hold an overlong UTF-8 sequence: a character encoded in more bytes than it
+ * needs, such as `%c0%ae` for `.` or `%c0%af` for `/`. Valid UTF-8 never contains one, and a
+ * lenient decoder (old IIS, Tomcat, some WAFs) turns it back into the character it disguises.
+ */
+function hasOverlongUtf8(bytes: Buffer): boolean {
+  for (let index = 0; index + 1 < bytes.length; index++) {
+    const lead = bytes[index] ?? 0;
+    const next = bytes[index + 1] ?? 0;
+    if (next < 0x80 || next > 0xbf) continue;
+    if (lead === 0xc0 || lead === 0xc1) return true;
+    if (lead === 0xe0 && next < 0xa0) return true;
+    if (lead === 0xf0 && next < 0x90) return true;
+    if (lead === 0xf8 && next < 0x88) return true;
+    if (lead === 0xfc && next < 0x84) return true;
+  }
+  return false;
+}
+
+/** Whether a segment that is not `.` or `..` would be read as one by some server. */
+function isDisguisedDotSegment(decoded: string): boolean {
+  const beforeParameters = decoded.split(";")[0] ?? "";
+  return [decoded, beforeParameters].some((text) =>
+    [text, text.normalize("NFKC")].some(
+      (form) => dotKind(form) !== "none" || dotKind(form.replace(IGNORABLE_CHARACTERS, "")) !== "none",
+    ),
+  );
+}
 
 const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
@@ -82,7 +118,8 @@ function dotKind(text: string): DotKind {
  * percent-decoded to find dot segments (`..`, `%2e%2E`, ...), which are resolved; empty segments
  * (`//`) are dropped; a trailing slash is kept. Segments that only look like dot segments to
  * some servers (`..;x` for Java path parameters, `．．` for Unicode normalizers, `%252e%252e`
- * for double decoders) are refused rather than guessed at.
+ * for double decoders, `%20..` or `..%09` for servers that trim, `%c0%ae%c0%ae` for lenient
+ * UTF-8 decoders) are refused rather than guessed at.
  */
 export function normalizeLinkPath(rawPath: string): NormalizedLinkPath {
   if (!rawPath.startsWith("/") && !rawPath.startsWith("\\")) {
@@ -101,16 +138,17 @@ export function normalizeLinkPath(rawPath: string): NormalizedLinkPath {
     if (bytes.includes(SLASH) || bytes.includes(BACKSLASH)) {
       return { ok: false, problem: "encoded-separator", detail: "encoded slashes (%2F, %5C) are not allowed in link paths" };
     }
+    if (hasOverlongUtf8(bytes)) {
+      return {
+        ok: false,
+        problem: "overlong-utf8",
+        detail: "the path has an overlong UTF-8 sequence (such as %C0%AE), which some servers read as . or /",
+      };
+    }
     const decoded = bytes.toString("utf8");
     const kind = dotKind(decoded);
     if (kind === "none") {
-      const beforeParameters = decoded.split(";")[0] ?? "";
-      if (
-        dotKind(beforeParameters) !== "none" ||
-        dotKind(decoded.normalize("NFKC")) !== "none" ||
-        dotKind(beforeParameters.normalize("NFKC")) !== "none" ||
-        DOUBLE_ENCODED.test(decoded)
-      ) {
+      if (isDisguisedDotSegment(decoded) || DOUBLE_ENCODED.test(decoded)) {
         return {
           ok: false,
           problem: "disguised-dot-segment",
