@@ -170,6 +170,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       return true;
     },
     renderMetrics: () => renderPrometheus(relay.snapshot()),
+    metricsToken: env.METRICS_TOKEN,
     readClientIp: (request) => clientAddress(request, policy),
     log,
     links,

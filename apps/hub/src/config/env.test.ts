@@ -32,6 +32,13 @@ describe("hub environment", () => {
     expect(readHubEnv({ AUDIT_RETENTION_DAYS: "3650" }).AUDIT_RETENTION_DAYS).toBe(3650);
   });
 
+  it("reads METRICS_TOKEN, refusing one too short to be a secret", () => {
+    expect(readHubEnv({ METRICS_TOKEN: "0123456789abcdef0123" }).METRICS_TOKEN).toBe("0123456789abcdef0123");
+    expect(readHubEnv({}).METRICS_TOKEN).toBeUndefined();
+    expect(() => readHubEnv({ METRICS_TOKEN: "short" })).toThrow(/Invalid METRICS_TOKEN: must be at least 16 characters/);
+    expect(() => readHubEnv({ METRICS_TOKEN: "has a space in it somewhere" })).toThrow(/Invalid METRICS_TOKEN/);
+  });
+
   it("reads booleans", () => {
     expect(readHubEnv({ ALLOW_INSECURE: "true" })).toMatchObject({ ALLOW_INSECURE: true });
   });

@@ -89,6 +89,15 @@ const hubEnvSchema = z.object({
   /** Seconds between the relay's pings; an agent silent for two of them is dropped. */
   HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * A bearer token for /metrics (at least 16 characters), for a scraper on another machine.
+   * Unset: /metrics answers only loopback clients that came through no proxy.
+   */
+  METRICS_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters of random text, e.g. from: openssl rand -hex 32")
+    .regex(/^\S+$/, "must not contain spaces (it is sent as Authorization: Bearer <token>)")
+    .optional(),
 });
 
 export type HubEnv = z.infer<typeof hubEnvSchema>;

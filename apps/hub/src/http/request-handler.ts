@@ -4,6 +4,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { Logger } from "pino";
 import type { LinkProxy } from "../links/link-proxy.js";
 import type { LinkTarget } from "../links/link-routing.js";
+import { checkMetricsAccess } from "./metrics-access.js";
 import { handleProvision } from "./provision-route.js";
 import { requestLog, startRequestLog } from "./request-log.js";
 import { sendJson } from "./responses.js";
@@ -12,6 +13,8 @@ export interface HttpRoutesOptions {
   deps: ApiDeps;
   isReady(): Promise<boolean>;
   renderMetrics(): string;
+  /** METRICS_TOKEN: /metrics wants it as a bearer token; unset, /metrics answers loopback only. */
+  metricsToken?: string | undefined;
   readClientIp(req: IncomingMessage): string;
   /** Every line about a request goes through its child logger, which carries the request id. */
   log: Logger;
@@ -55,6 +58,12 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
       return;
     }
     if (path === "/metrics") {
+      const access = checkMetricsAccess(req, options.metricsToken);
+      if (access.kind === "refused") {
+        for (const [name, value] of Object.entries(access.headers ?? {})) res.setHeader(name, value);
+        sendJson(res, access.status, { error: access.message });
+        return;
+      }
       const text = options.renderMetrics();
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(text) });
       res.end(text);
