@@ -5,7 +5,7 @@
 // does); the hub alone is still `npx connect-hub start`.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
 import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,8 +18,9 @@ const webDir = join(root, "apps", "web");
 const usage = `npm start [-- --port 3001] [--dashboard-port 3000] [--host 127.0.0.1] [--data ./.data]
 
 Starts the hub (agents connect to it) and the dashboard (people sign in to it).
-Environment: as for connect-hub start (DATABASE_URL, SMTP_URL, ...); DASHBOARD_URL is set for
-the hub to the dashboard's address unless you set it yourself.`;
+Environment: as for connect-hub start (DATABASE_URL, SMTP_URL, TRUST_PROXY, ...); DASHBOARD_URL is
+set for the hub to the dashboard's address unless you set it yourself. The dashboard gets the
+hub's front-end secret (FRONT_END_SECRET, or <data>/front-end-secret) and the same TRUST_PROXY.`;
 
 function fail(message) {
   process.stderr.write(`Error: ${message}\n`);
@@ -79,11 +80,15 @@ function browserHost(host) {
 
 const options = readOptions();
 // The hub validates its own variables; these three decide how the two are wired together.
-const { DASHBOARD_URL: dashboardUrlSetting, PUBLIC_URL: publicUrl, SMTP_URL: smtpUrl } = process.env;
+const {
+  DASHBOARD_URL: dashboardUrlSetting,
+  PUBLIC_URL: publicUrl,
+  SMTP_URL: smtpUrl,
+  FRONT_END_SECRET: frontEndSecretSetting,
+} = process.env;
 if (!existsSync(hubBin) || !existsSync(join(root, "apps", "hub", "dist")) || !existsSync(join(webDir, ".next", "BUILD_ID"))) {
   fail("The hub or the dashboard is not built: run npm run build first (npm start does it for you)");
 }
-const nextBin = createRequire(join(webDir, "package.json")).resolve("next/dist/bin/next");
 const dashboardPort = await choosePort(options.dashboardPort, options.host);
 const dashboardUrl = `http://${browserHost(options.host)}:${dashboardPort}`;
 
@@ -151,9 +156,14 @@ const hubUrl = await new Promise((done) => {
   });
 });
 
+// The hub has made its front-end secret by now (before "hub listening"); with it the hub believes
+// the browser addresses the dashboard passes on, so one visitor's sign-in attempts do not count
+// against everyone's.
+const frontEndSecret = frontEndSecretSetting || (await readFile(join(options.dataDir, "front-end-secret"), "utf8")).trim();
+
 // The dashboard, pointed at the hub. Without SMTP_URL the hub writes sign-in links to a file
 // in the data directory; the sign-in page names it.
-const web = spawn(process.execPath, [nextBin, "start", "--port", String(dashboardPort), "--hostname", options.host], {
+const web = spawn(process.execPath, [join(webDir, "server.mjs"), "--port", String(dashboardPort), "--hostname", options.host], {
   cwd: webDir,
   env: {
     ...process.env,
@@ -161,6 +171,7 @@ const web = spawn(process.execPath, [nextBin, "start", "--port", String(dashboar
     NEXT_TELEMETRY_DISABLED: "1",
     HUB_URL: hubUrl,
     PUBLIC_HUB_URL: publicUrl || hubUrl,
+    FRONT_END_SECRET: frontEndSecret,
     ...(smtpUrl ? {} : { SIGN_IN_LINKS_FILE: join(options.dataDir, "sign-in-links.log") }),
   },
   stdio: ["ignore", "pipe", "inherit"],
@@ -172,7 +183,7 @@ await new Promise((done) => {
   web.stdout.on("data", (text) => {
     if (seen === null) return process.stdout.write(text);
     seen += text;
-    if (/Ready in/.test(seen)) {
+    if (/dashboard listening/.test(seen)) {
       seen = null;
       done();
     }

@@ -1,11 +1,10 @@
 /// <reference lib="dom" />
 // (Callbacks passed to page.evaluate run in the browser, with its globals.)
-// The dashboard (apps/web, built by `npm run build`) as a real `next start` process, and a real
+// The dashboard (apps/web, built by `npm run build`) as a real process (apps/web/server.mjs), and a real
 // Chromium driven through playwright-core: Debian's /usr/bin/chromium, never a downloaded one.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { findFreePort } from "./net.ts";
@@ -14,7 +13,8 @@ import { REPO_ROOT } from "./processes.ts";
 export const WEB_DIR = join(REPO_ROOT, "apps", "web");
 export const CHROMIUM = "/usr/bin/chromium";
 export const SCREENSHOT_DIR = join(REPO_ROOT, "test-results", "screenshots");
-const NEXT_BIN = createRequire(join(WEB_DIR, "package.json")).resolve("next/dist/bin/next");
+/** The dashboard's own server (Next.js behind a peer-address stamp), as npm start runs it. */
+const WEB_SERVER = join(WEB_DIR, "server.mjs");
 const LOG_LIMIT = 1024 * 1024;
 
 export interface Dashboard {
@@ -31,7 +31,7 @@ export async function reserveDashboardUrl(): Promise<{ url: string; port: number
   return { url: `http://127.0.0.1:${port}`, port };
 }
 
-/** `next start` of the built dashboard on `port`, talking to `hubUrl`; resolves once it answers. */
+/** The built dashboard (apps/web/server.mjs) on `port`, talking to `hubUrl`; resolves once it answers. */
 export async function startDashboard(options: {
   port: number;
   hubUrl: string;
@@ -46,7 +46,7 @@ export async function startDashboard(options: {
     env[key] = value;
   }
   Object.assign(env, { HUB_URL: options.hubUrl, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" }, options.env);
-  const child = spawn(process.execPath, [NEXT_BIN, "start", "--port", String(options.port), "--hostname", "127.0.0.1"], {
+  const child = spawn(process.execPath, [WEB_SERVER, "--port", String(options.port), "--hostname", "127.0.0.1"], {
     cwd: WEB_DIR,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -68,7 +68,7 @@ export async function startDashboard(options: {
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) throw new Error(`the dashboard exited (${child.exitCode}):\n${output}`);
     try {
       const response = await fetch(`${url}/sign-in`, { signal: AbortSignal.timeout(5_000) });
       if (response.ok) break;

@@ -1,9 +1,10 @@
 import type { AppRouter } from "@private-connect/api";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
-import { cookies } from "next/headers";
+import { cookies, headers as requestHeaders } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { readWebEnv } from "@/env";
+import { describeVisitor, proxyTargetFrom, visitorHeaders } from "./hub-proxy";
 
 export type HubClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 
@@ -13,14 +14,16 @@ const SESSION_COOKIE = "pc_session";
  * The hub's API as the signed-in browser that sent this request, for server components: the
  * session cookie goes along, and `workspaceId` becomes x-pc-workspace. Reads only: a session
  * the hub renews here cannot pass its new cookie on, which the browser's next /trpc call does.
+ * The visitor's address goes along as on /trpc, so the hub records who read, not this server.
  */
 export async function hubAs(workspaceId?: string): Promise<HubClient> {
   const session = (await cookies()).get(SESSION_COOKIE)?.value;
-  const headers: Record<string, string> = {};
+  const target = proxyTargetFrom(readWebEnv());
+  const headers = visitorHeaders(describeVisitor(await requestHeaders(), target.trustedProxies), target);
   if (session !== undefined) headers.cookie = `${SESSION_COOKIE}=${session}`;
   if (workspaceId !== undefined) headers["x-pc-workspace"] = workspaceId;
   return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${readWebEnv().HUB_URL}/trpc`, headers })],
+    links: [httpLink({ url: `${target.hubUrl}/trpc`, headers })],
   });
 }
 

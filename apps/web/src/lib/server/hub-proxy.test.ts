@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { forwardToHub, refuseCrossSite } from "./hub-proxy";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseTrustedProxies } from "../../env";
+import { createTrustedProxies, describeVisitor, FRONT_END_HEADER, forwardToHub, PEER_HEADER, refuseCrossSite } from "./hub-proxy";
 
 const DASHBOARD = "http://127.0.0.1:3000";
 
@@ -27,6 +28,13 @@ describe("the /trpc proxy's cross-site check", () => {
     }
     expect(refuseCrossSite(post({ "sec-fetch-site": "same-site" }))).toMatch(/Cross-site/);
     expect(refuseCrossSite(post({ "sec-fetch-site": "cross-site" }))).toMatch(/Cross-site/);
+  });
+
+  it("compares Origin with the Host it was reached on, never a browser's X-Forwarded-Host", () => {
+    const forged = post({ origin: "http://evil.example", "x-forwarded-host": "evil.example" });
+    expect(refuseCrossSite(forged)).toMatch(/Cross-site request refused/);
+    // The dashboard's own page is not turned away by a stray header either.
+    expect(refuseCrossSite(post({ origin: DASHBOARD, "x-forwarded-host": "evil.example" }))).toBeUndefined();
   });
 
   it("leaves reads alone: GET runs no mutation", () => {
@@ -96,5 +104,102 @@ describe("forwarding to the hub", () => {
     expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
       /cannot reach the hub at http:\/\/127\.0\.0\.1:1/,
     );
+  });
+});
+
+/** As apps/web/server.mjs does for every request in the process it runs. */
+const PEER_STAMP = Symbol.for("private-connect.dashboard.peer-header");
+
+describe("the visitor a request speaks for", () => {
+  beforeEach(() => {
+    (globalThis as Record<symbol, unknown>)[PEER_STAMP] = PEER_HEADER;
+  });
+  afterEach(() => {
+    delete (globalThis as Record<symbol, unknown>)[PEER_STAMP];
+  });
+
+  const proxies = (value: string) => {
+    const networks = parseTrustedProxies(value);
+    if (typeof networks === "string") throw new Error(networks);
+    return createTrustedProxies(networks);
+  };
+  const forgedBy = (peer: string) =>
+    new Headers({
+      host: "127.0.0.1:3000",
+      [PEER_HEADER]: peer,
+      "x-forwarded-for": "203.0.113.66",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "evil.example",
+    });
+
+  it("is the connection's peer; the browser's X-Forwarded-* headers change nothing", () => {
+    expect(describeVisitor(forgedBy("127.0.0.7"))).toEqual({ address: "127.0.0.7", proto: "http", host: "127.0.0.1:3000" });
+    expect(describeVisitor(forgedBy("::ffff:127.0.0.7")).address).toBe("127.0.0.7");
+    expect(describeVisitor(forgedBy("127.0.0.7"), proxies("10.0.0.0/8")).address).toBe("127.0.0.7");
+  });
+
+  it("is what a listed proxy saw, when the peer is that proxy", () => {
+    expect(describeVisitor(forgedBy("10.1.1.1"), proxies("10.0.0.0/8"))).toEqual({
+      address: "203.0.113.66",
+      proto: "https",
+      host: "evil.example",
+    });
+  });
+
+  it("has no address when nothing stamped the peer (bare next start): a browser's header is not one", () => {
+    delete (globalThis as Record<symbol, unknown>)[PEER_STAMP];
+    expect(describeVisitor(forgedBy("127.0.0.7")).address).toBeUndefined();
+  });
+
+  it.each(["nope", "10.0.0.0/40"])("TRUST_PROXY=%s stops the dashboard with the form it wants", (value) => {
+    expect(parseTrustedProxies(value)).toMatch(/TRUST_PROXY=10\.0\.0\.0\/8,192\.0\.2\.7/);
+  });
+});
+
+describe("what the hub hears about the visitor", () => {
+  let hub: Server;
+  let hubUrl: string;
+  const seen: IncomingMessage[] = [];
+
+  beforeAll(async () => {
+    (globalThis as Record<symbol, unknown>)[PEER_STAMP] = PEER_HEADER;
+    hub = createServer((request, response) => {
+      seen.push(request);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => hub.listen(0, "127.0.0.1", resolve));
+    hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    delete (globalThis as Record<symbol, unknown>)[PEER_STAMP];
+    await new Promise((resolve) => hub.close(resolve));
+  });
+
+  it("the peer the dashboard saw, replacing the browser's X-Forwarded-*, and the front-end secret", async () => {
+    const secret = "s".repeat(40);
+    const request = post({
+      origin: DASHBOARD,
+      [PEER_HEADER]: "127.0.0.8",
+      "x-forwarded-for": "203.0.113.66",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "evil.example",
+      [FRONT_END_HEADER]: "the browser's guess",
+    });
+    expect((await forwardToHub(request, "auth.requestMagicLink", { hubUrl, frontEndSecret: secret })).status).toBe(200);
+    expect(seen.at(-1)?.headers).toMatchObject({
+      "x-forwarded-for": "127.0.0.8",
+      "x-forwarded-proto": "http",
+      host: "127.0.0.1:3000",
+      [FRONT_END_HEADER]: secret,
+    });
+    expect(seen.at(-1)?.headers[PEER_HEADER]).toBeUndefined();
+  });
+
+  it("no secret configured: nothing of the browser's that claims to be one", async () => {
+    const request = post({ origin: DASHBOARD, [PEER_HEADER]: "127.0.0.8", [FRONT_END_HEADER]: "the browser's guess" });
+    await forwardToHub(request, "auth.me", { hubUrl });
+    expect(seen.at(-1)?.headers[FRONT_END_HEADER]).toBeUndefined();
   });
 });

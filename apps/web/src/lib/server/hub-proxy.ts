@@ -1,6 +1,18 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { BlockList, isIP } from "node:net";
 import { Readable } from "node:stream";
+
+/**
+ * The connection's peer, as server.mjs stamps it on every request before Next.js sees it
+ * (replacing any such header a browser sent). Next.js itself hands route handlers no peer
+ * address, and its X-Forwarded-For is whatever the browser chose to send.
+ */
+export const PEER_HEADER = "x-pc-peer-address";
+/** server.mjs sets this in the process: without it (bare `next start`) nobody stamped PEER_HEADER. */
+const PEER_STAMP = Symbol.for("private-connect.dashboard.peer-header");
+/** How the dashboard proves to the hub that it is the dashboard (the hub's FRONT_END_SECRET). */
+export const FRONT_END_HEADER = "x-pc-front-end";
 
 /**
  * Request headers the hub may see. Everything else (Authorization above all) stays here: the
@@ -14,8 +26,6 @@ const FORWARDED_REQUEST_HEADERS = [
   "trpc-accept",
   "user-agent",
   "x-pc-workspace",
-  "x-forwarded-for",
-  "x-forwarded-proto",
 ];
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) end at each hop; the rest of the hub's answer passes. */
@@ -27,6 +37,95 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export interface ProxyTarget {
   /** The hub's base URL, e.g. http://127.0.0.1:3001 */
   hubUrl: string;
+  /** The hub's FRONT_END_SECRET; without it the hub counts every browser as this server. */
+  frontEndSecret?: string | undefined;
+  /** Proxies in front of the dashboard whose X-Forwarded-* are believed (TRUST_PROXY). */
+  trustedProxies?: BlockList | undefined;
+}
+
+/** Who sent a request, as far as this server can tell without believing the browser's say. */
+export interface Visitor {
+  /** The browser's address: the peer, or what a trusted proxy saw; undefined when unknowable. */
+  address: string | undefined;
+  proto: "http" | "https";
+  /** The host the browser asked for: the Host header, or a trusted proxy's X-Forwarded-Host. */
+  host: string | null;
+}
+
+const targets = new WeakMap<object, ProxyTarget>();
+
+/** The target for the dashboard's environment, built once per (cached) environment object. */
+export function proxyTargetFrom(env: {
+  HUB_URL: string;
+  FRONT_END_SECRET?: string | undefined;
+  TRUST_PROXY: string[];
+}): ProxyTarget {
+  let target = targets.get(env);
+  if (target === undefined) {
+    target = { hubUrl: env.HUB_URL, frontEndSecret: env.FRONT_END_SECRET, trustedProxies: createTrustedProxies(env.TRUST_PROXY) };
+    targets.set(env, target);
+  }
+  return target;
+}
+
+export function createTrustedProxies(networks: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const network of networks) {
+    const [address = "", prefix = ""] = network.split("/");
+    list.addSubnet(address, Number(prefix), isIP(address) === 6 ? "ipv6" : "ipv4");
+  }
+  return list;
+}
+
+function plainAddress(address: string): string {
+  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+function isListed(address: string, list: BlockList | undefined): boolean {
+  const family = isIP(address);
+  return list !== undefined && family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
+}
+
+function firstValue(header: string | null): string | undefined {
+  return header?.split(",")[0]?.trim() || undefined;
+}
+
+/**
+ * The visitor behind a request. Only the connection's own peer counts, unless that peer is a
+ * listed proxy: then its X-Forwarded-For is read from the right, skipping listed proxies, and
+ * its -Proto and -Host are believed. A browser's X-Forwarded-* headers change nothing.
+ */
+export function describeVisitor(headers: Headers, trustedProxies?: BlockList): Visitor {
+  const stamped = (globalThis as Record<symbol, unknown>)[PEER_STAMP] === PEER_HEADER;
+  const peerHeader = stamped ? headers.get(PEER_HEADER) : null;
+  const peer = peerHeader && isIP(plainAddress(peerHeader)) ? plainAddress(peerHeader) : undefined;
+  if (peer === undefined || !isListed(peer, trustedProxies)) return { address: peer, proto: "http", host: headers.get("host") };
+  let address = peer;
+  const entries = (headers.get("x-forwarded-for") ?? "").split(",").map((entry) => plainAddress(entry.trim()));
+  for (let index = entries.length - 1; index >= 0; index -= 1) {
+    const entry = entries[index] ?? "";
+    if (!isIP(entry)) break;
+    address = entry;
+    if (!isListed(entry, trustedProxies)) break;
+  }
+  return {
+    address,
+    proto: firstValue(headers.get("x-forwarded-proto")) === "https" ? "https" : "http",
+    host: firstValue(headers.get("x-forwarded-host")) ?? headers.get("host"),
+  };
+}
+
+/**
+ * What the hub needs to count and audit the visitor rather than this server: their address and
+ * scheme (replacing, never appending to, anything the browser sent) and the secret that makes
+ * the hub believe them. Without the secret the hub ignores these, unless it lists this server in
+ * its own TRUST_PROXY.
+ */
+export function visitorHeaders(visitor: Visitor, target: ProxyTarget): Record<string, string> {
+  const headers: Record<string, string> = { "x-forwarded-proto": visitor.proto };
+  if (visitor.address !== undefined) headers["x-forwarded-for"] = visitor.address;
+  if (target.frontEndSecret !== undefined) headers[FRONT_END_HEADER] = target.frontEndSecret;
+  return headers;
 }
 
 /**
@@ -37,10 +136,12 @@ export interface ProxyTarget {
  * have no side effects (tRPC runs mutations only on POST). A request without Origin and
  * Sec-Fetch-Site comes from no browser, so no cookie of a victim rides on it.
  */
-export function refuseCrossSite(request: Request): string | undefined {
+export function refuseCrossSite(request: Request, visitor: Visitor = describeVisitor(request.headers)): string | undefined {
   if (request.method === "GET" || request.method === "HEAD") return undefined;
   const origin = request.headers.get("origin");
-  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  // The host this server was reached on: a browser's own X-Forwarded-Host would let any page
+  // name itself the dashboard.
+  const host = visitor.host;
   if (origin !== null) {
     let originHost: string | undefined;
     try {
@@ -64,10 +165,12 @@ export function refuseCrossSite(request: Request): string | undefined {
  * Forwards one /trpc request to the hub and streams the answer back as it comes: Set-Cookie
  * headers (several of them) reach the browser as the hub sent them, and a live-update
  * subscription (text/event-stream) flows event by event. The browser's Host goes along, so the
- * hub decides the session cookie's Secure flag for the origin the browser actually uses.
+ * hub decides the session cookie's Secure flag for the origin the browser actually uses, and so
+ * does the visitor's address (see visitorHeaders).
  */
 export async function forwardToHub(request: Request, path: string, target: ProxyTarget): Promise<Response> {
-  const refusal = refuseCrossSite(request);
+  const visitor = describeVisitor(request.headers, target.trustedProxies);
+  const refusal = refuseCrossSite(request, visitor);
   if (refusal !== undefined) return jsonError(403, refusal);
 
   const incoming = new URL(request.url);
@@ -77,8 +180,8 @@ export async function forwardToHub(request: Request, path: string, target: Proxy
     const value = request.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  const host = request.headers.get("host");
-  if (host !== null) headers.host = host;
+  Object.assign(headers, visitorHeaders(visitor, target));
+  if (visitor.host !== null) headers.host = visitor.host;
 
   let body: Buffer | undefined;
   if (request.method !== "GET" && request.method !== "HEAD") {

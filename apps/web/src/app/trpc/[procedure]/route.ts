@@ -1,5 +1,5 @@
 import { readWebEnv } from "@/env";
-import { forwardToHub } from "@/lib/server/hub-proxy";
+import { forwardToHub, proxyTargetFrom } from "@/lib/server/hub-proxy";
 
 // The browser talks to the hub's tRPC API through the dashboard's own origin, so the session
 // cookie is the dashboard's. A route handler rather than a rewrite: rewrites are fixed at build
@@ -16,7 +16,7 @@ async function handle(request: Request, context: Context): Promise<Response> {
   if (!PROCEDURE_PATH.test(procedure)) {
     return Response.json({ error: { message: "Not found" } }, { status: 404 });
   }
-  return forwardToHub(request, procedure, { hubUrl: readWebEnv().HUB_URL });
+  return forwardToHub(request, procedure, proxyTargetFrom(readWebEnv()));
 }
 
 export const GET = handle;
