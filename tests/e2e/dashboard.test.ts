@@ -226,7 +226,7 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Create share" }).click();
     await expect.poll(() => notices(page)).toContain("Share acme-contractor created for cache");
     const code = (await page.getByTestId("revealed-secret").textContent()) ?? "";
-    expect(code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){2}$/);
+    expect(code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
 
     expectSuccess(await outsideLaptop.run(["join", code]));
     const reached = parseJsonOutput<{ port: number }>(

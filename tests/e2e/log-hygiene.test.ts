@@ -188,7 +188,7 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
     const share = parseJsonOutput<{ code: string }>(
       expectSuccess(await server.run(["share", "--name", "canary", "--expires", "1h", "--services", "echo", "--json"])),
     );
-    expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){2}$/);
+    expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
     canaries.set("share code", share.code);
     expectedDigests.set("share code", sha256Hex(Buffer.from(share.code.replaceAll("-", ""))));
     expectSuccess(await run(outsider, ["join", share.code]));

@@ -112,7 +112,7 @@ describe("shares between workspaces", () => {
     expect(errorLines(before)).toEqual(["Error: Service not found"]);
 
     const share = await createShare(["--name", "acme-contractor", "--expires", "7d", "--services", "prod-db"]);
-    expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){2}$/);
+    expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
     expect(share.services).toEqual(["prod-db"]);
     const joined = expectSuccess(await laptopB.run(["join", share.code]));
     expect(joined.stdout).toContain("Joined share acme-contractor from acme: prod-db");

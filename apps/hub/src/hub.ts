@@ -12,6 +12,8 @@ import {
   createWorkspace,
   createWorkspaceEvents,
   type Mailer,
+  rekeyLegacyHashes,
+  SECRET_HASH_KEY_MISMATCH,
   scheduleAuditPruning,
   type WorkspaceEvents,
 } from "@private-connect/api";
@@ -66,6 +68,8 @@ export interface ApiDepsParts {
   mailer?: Mailer;
   publicUrl?: string;
   sessionSigningSecret?: string;
+  /** ENCRYPTION_KEY: keys the stored hashes of share codes and link slugs. */
+  secretHashKey?: Uint8Array;
 }
 
 export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presence"], parts: ApiDepsParts = {}): ApiDeps {
@@ -77,6 +81,7 @@ export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presenc
       dashboardUrl: env.DASHBOARD_URL,
       sessionSigningSecret: parts.sessionSigningSecret,
       linkDomain: env.LINK_DOMAIN,
+      secretHashKey: parts.secretHashKey,
     },
     presence: relay,
     events: parts.events ?? createWorkspaceEvents(),
@@ -84,6 +89,23 @@ export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presenc
     rateLimiter: createRateLimiter(),
     revocations: createRevocations(),
   };
+}
+
+/**
+ * Share codes and link slugs from before keyed hashes are rewritten in keyed form (see
+ * rekeyLegacyHashes). Never fatal: until it succeeds, only those old rows fail to match.
+ */
+async function rekeySecretHashesAtStart(deps: ApiDeps, log: Logger): Promise<void> {
+  try {
+    const result = await rekeyLegacyHashes(deps);
+    if (result.isKeyMismatch) log.error(SECRET_HASH_KEY_MISMATCH);
+    else if (result.rekeyed > 0) log.info({ rekeyed: result.rekeyed }, "stored older share codes and link slugs as keyed hashes");
+  } catch (error) {
+    log.warn(
+      { err: String(error) },
+      "could not rewrite older share codes and links as keyed hashes: trying again at the next start",
+    );
+  }
 }
 
 /** Where the embedded default (no SMTP_URL) leaves sign-in links, inside the data directory. */
@@ -125,7 +147,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const mailer = createMailer(env, log, dataDir);
   const secrets = await loadSecrets(env, dataDir);
   const frontEndSecret = await loadFrontEndSecret(env, dataDir);
-  const deps = createApiDeps(db, env, presence, { mailer, sessionSigningSecret: secrets.jwtSecret });
+  const deps = createApiDeps(db, env, presence, {
+    mailer,
+    sessionSigningSecret: secrets.jwtSecret,
+    secretHashKey: secrets.encryptionKey,
+  });
+  await rekeySecretHashesAtStart(deps, log);
   // AUDIT_RETENTION_DAYS: now, then daily. The runtime role cannot delete audit rows itself; the
   // prune goes through the database's narrow pc_audit_prune function.
   const retentionDays = env.AUDIT_RETENTION_DAYS;

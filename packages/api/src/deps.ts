@@ -25,6 +25,12 @@ export interface ApiDeps {
      * without it, link URLs take the path form `<publicUrl>/l/<slug>/`.
      */
     linkDomain?: string;
+    /**
+     * Keys the hashes share codes and link slugs are stored as (the hub's ENCRYPTION_KEY, never in
+     * the database). Optional only for processes that never touch codes (the admin CLI): a share
+     * or link operation without it fails with a message saying so.
+     */
+    secretHashKey?: Uint8Array;
   };
   /** Injected clock, for tests of expiry. */
   now?: () => Date;

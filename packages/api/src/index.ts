@@ -185,6 +185,8 @@ export { exposeService } from "./services/services/expose-service.js";
 export { getService } from "./services/services/get-service.js";
 export { listServices } from "./services/services/list-services.js";
 export { unexposeService } from "./services/services/unexpose-service.js";
+export { SECRET_HASH_KEY_MISMATCH } from "./services/shares/keyed-hash.js";
+export { type RekeyResult, rekeyLegacyHashes } from "./services/shares/rekey-legacy-hashes.js";
 export { createWorkspace, slugify } from "./services/workspaces/create-workspace.js";
 export {
   type Context,

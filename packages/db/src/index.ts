@@ -60,7 +60,16 @@ export {
   type Workspace,
   type WorkspaceTx,
 } from "./prisma.js";
-export { findPublicLinkBySlugHash, type JoinedShareGrant, joinShareByCodeHash } from "./sharing.js";
+export {
+  claimKeyFingerprint,
+  findPublicLinkBySlugHash,
+  type JoinedShareGrant,
+  joinShareByCodeHash,
+  type LegacySecretHash,
+  listLegacySecretHashes,
+  readKeyFingerprint,
+  rekeySecretHash,
+} from "./sharing.js";
 export {
   assertTenantTablesIsolated,
   type CatalogQuery,

@@ -1,6 +1,7 @@
-// Typed wrappers of the sharing functions (migration 20251129040000_sharing). A share code or a
-// link slug is a secret that crosses workspaces, so the lookups by its hash are SECURITY DEFINER
-// functions; everything after the lookup runs under the owning workspace's row-level security.
+// Typed wrappers of the sharing functions (migrations 20251129040000_sharing and
+// 20261203010000_keyed_share_codes). A share code or a link slug is a secret that crosses
+// workspaces, so the lookups by its keyed hash are SECURITY DEFINER functions;
+// everything after the lookup runs under the owning workspace's row-level security.
 import { isSha256Hex } from "./hash.js";
 import type { IdentitySql } from "./identity.js";
 import type { WorkspaceTx } from "./prisma.js";
@@ -57,4 +58,45 @@ export async function findPublicLinkBySlugHash(
     SELECT link_id, workspace_id FROM pc_link_by_slug(${slugHash})`;
   const row = rows[0];
   return row === undefined ? null : { linkId: row.link_id, workspaceId: row.workspace_id };
+}
+
+/**
+ * Records `fingerprint` as the one the codes and slugs of this database are keyed with, unless one
+ * is on record already; returns the one on record (migration 20261203010000_keyed_share_codes).
+ */
+export async function claimKeyFingerprint(sql: IdentitySql, purpose: string, fingerprint: string): Promise<string> {
+  if (!isSha256Hex(fingerprint)) throw new TypeError("claimKeyFingerprint: fingerprint must be 64 hex characters");
+  const rows = await sql.$queryRaw<{ fingerprint: string | null }[]>`
+    SELECT pc_claim_key_fingerprint(${purpose}, ${fingerprint}) AS fingerprint`;
+  const stored = rows[0]?.fingerprint;
+  if (stored === undefined || stored === null) throw new Error("pc_claim_key_fingerprint returned nothing");
+  return stored;
+}
+
+/** The key fingerprint on record, or null before any hub has started with a key. */
+export async function readKeyFingerprint(sql: IdentitySql, purpose: string): Promise<string | null> {
+  const rows = await sql.$queryRaw<{ fingerprint: string | null }[]>`SELECT pc_key_fingerprint(${purpose}) AS fingerprint`;
+  return rows[0]?.fingerprint ?? null;
+}
+
+export interface LegacySecretHash {
+  kind: "share" | "link";
+  id: string;
+  /** SHA-256 of the code or slug, as rows were stored before keyed hashes. */
+  legacyHash: string;
+}
+
+/** Up to `limit` share codes and link slugs still stored as a bare SHA-256. */
+export async function listLegacySecretHashes(sql: IdentitySql, limit: number): Promise<LegacySecretHash[]> {
+  const rows = await sql.$queryRaw<{ kind: string; id: string; legacy_hash: string }[]>`
+    SELECT kind, id, legacy_hash FROM pc_legacy_secret_hashes(${limit}::integer)`;
+  return rows.map((row) => ({ kind: row.kind === "link" ? "link" : "share", id: row.id, legacyHash: row.legacy_hash }));
+}
+
+/** Replaces one legacy hash by its keyed form; false when it was no longer that legacy hash. */
+export async function rekeySecretHash(sql: IdentitySql, legacy: LegacySecretHash, keyedHash: string): Promise<boolean> {
+  if (!isSha256Hex(keyedHash)) throw new TypeError("rekeySecretHash: keyedHash must be 64 hex characters");
+  const rows = await sql.$queryRaw<{ rekeyed: boolean }[]>`
+    SELECT pc_rekey_secret_hash(${legacy.kind}, ${legacy.id}::uuid, ${legacy.legacyHash}, ${keyedHash}) AS rekeyed`;
+  return rows[0]?.rekeyed === true;
 }

@@ -75,11 +75,12 @@ describe("scrubText: secrets by their shape", () => {
   });
 
   it("redacts share codes and device user codes as the hub prints them", () => {
+    expect(scrubText("joined with K7QX-9MZP-R2TW-4HNC.")).toBe(`joined with ${REDACTED}.`);
     expect(scrubText("joined with K7QX-9MZP-R2TW.")).toBe(`joined with ${REDACTED}.`);
     expect(scrubText("approve code ABCD-EFGH (expires soon)")).toBe(`approve code ${REDACTED} (expires soon)`);
     expect(scrubText('{"code":"K7QX-9MZP-R2TW"}')).toBe(`{"code":"${REDACTED}"}`);
     // Not codes: a 0, 1, O or I is never in one, and longer dashed runs are something else.
-    expect(scrubText("2026-11-29 HTTP-POST K7QX-9MZP-R2TW-ABCD")).toBe("2026-11-29 HTTP-POST K7QX-9MZP-R2TW-ABCD");
+    expect(scrubText("2026-11-29 HTTP-POST K7QX-9MZP-R2TW-ABCD-EFGH")).toBe("2026-11-29 HTTP-POST K7QX-9MZP-R2TW-ABCD-EFGH");
   });
 
   it("redacts link slugs, in a URL path, as a host label, or alone", () => {

@@ -30,7 +30,8 @@ function wholeRun(chars: string, body: string, isJson: boolean): RegExp {
   return new RegExp(`${startOfRun(chars, isJson)}${body}(?![${chars}])`, "g");
 }
 
-// The symbols of codes people type (share codes XXXX-XXXX-XXXX, device user codes XXXX-XXXX):
+// The symbols of codes people type (share codes XXXX-XXXX-XXXX-XXXX, three groups before keyed
+// hashes, device user codes XXXX-XXXX):
 // digits and capitals without 0/O and 1/I (packages/api services/auth/readable-codes.ts).
 const READABLE = "[2-9A-HJ-NP-Z]";
 
@@ -74,7 +75,7 @@ function buildPatterns(isJson: boolean): SecretPattern[] {
     // Share codes and device user codes, as the hub prints them (upper case, dashed groups).
     {
       name: "readable code",
-      pattern: wholeRun("A-Za-z0-9-", `${READABLE}{4}(?:-${READABLE}{4}){1,2}`, isJson),
+      pattern: wholeRun("A-Za-z0-9-", `${READABLE}{4}(?:-${READABLE}{4}){1,3}`, isJson),
       replace: REDACTED,
     },
   ];

@@ -9,9 +9,9 @@ export default class Join extends BaseCommand<typeof Join> {
   static override description =
     "Grants this agent the services of the share: reach them with connect reach NAME. When one of your own services has the same name, yours wins; add --from WORKSPACE (the sharing workspace, as printed here) to reach the shared one.";
   static override enableJsonFlag = true;
-  static override examples = ["<%= config.bin %> join K7QX-9MZP-R2TW", "<%= config.bin %> join --list"];
+  static override examples = ["<%= config.bin %> join K7QX-9MZP-R2TW-4HNC", "<%= config.bin %> join --list"];
   static override args = {
-    code: Args.string({ description: "the share code you were given, for example K7QX-9MZP-R2TW", required: false }),
+    code: Args.string({ description: "the share code you were given, for example K7QX-9MZP-R2TW-4HNC", required: false }),
   };
   static override flags = {
     list: Flags.boolean({ description: "list the shares this agent joined" }),
@@ -25,7 +25,7 @@ export default class Join extends BaseCommand<typeof Join> {
     }
     const code = this.args.code?.trim();
     if (code === undefined || code === "") {
-      throw new ConnectError("INVALID_INPUT", "Give the share code, for example connect join K7QX-9MZP-R2TW");
+      throw new ConnectError("INVALID_INPUT", "Give the share code, for example connect join K7QX-9MZP-R2TW-4HNC");
     }
     const joined = await this.callHubAsAgent((client) => client.shares.join.mutate({ code }));
     const first = joined.services[0] ?? "NAME";

@@ -14,7 +14,7 @@ export default class Share extends BaseCommand<typeof Share> {
     '<%= config.bin %> share --expires 7d --name "acme-contractor"',
     "<%= config.bin %> share --name staging --services prod-db,redis --rate-limit 100",
     "<%= config.bin %> share --list",
-    "<%= config.bin %> share --revoke K7QX-9MZP-R2TW",
+    "<%= config.bin %> share --revoke K7QX-9MZP-R2TW-4HNC",
   ];
   static override flags = {
     name: Flags.string({ description: "what to call the share in lists and audit logs", helpValue: "NAME" }),

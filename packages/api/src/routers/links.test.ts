@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { sha256Hex } from "@private-connect/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_NOT_FOUND } from "../errors.js";
@@ -6,7 +7,13 @@ import { LINK_NOT_FOUND, PUBLIC_LINK_EXPIRED, PUBLIC_LINK_NOT_FOUND } from "../s
 import { extractLinkSlug } from "../services/links/link-slugs.js";
 import { recordLinkAccess } from "../services/links/record-link-access.js";
 import { resolveLinkForRequest } from "../services/links/resolve-link-for-request.js";
+import { SECRET_HASH_KEY_MISMATCH } from "../services/shares/keyed-hash.js";
+import { rekeyLegacyHashes } from "../services/shares/rekey-legacy-hashes.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
+
+function hmacHex(key: Uint8Array, text: string): string {
+  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+}
 
 describe.each(testEngines)("links router on $name", ({ name, skip }) => {
   let harness: Harness;
@@ -20,6 +27,12 @@ describe.each(testEngines)("links router on $name", ({ name, skip }) => {
     const slug = extractLinkSlug(url);
     if (slug === undefined) throw new Error(`no slug in ${url}`);
     return slug;
+  }
+
+  function secretKey(): Uint8Array {
+    const key = harness.deps.config.secretHashKey;
+    if (key === undefined) throw new Error("the harness has no secretHashKey");
+    return key;
   }
 
   async function auditEvents(workspaceId: string, action: string): Promise<Record<string, unknown>[]> {
@@ -75,7 +88,12 @@ describe.each(testEngines)("links router on $name", ({ name, skip }) => {
 
     const rows = await harness.queryAsOwner(`SELECT * FROM public_links WHERE id = '${created.id}'`);
     expect(rows).toHaveLength(1);
-    expect(rows[0]?.slug_hash).toBe(sha256Hex(slug));
+    // A database copy cannot test guesses: not the bare SHA-256 of before, not an HMAC under any
+    // key but the hub's; and the hint leaves 20 of the 26 base32 symbols, 100 bits, unknown.
+    expect(rows[0]?.slug_hash).not.toBe(sha256Hex(slug));
+    expect(rows[0]?.slug_hash).not.toBe(hmacHex(randomBytes(32), sha256Hex(slug)));
+    expect(rows[0]?.slug_hash).toBe(hmacHex(secretKey(), sha256Hex(slug)));
+    expect((slug.length - String(rows[0]?.slug_hint).length) * Math.log2(32)).toBeGreaterThanOrEqual(60);
     expect(JSON.stringify(rows, (_key, value) => (typeof value === "bigint" ? String(value) : value))).not.toContain(slug);
 
     const listed = await (await harness.caller(workspaceA.apiKey)).links.list();
@@ -241,6 +259,26 @@ describe.each(testEngines)("links router on $name", ({ name, skip }) => {
         message: PUBLIC_LINK_NOT_FOUND,
       });
     }
+  });
+
+  it.skipIf(skip)("serves links from before keyed hashes once rewritten, and names a wrong ENCRYPTION_KEY", async () => {
+    // A link as the previous version stored it: the bare SHA-256 of its slug.
+    const legacySlug = `${"k".repeat(20)}legacy`;
+    const inserted = await harness.queryAsOwner(
+      `INSERT INTO public_links (workspace_id, service_name, slug_hash, slug_hash_keyed, slug_hint, created_by_type, created_by_id, expires_at)
+       VALUES ('${workspaceA.workspaceId}', 'api', '${sha256Hex(legacySlug)}', false, 'kkkkkk', 'agent', '${serverA.agentId}',
+               now() + interval '1 day') RETURNING id`,
+    );
+    const linkId = String(inserted[0]?.id);
+    expect(await resolveLinkForRequest(harness.deps, legacySlug)).toMatchObject({ kind: "refused", status: 404 });
+    expect(await rekeyLegacyHashes(harness.deps)).toMatchObject({ isKeyMismatch: false });
+    const rows = await harness.queryAsOwner(`SELECT slug_hash FROM public_links WHERE id = '${linkId}'`);
+    expect(rows[0]?.slug_hash).toBe(hmacHex(secretKey(), sha256Hex(legacySlug)));
+    expect(await resolveLinkForRequest(harness.deps, legacySlug)).toMatchObject({ kind: "found", link: { id: linkId } });
+
+    // Another hub on the same database with another key: an error for its operator, not a 404.
+    const otherHub = { ...harness.deps, config: { ...harness.deps.config, secretHashKey: randomBytes(32) } };
+    await expectAppError(resolveLinkForRequest(otherHub, legacySlug), "UNAVAILABLE", SECRET_HASH_KEY_MISMATCH);
   });
 
   it.skipIf(skip)("records accesses with a masked address, and counts only the served ones", async () => {

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { sha256Hex } from "@private-connect/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentPrincipal } from "../deps.js";
@@ -6,10 +7,17 @@ import type { Revocation } from "../events/revocations.js";
 import { readAgentCredential } from "../services/agents/read-agent-credential.js";
 import { authorizeStreamOpen } from "../services/services/authorize-stream-open.js";
 import { joinShare, SHARE_CODE_NOT_VALID, SHARE_JOINS_PER_WINDOW } from "../services/shares/join-share.js";
+import { SECRET_HASH_KEY_MISMATCH } from "../services/shares/keyed-hash.js";
+import { rekeyLegacyHashes } from "../services/shares/rekey-legacy-hashes.js";
 import { SHARE_NOT_FOUND } from "../services/shares/revoke-share.js";
+import { SHARE_CODE_HINT_SYMBOLS, SHARE_CODE_SYMBOLS } from "../services/shares/share-codes.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
 
-const SHARE_CODE_FORMAT = /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/;
+const SHARE_CODE_FORMAT = /^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/;
+
+function hmacHex(key: Uint8Array, text: string): string {
+  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+}
 
 interface TestAgent {
   agentId: string;
@@ -54,6 +62,18 @@ describe.each(testEngines)("shares on $name", ({ name, skip }) => {
     };
   }
 
+  /** An agent of a workspace of its own, so what it joins changes no other test's answers. */
+  async function freshJoiner(label: string): Promise<TestAgent> {
+    const workspace = await harness.createTestWorkspace(`Joiner ${label}`);
+    return agent(workspace.apiKey, workspace.workspaceId, label);
+  }
+
+  function secretKey(): Uint8Array {
+    const key = harness.deps.config.secretHashKey;
+    if (key === undefined) throw new Error("the harness has no secretHashKey");
+    return key;
+  }
+
   async function open(test: TestAgent, service: string, from?: string) {
     return authorizeStreamOpen(harness.deps, await principalOf(test), { service, from }, { ip: "203.0.113.7" });
   }
@@ -81,18 +101,73 @@ describe.each(testEngines)("shares on $name", ({ name, skip }) => {
     await harness?.close();
   });
 
-  it.skipIf(skip)("prints a readable 60-bit code once and stores only its hash", async () => {
+  it.skipIf(skip)("prints a readable 80-bit code once and stores only a keyed hash a database copy cannot test", async () => {
     const created = await (await harness.caller(serverA.token)).shares.create({ name: "hash-check", services: ["redis"] });
     expect(created.code).toMatch(SHARE_CODE_FORMAT);
-    const rows = await harness.queryAsOwner(`SELECT to_jsonb(s)::text AS row FROM shares s WHERE id = '${created.id}'`);
+    const canonical = created.code.replaceAll("-", "");
+    // The attacker's view: a copy of the row, and the code format (alphabet, length, hint).
+    const rows = await harness.queryAsOwner(
+      `SELECT to_jsonb(s)::text AS row, code_hash, code_hint FROM shares s WHERE id = '${created.id}'`,
+    );
     const row = String(rows[0]?.row);
     expect(row).not.toContain(created.code);
-    expect(row).not.toContain(created.code.replaceAll("-", ""));
-    expect(row).toContain(sha256Hex(created.code.replaceAll("-", "")));
+    expect(row).not.toContain(canonical);
+    // What the copy would need to test a guess offline: neither the bare SHA-256 (as before) nor an
+    // HMAC under any key but the hub's matches the stored value.
+    expect(row).not.toContain(sha256Hex(canonical));
+    expect(rows[0]?.code_hash).not.toBe(hmacHex(randomBytes(32), sha256Hex(canonical)));
+    expect(rows[0]?.code_hash).toBe(hmacHex(secretKey(), sha256Hex(canonical)));
+    // The hint is the only part of the code at rest: what it leaves unknown is at least 60 bits.
+    expect(rows[0]?.code_hint).toBe(created.code.slice(0, SHARE_CODE_HINT_SYMBOLS));
+    const alphabetBits = Math.log2(new Set("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").size);
+    const symbols = canonical.length;
+    expect(symbols).toBe(SHARE_CODE_SYMBOLS);
+    expect((symbols - String(rows[0]?.code_hint).length) * alphabetBits).toBeGreaterThanOrEqual(60);
     // Codes differ every time (a sample of many: no repeats, no fixed prefix).
     const codes = new Set<string>();
     for (let i = 0; i < 20; i++) codes.add((await (await harness.caller(keyA)).shares.create({ name: `n${i}` })).code);
     expect(codes.size).toBe(20);
+  });
+
+  it.skipIf(skip)("keeps codes from before keyed hashes working once the hub rewrites them, and never in clear", async () => {
+    // A share as the previous version stored it: SHA-256 of a three-group code, with its hint.
+    const legacyCode = "K7QX-9MZP-R2TW";
+    const legacyHash = sha256Hex(legacyCode.replaceAll("-", ""));
+    const inserted = await harness.queryAsOwner(
+      `INSERT INTO shares (workspace_id, name, code_hash, code_hash_keyed, code_hint, services, created_by_type, created_by_id, expires_at)
+       VALUES ('${serverA.workspaceId}', 'legacy', '${legacyHash}', false, '', ARRAY['redis'], 'agent', '${serverA.agentId}',
+               now() + interval '1 day') RETURNING id`,
+    );
+    const shareId = String(inserted[0]?.id);
+    const joiner = await freshJoiner("legacy-joiner");
+    const joinAsC = async () => joinShare(harness.deps, await principalOf(joiner), { code: legacyCode }, "198.51.100.21");
+    // Unkeyed rows match no lookup: the bare SHA-256 is no way in.
+    await expectAppError(joinAsC(), "NOT_FOUND", SHARE_CODE_NOT_VALID);
+
+    expect(await rekeyLegacyHashes(harness.deps)).toEqual({ isKeyMismatch: false, rekeyed: expect.any(Number) });
+    const rows = await harness.queryAsOwner(`SELECT code_hash, code_hash_keyed FROM shares WHERE id = '${shareId}'`);
+    expect(rows[0]).toEqual({ code_hash: hmacHex(secretKey(), legacyHash), code_hash_keyed: true });
+    expect(await joinAsC()).toMatchObject({ shareId, shareName: "legacy", services: ["redis"] });
+    // Running again (the next start, another hub) changes nothing.
+    expect(await rekeyLegacyHashes(harness.deps)).toEqual({ isKeyMismatch: false, rekeyed: 0 });
+  });
+
+  it.skipIf(skip)("tells a hub with another ENCRYPTION_KEY why no code matches, and rewrites nothing with it", async () => {
+    const created = await (await harness.caller(serverA.token)).shares.create({ name: "other-key", services: ["redis"] });
+    // The hub that made the code has started once: its key is the one on record.
+    await rekeyLegacyHashes(harness.deps);
+    const otherHub = { ...harness.deps, config: { ...harness.deps.config, secretHashKey: randomBytes(32) } };
+    const principal = await principalOf(await freshJoiner("other-key-joiner"));
+    await expectAppError(
+      joinShare(otherHub, principal, { code: created.code }, "198.51.100.22"),
+      "UNAVAILABLE",
+      SECRET_HASH_KEY_MISMATCH,
+    );
+    expect(await rekeyLegacyHashes(otherHub)).toEqual({ isKeyMismatch: true, rekeyed: 0 });
+    // The right key still joins.
+    expect(await joinShare(harness.deps, principal, { code: created.code }, "198.51.100.22")).toMatchObject({
+      shareId: created.id,
+    });
   });
 
   it.skipIf(skip)("snapshots the exposed services when no list is given, and checks a given list", async () => {

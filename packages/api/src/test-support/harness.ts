@@ -1,5 +1,6 @@
 // Shared by this package's tests only (excluded from the build): a real database on each engine,
 // deps with a controllable clock and presence, and callers for any bearer.
+import { randomBytes } from "node:crypto";
 import { type Database, openDatabase } from "@private-connect/db";
 import { createThrowawayPostgres, getTestAdminUrl, isPostgresReachable, withAdminClient } from "@private-connect/db/testing";
 import { TRPCError } from "@trpc/server";
@@ -120,7 +121,8 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
   const sentMail: SentMail[] = [];
   const deps: ApiDeps = {
     db,
-    config: { tokenExpiryDays: 30, publicUrl: "https://app.private-connect.test" },
+    // A fresh ENCRYPTION_KEY per harness, as each hub has its own.
+    config: { tokenExpiryDays: 30, publicUrl: "https://app.private-connect.test", secretHashKey: randomBytes(32) },
     now: () => now ?? new Date(),
     presence: { isAgentOnline: (agentId) => online.has(agentId) },
     events: createWorkspaceEvents(),

@@ -2,11 +2,12 @@ import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { serviceNotFound } from "../../errors.js";
 import { type CreatedLink, type CreateLinkInput, createLinkInput } from "../../schemas/links.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
+import { requireSecretHashKey } from "../shares/keyed-hash.js";
 import { buildLinkUrl, generateLinkSlug, getLinkSlugHint, hashLinkSlug } from "./link-slugs.js";
 
 /**
  * Creates a public link in front of one of the workspace's services. The URL (with its slug) is
- * returned once; the database keeps the slug's SHA-256 and a short hint. The service must exist
+ * returned once; the database keeps the slug's keyed hash and a short hint. The service must exist
  * now ("Service not found" otherwise, whether it exists in another workspace or nowhere); if it
  * is unexposed later the link answers 502 until it is exposed again.
  */
@@ -15,6 +16,7 @@ export async function createLink(deps: ApiDeps, principal: Principal, rawInput: 
   const { workspaceId } = principal;
   const now = currentTime(deps);
   const expiresAt = new Date(now.getTime() + input.expiresInSeconds * 1000);
+  const key = requireSecretHashKey(deps);
   const slug = generateLinkSlug();
   const slugHint = getLinkSlugHint(slug);
   const methods = input.methods ?? [];
@@ -28,7 +30,7 @@ export async function createLink(deps: ApiDeps, principal: Principal, rawInput: 
       data: {
         workspaceId,
         serviceName: service.name,
-        slugHash: hashLinkSlug(slug),
+        slugHash: hashLinkSlug(key, slug),
         slugHint,
         methods,
         paths,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { sha256Hex } from "@private-connect/db";
+import { hashSecretWithKey } from "../shares/keyed-hash.js";
 
 // RFC 4648 base32 in lower case: valid in a DNS label and a URL path, no ambiguous case. 32
 // symbols, so a random byte's low 5 bits pick one without bias.
@@ -7,7 +7,10 @@ const SLUG_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 /** 26 symbols of 5 bits: 130 random bits, far beyond guessing, short enough for a DNS label. */
 export const LINK_SLUG_LENGTH = 26;
 export const LINK_SLUG_PATTERN = /^[a-z2-7]{26}$/;
-/** What a listing shows of a slug: enough to tell links apart, useless for finding one. */
+/**
+ * What a listing shows of a slug (and what the audit log records of it): enough to tell links
+ * apart, and it leaves 20 symbols, 100 bits, that no list or database copy tells.
+ */
 export const LINK_SLUG_HINT_LENGTH = 6;
 
 export function generateLinkSlug(): string {
@@ -18,9 +21,9 @@ export function isLinkSlug(text: string): boolean {
   return LINK_SLUG_PATTERN.test(text);
 }
 
-/** The only form in which a slug is stored. */
-export function hashLinkSlug(slug: string): string {
-  return sha256Hex(slug);
+/** The only form in which a slug is stored: keyed with the hub's ENCRYPTION_KEY (keyed-hash.ts). */
+export function hashLinkSlug(key: Uint8Array, slug: string): string {
+  return hashSecretWithKey(key, slug);
 }
 
 export function getLinkSlugHint(slug: string): string {

@@ -1,5 +1,6 @@
 import { findPublicLinkBySlugHash } from "@private-connect/db";
 import { type ApiDeps, currentTime } from "../../deps.js";
+import { assertKeyOnRecord, requireSecretHashKey } from "../shares/keyed-hash.js";
 import { PUBLIC_LINK_EXPIRED, PUBLIC_LINK_NOT_FOUND } from "./link-messages.js";
 import { hashLinkSlug, isLinkSlug } from "./link-slugs.js";
 
@@ -31,15 +32,20 @@ export type LinkRequestResolution =
 
 /**
  * Slug -> link and the exposing agent, or a refusal: unknown and revoked are 404 with the same
- * words, expired is 410. The lookup by the slug's hash is the only cross-workspace step (a
+ * words, expired is 410. The lookup by the slug's keyed hash is the only cross-workspace step (a
  * SECURITY DEFINER function); the rest runs under the link's workspace's row-level security.
  */
 export async function resolveLinkForRequest(deps: ApiDeps, slug: string): Promise<LinkRequestResolution> {
   const notFound = { kind: "refused", status: 404, message: PUBLIC_LINK_NOT_FOUND } as const;
   // A slug that could never have been issued needs no database round trip.
   if (!isLinkSlug(slug)) return notFound;
-  const found = await findPublicLinkBySlugHash(deps.db.prisma, hashLinkSlug(slug));
-  if (found === null) return notFound;
+  const key = requireSecretHashKey(deps);
+  const found = await findPublicLinkBySlugHash(deps.db.prisma, hashLinkSlug(key, slug));
+  if (found === null) {
+    // A hub with the wrong key finds no link at all: an error its operator sees, not a 404.
+    await assertKeyOnRecord(deps, key);
+    return notFound;
+  }
   const { workspaceId } = found;
   const row = await deps.db.withWorkspace(workspaceId, async (tx) => {
     const link = await tx.publicLink.findFirst({

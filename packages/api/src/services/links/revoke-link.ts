@@ -1,6 +1,7 @@
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import type { RevokedLink, RevokeLinkInput } from "../../schemas/links.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
+import { requireSecretHashKey } from "../shares/keyed-hash.js";
 import { linkNotFound } from "./link-messages.js";
 import { extractLinkSlug, hashLinkSlug } from "./link-slugs.js";
 
@@ -18,7 +19,7 @@ export async function revokeLink(deps: ApiDeps, principal: Principal, input: Rev
   } else {
     const slug = extractLinkSlug(input.slug);
     if (slug === undefined) throw linkNotFound();
-    where = { slugHash: hashLinkSlug(slug) };
+    where = { slugHash: hashLinkSlug(requireSecretHashKey(deps), slug) };
   }
   const now = currentTime(deps);
   const revoked = await deps.db.withWorkspace(workspaceId, async (tx) => {

@@ -2,19 +2,20 @@ import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AppError } from "../../errors.js";
 import { type CreatedShare, type CreateShareInput, createShareInput } from "../../schemas/shares.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
+import { requireSecretHashKey } from "./keyed-hash.js";
 import { generateShareCode, getShareCodeHint, hashShareCode } from "./share-codes.js";
 
 /**
  * Creates a share code for some of the caller's services. Without a list, the share covers the
  * services exposed right now: a snapshot, so exposing something later never shares it by
- * accident. The code is returned once and stored only as its hash.
+ * accident. The code is returned once and stored only as its keyed hash (keyed-hash.ts).
  */
 export async function createShare(deps: ApiDeps, principal: Principal, rawInput: CreateShareInput): Promise<CreatedShare> {
   const input = createShareInput.parse(rawInput);
   const { workspaceId } = principal;
   const now = currentTime(deps);
   const code = generateShareCode();
-  const codeHash = hashShareCode(code);
+  const codeHash = hashShareCode(requireSecretHashKey(deps), code);
   if (codeHash === undefined) throw new Error("generated share code does not normalize");
   const actor = auditActorFor(principal);
   return deps.db.withWorkspace(workspaceId, async (tx) => {

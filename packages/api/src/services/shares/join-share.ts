@@ -4,11 +4,12 @@ import { AppError } from "../../errors.js";
 import type { JoinedShareView } from "../../schemas/shares.js";
 import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { describeNetwork } from "../auth/sign-in-link.js";
+import { assertKeyOnRecord, requireSecretHashKey } from "./keyed-hash.js";
 import { hashShareCode } from "./share-codes.js";
 
 /**
  * Join attempts allowed per client network and window, counted before the code is checked, so
- * right and wrong codes cost the same. With 60-bit codes this makes guessing hopeless while
+ * right and wrong codes cost the same. With 80-bit codes this makes guessing hopeless while
  * leaving plenty for a team joining a handful of shares.
  */
 export const SHARE_JOINS_PER_WINDOW = 20;
@@ -30,7 +31,8 @@ export async function joinShare(
 ): Promise<JoinedShareView> {
   const now = currentTime(deps);
   takeJoinAttempt(deps, ip, now);
-  const codeHash = hashShareCode(input.code);
+  const key = requireSecretHashKey(deps);
+  const codeHash = hashShareCode(key, input.code);
   if (codeHash === undefined) throw new AppError("NOT_FOUND", SHARE_CODE_NOT_VALID);
   const joined = await deps.db.withWorkspace(principal.workspaceId, async (tx) => {
     const grant = await joinShareByCodeHash(tx, { codeHash, agentId: principal.agentId, now });
@@ -47,7 +49,10 @@ export async function joinShare(
     });
     return grant;
   });
-  if (joined === null) throw new AppError("NOT_FOUND", SHARE_CODE_NOT_VALID);
+  if (joined === null) {
+    await assertKeyOnRecord(deps, key);
+    throw new AppError("NOT_FOUND", SHARE_CODE_NOT_VALID);
+  }
   // The sharing workspace's own record of who joined, in its log.
   await recordAuditEvent(deps, joined.ownerWorkspaceId, {
     type: "share",

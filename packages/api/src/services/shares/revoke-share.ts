@@ -2,6 +2,7 @@ import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AppError } from "../../errors.js";
 import type { RevokeShareInput } from "../../schemas/shares.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
+import { requireSecretHashKey } from "./keyed-hash.js";
 import { hashShareCode } from "./share-codes.js";
 
 export const SHARE_NOT_FOUND = "Share not found in this workspace: check the code, or use the id from connect share --list";
@@ -21,7 +22,7 @@ export async function revokeShare(
   let where: { id: string } | { codeHash: string };
   if ("id" in input) where = { id: input.id };
   else {
-    const codeHash = hashShareCode(input.code);
+    const codeHash = hashShareCode(requireSecretHashKey(deps), input.code);
     if (codeHash === undefined) throw new AppError("NOT_FOUND", SHARE_NOT_FOUND);
     where = { codeHash };
   }
