@@ -1,19 +1,28 @@
 "use client";
 
 import type { AgentListItem, ServiceTrafficView, ServiceView } from "@private-connect/api";
+import { useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { useState } from "react";
 import { CommandLine } from "@/components/copy-button";
 import { EmptyState } from "@/components/empty-state";
-import { useWorkspace } from "@/components/workspace-context";
+import { Notice } from "@/components/notice";
+import { RevokeButton } from "@/components/revoke-button";
+import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { describeTokenState, formatBytes, formatRelative, formatTime } from "@/lib/format";
 import { useAgents, useServices, useTraffic } from "@/lib/queries";
 
 export function Overview({
   initial,
+  currentUserId,
 }: {
   initial: { agents: AgentListItem[]; services: ServiceView[]; traffic: ServiceTrafficView[] };
+  /** Members may revoke the agents they approved themselves; owners any agent. */
+  currentUserId: string;
 }) {
   const { workspace } = useWorkspace();
+  const queryClient = useQueryClient();
+  const [revoked, setRevoked] = useState<string>();
   const agents = useAgents(initial.agents).data ?? [];
   const services = useServices(initial.services).data ?? [];
   const traffic = useTraffic(initial.traffic).data ?? [];
@@ -31,6 +40,8 @@ export function Overview({
 
       <section aria-labelledby="agents-heading">
         <h2 id="agents-heading">Agents</h2>
+        {/* Here, not in the row: a revoked agent leaves the list, and its row's notice with it. */}
+        <Notice notice={revoked === undefined ? undefined : { kind: "success", text: revoked }} />
         {agents.length === 0 ? (
           <EmptyState title="No agent has connected to this workspace yet">
             <p>
@@ -40,7 +51,14 @@ export function Overview({
             <CommandLine command={`connect up --hub ${workspace.hubUrl} --api-key <key> --label server`} label="Start an agent" />
           </EmptyState>
         ) : (
-          <AgentTable agents={agents} />
+          <AgentTable
+            agents={agents}
+            currentUserId={currentUserId}
+            onRevoked={(message) => {
+              setRevoked(message);
+              void queryClient.invalidateQueries({ queryKey: workspaceKey(workspace.id) });
+            }}
+          />
         )}
       </section>
 
@@ -99,18 +117,46 @@ export function Presence({ online }: { online: boolean }) {
   return <span className={`badge ${online ? "badge-ok" : "badge-off"}`}>{online ? "Online" : "Offline"}</span>;
 }
 
-function AgentTable({ agents }: { agents: AgentListItem[] }) {
-  const { now } = useWorkspace();
+/** "key ci", "dev@acme.test", "provisioning key runners": what let the agent into the workspace. */
+export function describeCreator(createdBy: AgentListItem["createdBy"]): string {
+  const name = createdBy.name ?? (createdBy.id === null ? null : "deleted");
+  switch (createdBy.type) {
+    case "api_key":
+      return `key ${name ?? "unknown"}`;
+    case "provisioning_key":
+      return `provisioning key ${name ?? "unknown"}`;
+    case "user":
+      return name ?? "a former member";
+    default:
+      return "unknown";
+  }
+}
+
+function AgentTable({
+  agents,
+  currentUserId,
+  onRevoked,
+}: {
+  agents: AgentListItem[];
+  currentUserId: string;
+  onRevoked: (message: string) => void;
+}) {
+  const { now, workspace } = useWorkspace();
+  const isOwner = workspace.role === "owner";
   return (
     <table className="table" data-testid="agents-table">
       <thead>
         <tr>
           <th scope="col">Agent</th>
           <th scope="col">Status</th>
+          <th scope="col">Created by</th>
           <th scope="col">Last seen</th>
           <th scope="col">Address</th>
           <th scope="col">Client</th>
           <th scope="col">Token</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -130,6 +176,9 @@ function AgentTable({ agents }: { agents: AgentListItem[] }) {
               </td>
               <td data-label="Status" data-testid="agent-status">
                 <Presence online={agent.online} />
+              </td>
+              <td data-label="Created by" data-testid="agent-created-by">
+                {describeCreator(agent.createdBy)}
               </td>
               <td data-label="Last seen">
                 {agent.online ? "now" : agent.lastSeenAt === null ? "never" : formatRelative(agent.lastSeenAt, now)}
@@ -159,6 +208,16 @@ function AgentTable({ agents }: { agents: AgentListItem[] }) {
                     Expired: register it again with <code>connect up --api-key &lt;key&gt;</code>
                   </p>
                 )}
+              </td>
+              <td data-label="Actions">
+                {/* The hub decides; this only hides a button a member would be refused. */}
+                <RevokeButton
+                  what={`agent ${agent.label}`}
+                  isRevocable={isOwner || (agent.createdBy.type === "user" && agent.createdBy.id === currentUserId)}
+                  revoke={(api) => api.agents.revoke.mutate({ agentId: agent.agentId })}
+                  onDone={onRevoked}
+                  done={`Revoked agent ${agent.label}: its connection to the hub is closed and its token no longer works.`}
+                />
               </td>
             </tr>
           );

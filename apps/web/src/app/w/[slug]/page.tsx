@@ -13,5 +13,5 @@ export default async function OverviewPage({ params }: { params: Promise<{ slug:
     readOrNotFound(hub.services.list.query()),
     readOrNotFound(hub.services.traffic.query()),
   ]);
-  return <Overview initial={{ agents, services, traffic }} />;
+  return <Overview initial={{ agents, services, traffic }} currentUserId={workspace.user.id} />;
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import type { ApiKeyView, CreatedApiKey } from "@private-connect/api";
+import type { AgentListItem, ApiKeyView, CreatedApiKey } from "@private-connect/api";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { CommandLine, RevealedSecret } from "@/components/copy-button";
@@ -9,6 +9,7 @@ import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { formatRelative, formatTime } from "@/lib/format";
+import { useAgents } from "@/lib/queries";
 
 export function ApiKeysView({ initial }: { initial: ApiKeyView[] | null }) {
   const { api, workspace } = useWorkspace();
@@ -120,6 +121,8 @@ function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
 
 function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message: string) => void }) {
   const { now } = useWorkspace();
+  // Which agents each key let in: revoking the key revokes them too, unless the owner keeps them.
+  const agents = useAgents().data ?? [];
   return (
     <table className="table" data-testid="api-keys-table">
       <thead>
@@ -145,17 +148,75 @@ function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message
             </td>
             <td data-label="Last used">{key.lastUsedAt === null ? "never" : formatRelative(key.lastUsedAt, now)}</td>
             <td data-label="Actions">
-              <RevokeButton
-                what={`key ${key.name}`}
-                isRevocable
-                revoke={(api) => api.apiKeys.revoke.mutate({ id: key.id })}
-                onDone={onRevoked}
-                done={`Revoked key ${key.name}: it stops working with its next request.`}
+              <RevokeKey
+                apiKey={key}
+                agents={agents.filter(
+                  (agent) =>
+                    (agent.createdBy.type === "api_key" || agent.createdBy.type === "provisioning_key") &&
+                    agent.createdBy.id === key.id,
+                )}
+                onRevoked={onRevoked}
               />
             </td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * Revoking a key revokes the agents it registered or provisioned (their connections close at
+ * once), unless the owner keeps them: the confirmation lists them first, with that choice.
+ */
+function RevokeKey({
+  apiKey,
+  agents,
+  onRevoked,
+}: {
+  apiKey: ApiKeyView;
+  agents: AgentListItem[];
+  onRevoked: (message: string) => void;
+}) {
+  const [isKeepingAgents, setIsKeepingAgents] = useState(false);
+  const checkboxId = `keep-agents-${apiKey.id}`;
+  const labels = new Map(agents.map((agent) => [agent.agentId, agent.label]));
+  return (
+    <RevokeButton
+      what={`key ${apiKey.name}`}
+      isRevocable
+      revoke={(api) => api.apiKeys.revoke.mutate({ id: apiKey.id, keepAgents: isKeepingAgents })}
+      onDone={onRevoked}
+      done={(result) => {
+        const revokedAgents = result.revokedAgentIds.map((id) => labels.get(id) ?? id);
+        if (revokedAgents.length > 0) {
+          return `Revoked key ${apiKey.name} and the ${revokedAgents.length === 1 ? "agent" : `${revokedAgents.length} agents`} it registered (${revokedAgents.join(", ")}): their connections are closed.`;
+        }
+        return isKeepingAgents && agents.length > 0
+          ? `Revoked key ${apiKey.name}: it stops working with its next request; the agents it registered keep working.`
+          : `Revoked key ${apiKey.name}: it stops working with its next request.`;
+      }}
+      confirmation={
+        agents.length === 0 ? (
+          <p className="hint">No agent registered with this key is still active.</p>
+        ) : (
+          <div className="key-agents" data-testid="key-agents">
+            <p className="hint">
+              Agents registered with this key, revoked with it unless you keep them:{" "}
+              {agents.map((agent) => agent.label).join(", ")}
+            </p>
+            <label htmlFor={checkboxId}>
+              <input
+                id={checkboxId}
+                type="checkbox"
+                checked={isKeepingAgents}
+                onChange={(event) => setIsKeepingAgents(event.target.checked)}
+              />{" "}
+              Keep {agents.length === 1 ? "this agent" : `these ${agents.length} agents`} working
+            </label>
+          </div>
+        )
+      }
+    />
   );
 }
