@@ -1,14 +1,11 @@
 import { z } from "zod";
+import { agentLabel, displayName } from "./display-name.js";
 
 export const CLIENT_TYPES = ["cli", "sdk", "cursor", "claude-code", "codex", "devin", "github-actions", "other"] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
 
 export const registerAgentInput = z.object({
-  label: z
-    .string()
-    .trim()
-    .min(1, "Agent label must not be empty: pass --label <name>")
-    .max(64, "Agent label must be at most 64 characters: pass a shorter --label"),
+  label: agentLabel,
   clientType: z.enum(CLIENT_TYPES).default("cli"),
 });
 export type RegisterAgentInput = z.input<typeof registerAgentInput>;
@@ -64,12 +61,13 @@ export const PROVISION_TTL_BOUNDS_MESSAGE = "ttlSeconds must be between 300 (5 m
 /** What POST /v1/agents/provision accepts. Strict: agentId and token are the hub's to choose. */
 export const provisionAgentInput = z.strictObject({
   clientType: z.enum(CLIENT_TYPES, { error: `clientType must be one of ${CLIENT_TYPES.join(", ")}` }),
-  label: z
-    .string({ error: "label must be a string" })
-    .trim()
-    .min(1, "label must not be empty: leave it out to use the client type")
-    .max(64, "label must be at most 64 characters")
-    .optional(),
+  label: displayName({
+    field: "label",
+    max: 64,
+    typeMessage: "label must be a string",
+    emptyMessage: "label must not be empty: leave it out to use the client type",
+    fix: "send a different label, or leave it out to use the client type",
+  }).optional(),
   ttlSeconds: z
     .number({ error: PROVISION_TTL_BOUNDS_MESSAGE })
     .int(PROVISION_TTL_BOUNDS_MESSAGE)

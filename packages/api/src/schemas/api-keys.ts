@@ -1,11 +1,13 @@
 import { z } from "zod";
+import { displayName } from "./display-name.js";
 
 export const createApiKeyInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, "API key name must not be empty: name it after where it is used, for example ci")
-    .max(64, "API key name must be at most 64 characters"),
+  name: displayName({
+    field: "API key name",
+    max: 64,
+    emptyMessage: "API key name must not be empty: name it after where it is used, for example ci",
+    fix: "name it after where it is used, for example ci",
+  }),
 });
 export type CreateApiKeyInput = z.input<typeof createApiKeyInput>;
 

@@ -1,13 +1,10 @@
 import { z } from "zod";
+import { agentLabel } from "./display-name.js";
 
 const workspaceSummary = z.object({ id: z.uuid(), name: z.string() });
 
 export const startDeviceAuthorizationInput = z.object({
-  label: z
-    .string()
-    .trim()
-    .min(1, "Agent label must not be empty: pass --label <name>")
-    .max(64, "Agent label must be at most 64 characters: pass a shorter --label"),
+  label: agentLabel,
   /**
    * The hub URL the caller used. Only for building verificationUrl when the hub has no public
    * URL configured; it goes back to this caller and nowhere else.

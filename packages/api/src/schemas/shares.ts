@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { displayName } from "./display-name.js";
 import { serviceLookupName, serviceName } from "./services.js";
 
 export const SHARE_TTL_MIN_SECONDS = 60;
@@ -7,11 +8,13 @@ export const SHARE_TTL_DEFAULT_SECONDS = 7 * 86_400;
 export const SHARE_RATE_LIMIT_MAX = 100_000;
 
 export const createShareInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, "Give the share a name, for example --name acme-contractor")
-    .max(64, "Share names are at most 64 characters"),
+  name: displayName({
+    field: "Share name",
+    max: 64,
+    emptyMessage: "Give the share a name, for example --name acme-contractor",
+    tooLongMessage: "Share names are at most 64 characters",
+    fix: "pass a different --name, for example acme-contractor",
+  }),
   expiresInSeconds: z
     .number()
     .int()

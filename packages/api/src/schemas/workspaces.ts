@@ -1,7 +1,16 @@
 import { z } from "zod";
+import { displayName } from "./display-name.js";
+
+/** What `connect-hub workspace create --name` and the dashboard's "New workspace" take. */
+const workspaceName = displayName({
+  field: "Workspace name",
+  max: 128,
+  emptyMessage: "Workspace name must not be empty",
+  fix: "choose a name without them",
+});
 
 export const createWorkspaceInput = z.object({
-  name: z.string().trim().min(1, "Workspace name must not be empty").max(128, "Workspace name must be at most 128 characters"),
+  name: workspaceName,
   // Stored lower-case so that one person is one user whatever they type.
   ownerEmail: z
     .string()
@@ -24,6 +33,6 @@ export interface CreateWorkspaceResult {
 
 /** workspaces.create by a signed-in user, who becomes its owner. */
 export const createUserWorkspaceInput = z.object({
-  name: z.string().trim().min(1, "Workspace name must not be empty").max(128, "Workspace name must be at most 128 characters"),
+  name: workspaceName,
 });
 export type CreateUserWorkspaceInput = z.input<typeof createUserWorkspaceInput>;
