@@ -1,7 +1,8 @@
 // The audit trail end to end, with the real hub and agents: events caused by `connect up`,
 // `expose`, `reach` and actions an AI agent runtime reports through the SDK, read back with
 // `connect audit` (table, filters, --json, --stats), from its own workspace only, and with the
-// hub pruning by AUDIT_RETENTION_DAYS at start.
+// hub pruning by AUDIT_RETENTION_DAYS at start. Then `connect agents list` and `connect agents
+// revoke` on the same hub: a revoked agent is cut by the hub, stops for good and is audited.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { reportAction, Agent as SdkAgent } from "@private-connect/agent";
@@ -14,9 +15,11 @@ import {
   errorLines,
   expectSuccess,
   type Hub,
+  isAlive,
   parseJsonOutput,
   startAgent,
   startHub,
+  waitForPidExit,
 } from "../support/processes.ts";
 
 interface AuditEventJson {
@@ -51,6 +54,8 @@ let outsider: Agent;
 let echo: TestServer;
 let laptopIdentity: { agentId: string; token: string };
 let serverAgentId: string;
+/** acme's API key, for agents started after the set-up. */
+let acmeApiKey: string;
 
 function readIdentity(agent: Agent): { agentId: string; token: string } {
   return JSON.parse(readFileSync(join(agent.configDir, "identity.json"), "utf8"));
@@ -76,6 +81,7 @@ beforeAll(async () => {
   hub = await startHub({ env: { AUDIT_RETENTION_DAYS: "30" } });
   const acme = await createWorkspace(hub, "acme", "ops@acme.test");
   const globex = await createWorkspace(hub, "globex", "ops@globex.test");
+  acmeApiKey = acme.apiKey;
   [server, laptop, outsider] = await Promise.all([
     startAgent({ hub, apiKey: acme.apiKey, label: "db-server" }),
     startAgent({ hub, apiKey: acme.apiKey, label: "laptop" }),
@@ -228,5 +234,79 @@ describe("connect audit", () => {
     expectFailure(await outsider.run(["audit", "--since", "yesterday"]), /--since takes a duration like 90m, 12h, 7d or 2w/);
     expectFailure(await outsider.run(["audit", "--limit", "0"]), /--limit/);
     expectFailure(await outsider.run(["audit", "--limit", "1001"]), /--limit/);
+  });
+});
+
+interface AgentJson {
+  agentId: string;
+  label: string;
+  online: boolean;
+  lastSeenAt: string | null;
+  lastIp: string | null;
+  tokenExpiresAt: string;
+  tokenMaxExpiresAt: string;
+  createdBy: { type: string; id: string | null; name: string | null };
+}
+
+describe("connect agents", () => {
+  it("lists the workspace's agents with what created them, their last use and masked address", async () => {
+    const result = expectSuccess(await server.run(["agents", "list"]));
+    const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
+    expect(lines[0]).toMatch(/^Label\s+Status\s+Created by\s+Last seen\s+Address\s+Token expires\s+Id$/);
+    const rows = lines.slice(1).map((line) => line.split(/ {2,}/));
+    const mine = rows.find((row) => row[0] === "db-server (this machine)");
+    expect(mine?.slice(1, 5)).toEqual(["online", expect.stringMatching(/^key \S/), "now", "127.0.x.x"]);
+    // The laptop went down earlier in this file: offline, last seen at a time, still masked.
+    const laptopRow = rows.find((row) => row[0] === "laptop");
+    expect(laptopRow?.[1]).toBe("offline");
+    expect(laptopRow?.[3]).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+
+    const agents = parseJsonOutput<AgentJson[]>(expectSuccess(await server.run(["agents", "list", "--json"])));
+    const serverJson = agents.find((agent) => agent.agentId === serverAgentId);
+    expect(serverJson?.createdBy).toMatchObject({ type: "api_key", id: expect.any(String), name: expect.any(String) });
+    expect(Date.parse(serverJson?.tokenMaxExpiresAt ?? "")).toBeGreaterThan(Date.parse(serverJson?.tokenExpiresAt ?? ""));
+    expect(JSON.stringify(agents)).not.toContain("127.0.0.1");
+    // Another workspace sees only its own.
+    const theirs = parseJsonOutput<AgentJson[]>(expectSuccess(await outsider.run(["agents", "list", "--json"])));
+    expect(theirs.map((agent) => agent.label)).toEqual(["outsider"]);
+  });
+
+  it("revokes an agent: the hub cuts it with the reason, it stops for good, its token is refused, and it is audited", async () => {
+    const doomed = await startAgent({ hub, apiKey: acmeApiKey, label: "doomed" });
+    const doomedIdentity = readIdentity(doomed);
+    const pid = doomed.pid();
+    expect(pid).not.toBeNull();
+
+    // Another workspace cannot even tell that the agent exists.
+    expectFailure(await outsider.run(["agents", "revoke", doomedIdentity.agentId]), /^Error: Agent not found/);
+    expectFailure(await outsider.run(["agents", "revoke", "doomed"]), /No agent labelled "doomed"/);
+    expect(isAlive(pid ?? 0)).toBe(true);
+
+    const revoked = parseJsonOutput<{ agentId: string; label: string; revokedAt: string }>(
+      expectSuccess(await server.run(["agents", "revoke", "doomed", "--json"])),
+    );
+    expect(revoked).toMatchObject({ agentId: doomedIdentity.agentId, label: "doomed" });
+
+    // The agent stops on its own: the hub closed its connection and it does not redial.
+    expect(await waitForPidExit(pid ?? 0, 10_000)).toBe(true);
+    const reason = /This agent was revoked by an owner of acme[^\n]*: ask them to let you in again/;
+    expect(readFileSync(join(doomed.configDir, "agent.log"), "utf8")).toMatch(new RegExp(`Stopping: ${reason.source}`));
+    expectFailure(await doomed.run(["status"]), new RegExp(`the hub stopped it at \\S+: ${reason.source}`));
+    expectFailure(await doomed.run(["up"]), reason);
+    expectFailure(await doomed.run(["agents", "list"]), reason);
+
+    // The hub refuses the token whoever sends it.
+    const me = await fetch(`${hub.url}/trpc/agents.me`, { headers: { authorization: `Bearer ${doomedIdentity.token}` } });
+    expect(me.status).toBe(401);
+
+    const left = parseJsonOutput<AgentJson[]>(expectSuccess(await server.run(["agents", "list", "--json"])));
+    expect(left.map((agent) => agent.label)).not.toContain("doomed");
+    // Revoking twice answers the first revocation.
+    const again = await server.run(["agents", "revoke", doomedIdentity.agentId, "--json"]);
+    expect(parseJsonOutput<{ revokedAt: string }>(expectSuccess(again)).revokedAt).toBe(revoked.revokedAt);
+
+    const events = await auditJson(server, ["--type", "agent", "--action", "revoke"]);
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events[0]?.actor).toEqual({ type: "agent", id: serverAgentId });
   });
 });
