@@ -1,4 +1,5 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
+import { escapeUnprintable } from "@private-connect/protocol";
 import { type AgentIdentity, readIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths, resolveConfigDir } from "../config/paths.js";
 import { type ControlClient, createControlClient } from "../daemon/control-client.js";
@@ -75,9 +76,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return createControlClient(this.paths.socket);
   }
 
-  /** Prints a result line unless --json asked for the returned object instead. */
-  protected report(line: string): void {
-    if (!this.jsonEnabled()) this.log(line);
+  /**
+   * Prints a result unless --json asked for the returned object instead. Results carry the hub's
+   * text (names, labels, some of another workspace's), so every character that would drive the
+   * terminal is written out visibly (escapeUnprintable). Pass lines as an array when a line holds
+   * such text: a line break inside one element is then shown as \n too, not as a forged line.
+   */
+  protected report(lines: string | string[]): void {
+    if (this.jsonEnabled()) return;
+    const list = Array.isArray(lines) ? lines : lines.split("\n");
+    this.log(list.map(escapeUnprintable).join("\n"));
   }
 
   protected override async catch(
@@ -94,7 +102,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // (a path with "..", say) is printed exactly as it was.
     const message = error.message
       .split("\n")
-      .map((line) => line.trim())
+      // The hub's messages are shown to a terminal too: never as commands to it.
+      .map((line) => escapeUnprintable(line.trim()))
       .filter((line) => line !== "")
       .reduce((joined, line) => (joined === "" ? line : `${joined}${/[.:;!?]$/.test(joined) ? " " : ". "}${line}`), "");
     if (this.jsonEnabled()) {

@@ -31,6 +31,21 @@ describe("formatStatus", () => {
     expect(text).toContain("Hub        https://hub.example.com (closed: Agent token expired)");
   });
 
+  it("prints the hub's labels, names, errors and notices as visible text, one line each", () => {
+    const text = formatStatus({
+      ...status,
+      agent: { id: "agent-1", label: "lap\u001b[2Jtop", workspace: { id: "ws-1", name: "ac\u202eme\nForged  line" } },
+      hub: { url: "https://hub.example.com", state: "closed", lastError: "gone\u0007" },
+      notices: [{ at: "2029-12-31T20:00:00.000Z", level: "warning", code: "x", message: "\u001b]0;PWNED\u0007" }],
+    });
+    expect(text).toContain("Agent      lap\\x1b[2Jtop (agent-1), workspace ac\\u202eme\\nForged  line");
+    expect(text).toContain("(closed: gone\\x07)");
+    expect(text).toContain("warning x: \\x1b]0;PWNED\\x07");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw ones is the point.
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(text.split("\n").filter((line) => line.startsWith("Forged"))).toEqual([]);
+  });
+
   it("leaves the sections out when there is nothing to say", () => {
     const text = formatStatus({
       ...status,

@@ -1,3 +1,4 @@
+import { escapeUnprintable } from "@private-connect/protocol";
 import type { AgentProcessStatus } from "../daemon/control-protocol.js";
 
 export function formatStatus(status: AgentProcessStatus): string {
@@ -35,7 +36,9 @@ export function formatStatus(status: AgentProcessStatus): string {
     lines.push("Hub notices");
     for (const notice of notices) lines.push(`  ${notice.at}  ${notice.level} ${notice.code}: ${notice.message}`);
   }
-  return lines.join("\n");
+  // Labels, workspace names, the hub's errors and notices are someone else's text: each line is
+  // one line of visible characters, whatever they contain (see escapeUnprintable).
+  return lines.map(escapeUnprintable).join("\n");
 }
 
 export function formatHostPort(host: string, port: number): string {

@@ -29,12 +29,11 @@ export default class Join extends BaseCommand<typeof Join> {
     }
     const joined = await this.callHubAsAgent((client) => client.shares.join.mutate({ code }));
     const first = joined.services[0] ?? "NAME";
-    this.report(
-      [
-        `Joined share ${joined.shareName} from ${joined.from}: ${joined.services.join(", ")} until ${joined.expiresAt}`,
-        `Reach a service with connect reach ${first} (or connect reach ${first} --from ${joined.from} if you expose a ${first} yourself)`,
-      ].join("\n"),
-    );
+    // The share's name is the other workspace's text: report escapes it, line by line.
+    this.report([
+      `Joined share ${joined.shareName} from ${joined.from}: ${joined.services.join(", ")} until ${joined.expiresAt}`,
+      `Reach a service with connect reach ${first} (or connect reach ${first} --from ${joined.from} if you expose a ${first} yourself)`,
+    ]);
     return joined;
   }
 }

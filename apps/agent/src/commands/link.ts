@@ -82,7 +82,7 @@ export default class Link extends BaseCommand<typeof Link> {
   }
 }
 
-function formatCreatedLink(link: CreatedLink): string {
+function formatCreatedLink(link: CreatedLink): string[] {
   return [
     link.url,
     `Link to ${link.service}, until ${link.expiresAt}`,
@@ -90,7 +90,7 @@ function formatCreatedLink(link: CreatedLink): string {
     `  paths       ${link.paths.length === 0 ? "any" : link.paths.map((path) => `${path} (and below)`).join(", ")}`,
     `  rate limit  ${link.rateLimitPerMinute === null ? "none" : `${link.rateLimitPerMinute} requests per minute per client address`}`,
     "The URL is shown only once. Revoke it with: connect link --revoke <URL>",
-  ].join("\n");
+  ];
 }
 
 function formatLinks(links: LinkView[]): string {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { Flags, ux } from "@oclif/core";
+import { escapeUnprintable } from "@private-connect/protocol";
 import { BaseCommand } from "../cli/base-command.js";
 import { normalizeHubUrl } from "../config/hub-url.js";
 import { writeIdentity } from "../config/identity.js";
@@ -44,9 +45,10 @@ export default class Login extends BaseCommand<typeof Login> {
       label: this.flags.label ?? hostname(),
       isInsecureAllowed,
       onCode: ({ userCode, verificationUrl, expiresAt }) => {
+        // The URL and code come from the hub: printed as text, whatever they contain.
         this.log("To make this machine an agent of your workspace, open this page signed in to the workspace:");
-        this.log(`  ${verificationUrl}`);
-        this.log(`and check that it shows the code ${userCode} (it expires ${expiresAt}).`);
+        this.log(`  ${escapeUnprintable(verificationUrl)}`);
+        this.log(escapeUnprintable(`and check that it shows the code ${userCode} (it expires ${expiresAt}).`));
         if (isSpinning) ux.action.start("Waiting for approval", undefined, { stdout: false });
       },
     }).finally(() => {
@@ -55,10 +57,14 @@ export default class Login extends BaseCommand<typeof Login> {
 
     if (previous !== undefined && previous.hubUrl === hubUrl) await this.releaseExposures(previous);
     await writeIdentity(this.paths.identity, identity);
-    this.log(`Logged in: agent ${identity.label} (${identity.agentId}) in workspace ${identity.workspace.name}.`);
+    this.log(
+      escapeUnprintable(`Logged in: agent ${identity.label} (${identity.agentId}) in workspace ${identity.workspace.name}.`),
+    );
     if (previous !== undefined) {
       this.log(
-        `It replaces agent ${previous.label} (${previous.agentId}) of ${previous.hubUrl}, saved in ${this.paths.dir} before.`,
+        escapeUnprintable(
+          `It replaces agent ${previous.label} (${previous.agentId}) of ${previous.hubUrl}, saved in ${this.paths.dir} before.`,
+        ),
       );
     }
     this.log(`Next: start it with ${this.describeUpCommand()}`);

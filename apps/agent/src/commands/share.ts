@@ -57,15 +57,13 @@ export default class Share extends BaseCommand<typeof Share> {
         ...(flags["rate-limit"] === undefined ? {} : { rateLimitPerMinute: flags["rate-limit"] }),
       }),
     );
-    this.report(
-      [
-        `Share code: ${created.code}`,
-        `Share ${created.name}: ${created.services.join(", ")}, until ${created.expiresAt}${
-          created.rateLimitPerMinute === null ? "" : `, at most ${created.rateLimitPerMinute} new connections per minute`
-        }`,
-        "The code is shown only once. The other side runs: connect join <code>",
-      ].join("\n"),
-    );
+    this.report([
+      `Share code: ${created.code}`,
+      `Share ${created.name}: ${created.services.join(", ")}, until ${created.expiresAt}${
+        created.rateLimitPerMinute === null ? "" : `, at most ${created.rateLimitPerMinute} new connections per minute`
+      }`,
+      "The code is shown only once. The other side runs: connect join <code>",
+    ]);
     return created;
   }
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Flags, ux } from "@oclif/core";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
-import { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
+import { escapeUnprintable, tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 import { BaseCommand } from "../cli/base-command.js";
 import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { normalizeHubUrl } from "../config/hub-url.js";
@@ -263,7 +263,9 @@ export default class Up extends BaseCommand<typeof Up> {
       heartbeatMs: this.env.heartbeatMs,
       hasWarnedAboutExpiry,
       // agent.log needs timestamps; a terminal reads better without them.
-      log: (line) => this.log(isTerminal ? line : `${new Date().toISOString()} ${line}`),
+      // Lines carry the hub's text (notices, the workspace's name, close reasons): never commands
+      // to the terminal, nor extra lines in agent.log.
+      log: (line) => this.log(escapeUnprintable(isTerminal ? line : `${new Date().toISOString()} ${line}`)),
     });
     // The relay client may leave timers behind; a stopped agent must still exit promptly.
     setTimeout(() => process.exit(process.exitCode ?? result.exitCode), EXIT_GRACE_MS).unref();
@@ -341,7 +343,9 @@ export default class Up extends BaseCommand<typeof Up> {
     if (isSpinning) ux.action.stop("done");
     child.unref();
     this.log(
-      `Agent ${status.agent.label} is connected to ${status.hub.url} (workspace ${status.agent.workspace.name}, pid ${status.pid}); stop it with connect down`,
+      escapeUnprintable(
+        `Agent ${status.agent.label} is connected to ${status.hub.url} (workspace ${status.agent.workspace.name}, pid ${status.pid}); stop it with connect down`,
+      ),
     );
   }
 
