@@ -2,15 +2,20 @@
 // with links in front of it served by the hub in both URL forms. Methods, path prefixes (against
 // a list of escape attempts sent as raw request targets), per-client rate limits, expiry,
 // instant revocation of a response in flight, bodies of 200 MB streamed with the hub's memory
-// bounded, and WebSocket upgrades.
+// bounded, and WebSocket upgrades. And what a service (or a visitor) might try through a link:
+// method overrides, overlong UTF-8 and padded dot segments, redirects off the hub's origin, and
+// cookies aimed at the dashboard's session, the last in Chromium signed in to the dashboard.
 
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
+import { findSignInLink, type SmtpInbox, startSmtpInbox } from "../../packages/api/src/test-support/smtp-inbox.ts";
+import { type Dashboard, launchBrowser, openContext, reserveDashboardUrl, startDashboard } from "../support/browser.ts";
 import { waitFor } from "../support/net.ts";
 import {
   type Agent,
@@ -28,6 +33,31 @@ const MiB = 1024 * 1024;
 const BIG_BODY = 200 * MiB;
 /** How much the hub's resident memory may grow while 200 MB cross it. */
 const HUB_RSS_BOUND = 150 * MiB;
+const OWNER = "ops@links.test";
+/** The hub runs as a production hub would, with /metrics behind a token. */
+const METRICS_TOKEN = randomBytes(24).toString("hex");
+
+/**
+ * Set-Cookie headers a linked service may send to take over the dashboard's session cookie:
+ * each is read as `pc_session` by the browser (empty name, whitespace) or by some server (case,
+ * quotes, prefixes, percent-encoding), or lands on the hub's host beyond the link (Domain).
+ */
+const COOKIE_ATTACKS = [
+  "pc_session=x; Path=/",
+  "PC_SESSION=x; Path=/",
+  '"pc_session"=x; Path=/',
+  "=pc_session=x; Path=/",
+  "pc_session; Path=/",
+  " pc_session =x; Path=/",
+  "__Host-pc_session=x; Path=/; Secure",
+  "__Secure-pc_session=x; Path=/; Secure",
+  "pc%5Fsession=x; Path=/",
+  "pc_session=x; Path=/w",
+  "pc_session=x; Path=/; Domain=127.0.0.1",
+  "tossed=x; Path=/; Domain=127.0.0.1",
+] as const;
+/** Sent beside each attack: the response's cookies did reach the browser. */
+const CONTROL_COOKIE = "link_ok=1; Path=/";
 
 interface CreatedLink {
   id: string;
@@ -62,6 +92,8 @@ const seenTargets: string[] = [];
 /** The long streaming responses the service is writing, and whether their connection closed. */
 const streamingClosed: boolean[] = [];
 let hangups = 0;
+let inbox: SmtpInbox;
+let dashboardAddress: { url: string; port: number };
 
 /** The exposed service: what a developer might put behind a link. */
 function handleService(req: IncomingMessage, res: ServerResponse): void {
@@ -99,6 +131,26 @@ function handleService(req: IncomingMessage, res: ServerResponse): void {
       clearInterval(timer);
       streamingClosed[index] = true;
     });
+    return;
+  }
+  if (url.pathname === "/api/v1/cookies") {
+    const attack = COOKIE_ATTACKS[Number(url.searchParams.get("attack"))] ?? "";
+    res.setHeader("set-cookie", [attack, CONTROL_COOKIE]);
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("cookies set\n");
+    return;
+  }
+  if (url.pathname === "/cookie-header") {
+    // Asked directly, not through the hub: what the browser sends to 127.0.0.1, the dashboard's host.
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(req.headers.cookie ?? "");
+    return;
+  }
+  if (url.pathname === "/api/v1/redirect") {
+    const header = url.searchParams.get("header") ?? "location";
+    const to = url.searchParams.get("to") ?? "/";
+    res.writeHead(header === "refresh" ? 200 : 302, { [header]: header === "refresh" ? `0; url=${to}` : to });
+    res.end();
     return;
   }
   if (url.pathname === "/api/v1/hangup") {
@@ -219,8 +271,10 @@ beforeAll(async () => {
   await once(service, "listening");
   servicePort = (service.address() as AddressInfo).port;
 
-  hub = await startHub();
-  const { apiKey } = await createWorkspace(hub, "links", "ops@links.test");
+  inbox = await startSmtpInbox();
+  dashboardAddress = await reserveDashboardUrl();
+  hub = await startHub({ env: { SMTP_URL: inbox.url, DASHBOARD_URL: dashboardAddress.url, METRICS_TOKEN } });
+  const { apiKey } = await createWorkspace(hub, "links", OWNER);
   exposer = await startAgent({ hub, apiKey, label: "web-server" });
   expectSuccess(await exposer.run(["expose", `127.0.0.1:${servicePort}`, "--name", "web"]));
   // Created first, checked last: a real minute of the hub's own clock, spent on the other tests.
@@ -232,6 +286,114 @@ beforeAll(async () => {
 afterAll(async () => {
   service?.closeAllConnections();
   await new Promise((resolve) => service?.close(resolve));
+  await inbox?.close();
+});
+
+/**
+ * The session the dashboard reads from a Cookie header, parsed as the dashboard's own server
+ * parses it (Next.js: split on `;`, a pair without `=` is a name, and the last of a name wins).
+ */
+function dashboardSessionIn(cookieHeader: string): string | undefined {
+  let session: string | undefined;
+  for (const pair of cookieHeader.split(/; */)) {
+    if (pair === "") continue;
+    const separator = pair.indexOf("=");
+    if (separator === -1) {
+      if (pair === "pc_session") session = "true";
+      continue;
+    }
+    if (pair.slice(0, separator) === "pc_session") session = decodeURIComponent(pair.slice(separator + 1));
+  }
+  return session;
+}
+
+describe("a linked service's cookies, in Chromium signed in to the dashboard", () => {
+  // The embedded layout: the dashboard on 127.0.0.1:<port>, the hub (and its /l/ links) on
+  // 127.0.0.1:<another port>. Cookies ignore ports, so a path-form link's cookies are the
+  // dashboard's cookies unless the hub filters them.
+  let web: Dashboard;
+  let browser: Browser;
+  let owner: { context: BrowserContext; page: Page; problems: string[] };
+  let workspaceSlug: string;
+  let session: string;
+
+  /** What the browser sends to 127.0.0.1 (the dashboard's host) at path `/`. */
+  async function cookieHeaderSent(page: Page): Promise<string> {
+    await page.goto(`http://127.0.0.1:${servicePort}/cookie-header`);
+    return (await page.textContent("body")) ?? "";
+  }
+
+  beforeAll(async () => {
+    web = await startDashboard({ port: dashboardAddress.port, hubUrl: hub.url, env: { PUBLIC_HUB_URL: hub.url } });
+    browser = await launchBrowser();
+    const opened = await openContext(browser, web.url);
+    owner = { ...opened, page: await opened.context.newPage() };
+    const { page } = owner;
+    const before = inbox.messages.length;
+    await page.goto("/sign-in");
+    await page.getByLabel("Email address").fill(OWNER);
+    await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+    const mail = await waitFor(() => inbox.messages.slice(before).find((message) => message.to.includes(OWNER)), {
+      what: `the sign-in mail to ${OWNER}`,
+    });
+    await page.goto(findSignInLink(mail));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/w\/[a-z0-9-]+$/);
+    workspaceSlug = new URL(page.url()).pathname.split("/")[2] ?? "";
+    const cookie = (await owner.context.cookies(web.url)).find((candidate) => candidate.name === "pc_session");
+    session = cookie?.value ?? "";
+    expect(session).not.toBe("");
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+
+  it("proves the attacks are real: set straight from 127.0.0.1, some of them take the dashboard's session", async () => {
+    // The service answered directly, not through the hub: what an unfiltered link would do.
+    const control = await browser.newContext();
+    const page = await control.newPage();
+    const taken: string[] = [];
+    for (const [index, attack] of COOKIE_ATTACKS.entries()) {
+      await control.clearCookies();
+      await control.addCookies([{ name: "pc_session", value: session, url: web.url, httpOnly: true, sameSite: "Lax" }]);
+      await page.goto(`http://127.0.0.1:${servicePort}/api/v1/cookies?attack=${index}`);
+      if (dashboardSessionIn(await cookieHeaderSent(page)) !== session) taken.push(attack);
+    }
+    await control.close();
+    console.log(`Set-Cookie headers that replace the dashboard's session when nothing filters them: ${JSON.stringify(taken)}`);
+    // `pc_session; Path=/` has no `=` in its pair, so RFC 6265bis gives it an empty name and the
+    // browser sends it back bare (`Cookie: ...; pc_session`), which the dashboard reads as its
+    // session. The hub's filter once read the name up to the first `=` ("pc_session; Path") and
+    // let it through. (Chromium refuses `=pc_session=x`; other browsers need not.)
+    expect(taken).toEqual(expect.arrayContaining(["pc_session=x; Path=/", "pc_session; Path=/"]));
+  });
+
+  it("leaves the dashboard session unchanged whatever a path-form link sets, and still signed in", async () => {
+    const { page, context } = owner;
+    for (const [index, attack] of COOKIE_ATTACKS.entries()) {
+      const response = await page.goto(`${hub.url}${readOnly.base}/api/v1/cookies?attack=${index}`);
+      expect(response?.status(), attack).toBe(200);
+      const sent = await cookieHeaderSent(page);
+      expect(dashboardSessionIn(sent), `${attack}: the Cookie header sent to 127.0.0.1 is ${sent}`).toBe(session);
+      const jar = await context.cookies();
+      const lookalikes = jar.filter((cookie) => cookie.name === "" || /pc.{0,3}session|tossed/i.test(cookie.name));
+      expect(
+        lookalikes.map((cookie) => `${cookie.name}=${cookie.value}; Path=${cookie.path}`),
+        attack,
+      ).toEqual([`pc_session=${session}; Path=/`]);
+    }
+    // The response's own cookie arrived (so the attacks did too), scoped to the link.
+    const control = (await context.cookies(`${hub.url}${readOnly.base}/`)).find((cookie) => cookie.name === "link_ok");
+    expect(control).toMatchObject({ value: "1", path: readOnly.base });
+    expect((await context.cookies(`${web.url}/w/${workspaceSlug}`)).some((cookie) => cookie.name === "link_ok")).toBe(false);
+    // And the dashboard still knows who this is.
+    await page.goto(`${web.url}/w/${workspaceSlug}`);
+    expect(new URL(page.url()).pathname).toBe(`/w/${workspaceSlug}`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("links");
+    expect(owner.problems).toEqual([]);
+  });
 });
 
 describe("a public link in front of an HTTP service", () => {
@@ -263,7 +425,11 @@ describe("a public link in front of an HTTP service", () => {
       ],
     });
     expect(reply.status).toBe(200);
-    expect(headerValues(reply.rawHeaders, "set-cookie")).toEqual(["first=1; Path=/; HttpOnly", "second=2; Path=/api"]);
+    // Both kept, scoped under the link: the hub's own pages (and the dashboard's) never get them.
+    expect(headerValues(reply.rawHeaders, "set-cookie")).toEqual([
+      `first=1; Path=${readOnly.base}; HttpOnly`,
+      `second=2; Path=${readOnly.base}/api`,
+    ]);
     const seen = JSON.parse(reply.body.toString()) as { method: string; url: string; rawHeaders: string[] };
     expect(seen.method).toBe("GET");
     expect(seen.url).toBe("/api/v1/echo?a=1&b=two%20words&a=3");
@@ -318,6 +484,16 @@ describe("a public link in front of an HTTP service", () => {
       "/api/v1/%252e%252e/admin",
       "/health/../admin",
       "/healthz",
+      // Overlong UTF-8 for `.` and `/`, which lenient decoders turn back into `..` and `/`.
+      "/api/v1/%c0%ae%c0%ae/admin",
+      "/api/v1/%e0%80%ae%e0%80%ae/admin",
+      "/api/v1/..%c0%afadmin",
+      // Dot segments padded with what trimming servers drop.
+      "/api/v1/%20../admin",
+      "/api/v1/..%20/admin",
+      "/api/v1/..%09/admin",
+      "/api/v1/..%0d%0a/admin",
+      "/api/v1/..%c2%a0/admin",
     ];
     for (const attempt of escapes) {
       const reply = await send({ target: `${readOnly.base}${attempt}` });
@@ -335,6 +511,105 @@ describe("a public link in front of an HTTP service", () => {
     expect(inside.status).toBe(200);
     expect(JSON.parse(inside.body.toString())).toMatchObject({ url: "/api/v1/echo?z=1" });
     expect((await send({ target: `${readOnly.base}/health` })).status).toBe(200);
+  });
+
+  it("holds method overrides to --methods: a GET link runs no DELETE through X-HTTP-Method-Override", async () => {
+    const before = seenTargets.length;
+    const overrides: { method?: string; headers?: string[]; target: string }[] = [
+      { headers: ["X-HTTP-Method-Override", "DELETE"], target: "/api/v1/echo" },
+      { headers: ["X-Method-Override", "put"], target: "/api/v1/echo" },
+      { headers: ["X-HTTP-Method", "PATCH"], target: "/api/v1/echo" },
+      { headers: ["X_HTTP_METHOD_OVERRIDE", "DELETE"], target: "/api/v1/echo" },
+      { headers: ["X-HTTP-Method-Override", "GET, DELETE"], target: "/api/v1/echo" },
+      { target: "/api/v1/echo?_method=DELETE" },
+      { method: "HEAD", headers: ["X-HTTP-Method-Override", "DELETE"], target: "/api/v1/echo" },
+    ];
+    for (const attempt of overrides) {
+      const reply = await send({ method: attempt.method, target: `${readOnly.base}${attempt.target}`, headers: attempt.headers });
+      expect(reply.status, JSON.stringify(attempt)).toBe(405);
+      expect(reply.headers.allow).toBe("GET, HEAD");
+    }
+    expect(seenTargets.slice(before)).toEqual([]);
+    // An override naming a method the link allows changes nothing the link forbids.
+    const allowed = await send({ target: `${readOnly.base}/api/v1/echo`, headers: ["X-HTTP-Method-Override", "GET"] });
+    expect(allowed.status).toBe(200);
+    // A GET,POST link: a POST tunnelling DELETE is refused, one tunnelling GET passes.
+    const posting = await createLink(["--expires", "1h", "--methods", "GET,POST", "--paths", "/api/v1"]);
+    const tunnelled = await send({
+      method: "POST",
+      target: `${posting.base}/api/v1/echo`,
+      headers: ["X-HTTP-Method-Override", "DELETE"],
+      body: Buffer.from("x"),
+    });
+    expect(tunnelled.status).toBe(405);
+    expect(tunnelled.body.toString()).toContain("X-HTTP-Method-Override header asks for DELETE");
+  });
+
+  it("keeps a path-form link's redirects in the link, and refuses one to another site", async () => {
+    const redirect = (to: string, options: { header?: string; host?: string } = {}) =>
+      send({
+        target: `${options.host ? "" : readOnly.base}/api/v1/redirect?header=${options.header ?? "location"}&to=${encodeURIComponent(to)}`,
+        host: options.host,
+      });
+    for (const to of [
+      "//evil.example/",
+      "http://evil.example/",
+      "https://evil.example/x",
+      "/\\evil.example/",
+      "\\\\evil.example/",
+      "/\t/evil.example/",
+      `http://127.0.0.1:${hub.port}@evil.example/`,
+    ]) {
+      const reply = await redirect(to);
+      expect(reply.status, to).toBe(502);
+      expect(reply.headers.location, to).toBeUndefined();
+      expect(reply.body.toString()).toContain("redirected to another site");
+    }
+    expect((await redirect("//evil.example/", { header: "refresh" })).status).toBe(502);
+    // Within the service, mapped under /l/<slug>, whether relative, climbing or absolute on the hub's host.
+    for (const [to, mapped] of [
+      ["/inside?x=1", `${readOnly.base}/inside?x=1`],
+      ["../../../trpc/auth.me", `${readOnly.base}/trpc/auth.me`],
+      [`http://127.0.0.1:${hub.port}/done`, `${readOnly.base}/done`],
+    ] as const) {
+      const reply = await redirect(to);
+      expect(reply.status, to).toBe(302);
+      expect(reply.headers.location, to).toBe(mapped);
+    }
+    expect((await redirect("/next", { header: "refresh" })).headers.refresh).toBe(`0; url=${readOnly.base}/next`);
+    // The host form is an origin of its own: its redirects are its business.
+    const own = await redirect("http://evil.example/", { host: `${readOnly.slug}.localhost:${hub.port}` });
+    expect(own.status).toBe(302);
+    expect(own.headers.location).toBe("http://evil.example/");
+  });
+
+  it("drops a host-form link's cookies for a parent domain, and every session-like cookie", async () => {
+    const host = `${readOnly.slug}.localhost:${hub.port}`;
+    const cookiesOf = async (attack: number, form: "host" | "path") => {
+      const reply = await send(
+        form === "host"
+          ? { target: `/api/v1/cookies?attack=${attack}`, host }
+          : { target: `${readOnly.base}/api/v1/cookies?attack=${attack}` },
+      );
+      expect(reply.status).toBe(200);
+      return headerValues(reply.rawHeaders, "set-cookie");
+    };
+    for (const [index, attack] of COOKIE_ATTACKS.entries()) {
+      expect(await cookiesOf(index, "host"), attack).toEqual([CONTROL_COOKIE]);
+      expect(await cookiesOf(index, "path"), attack).toEqual([`link_ok=1; Path=${readOnly.base}`]);
+    }
+  });
+
+  it("keeps /metrics behind METRICS_TOKEN", async () => {
+    const anonymous = await fetch(`${hub.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toMatch(/^pc_/m);
+    expect((await fetch(`${hub.url}/metrics`, { headers: { authorization: "Bearer wrong-token-of-some-length" } })).status).toBe(
+      401,
+    );
+    const scraped = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/^# (HELP|TYPE) /m);
   });
 
   it("limits each client address per minute: the 101st request gets 429 with Retry-After", async () => {
