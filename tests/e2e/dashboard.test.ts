@@ -4,6 +4,7 @@
 // Next.js dashboard under `next start`, real agents, and Debian's Chromium driving the pages as
 // a person would. Each page is saved as a screenshot at desktop width and at 375 px.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type net from "node:net";
 import { join } from "node:path";
@@ -25,10 +26,12 @@ import {
   createWorkspace,
   expectSuccess,
   type Hub,
+  isAlive,
   makeTempDir,
   parseJsonOutput,
   startAgent,
   startHub,
+  waitForPidExit,
 } from "../support/processes.ts";
 
 const OWNER = "owner@acme.test";
@@ -319,6 +322,72 @@ describe("the dashboard", () => {
     ]);
     expect(cut).not.toBe("still open");
     expect((await fetch(`${url}hello`)).status).toBe(404);
+  });
+
+  it("revokes an agent from its row, and revoking a key lists the agents it registered and revokes them unless kept", async () => {
+    const { page } = owner;
+    const createKey = async (name: string) => {
+      await page.goto(`/w/${slug}/api-keys`);
+      await page.getByLabel("Name (where it will be used)").fill(name);
+      await page.getByRole("button", { name: "Create key" }).click();
+      await expect.poll(() => notices(page)).toContain(`API key ${name} created`);
+      return (await page.getByTestId("revealed-secret").textContent()) ?? "";
+    };
+    const ciKey = await createKey("ci");
+    const keepKey = await createKey("keeper");
+    const [first, second, kept] = await Promise.all([
+      startAgent({ hub, apiKey: ciKey, label: "ci-1" }),
+      startAgent({ hub, apiKey: ciKey, label: "ci-2" }),
+      startAgent({ hub, apiKey: keepKey, label: "kept" }),
+    ]);
+    // Read now: a stopped agent removes its pid file.
+    const [firstPid, secondPid] = [first.pid(), second.pid()];
+    expect(firstPid).not.toBeNull();
+    expect(secondPid).not.toBeNull();
+    const tokenOf = (agent: Agent) =>
+      (JSON.parse(readFileSync(join(agent.configDir, "identity.json"), "utf8")) as { token: string }).token;
+    const isTokenAccepted = async (agent: Agent) =>
+      (await fetch(`${hub.url}/trpc/agents.me`, { headers: { authorization: `Bearer ${tokenOf(agent)}` } })).status !== 401;
+
+    // The row says what let the agent in; Revoke asks first.
+    await page.goto(`/w/${slug}`);
+    const row = page.locator("[data-agent=ci-1]");
+    await expect.poll(() => row.getByTestId("agent-status").textContent(), { timeout: 15_000 }).toBe("Online");
+    expect(await row.getByTestId("agent-created-by").textContent()).toBe("key ci");
+    await row.getByRole("button", { name: "Revoke agent ci-1" }).click();
+    await screenshotBothWidths(page, "agent-revoke");
+    await row.getByRole("button", { name: "Yes, revoke agent ci-1" }).click();
+    await expect.poll(() => notices(page)).toContain("Revoked agent ci-1: its connection to the hub is closed");
+    await expect.poll(() => page.locator("[data-agent=ci-1]").count(), { timeout: 15_000 }).toBe(0);
+    // The agent process stops on its own (the hub cut it), and its token is refused from now on.
+    expect(await waitForPidExit(firstPid ?? 0, 10_000)).toBe(true);
+    expect(await isTokenAccepted(first)).toBe(false);
+    expect(await page.locator("[data-agent=ci-2]").count()).toBe(1);
+
+    // Revoking the key: the confirmation names the agents still registered with it.
+    await page.goto(`/w/${slug}/api-keys`);
+    const ciRow = page.locator("[data-key=ci]");
+    await ciRow.getByRole("button", { name: "Revoke key ci" }).click();
+    await expect.poll(() => ciRow.getByTestId("key-agents").textContent()).toContain("ci-2");
+    expect(await ciRow.getByTestId("key-agents").textContent()).not.toContain("ci-1");
+    await screenshotBothWidths(page, "api-key-revoke");
+    await ciRow.getByRole("button", { name: "Yes, revoke key ci" }).click();
+    await expect.poll(() => notices(page)).toContain("Revoked key ci and the agent it registered (ci-2)");
+    expect(await waitForPidExit(secondPid ?? 0, 10_000)).toBe(true);
+    expect(await isTokenAccepted(second)).toBe(false);
+
+    // ... unless the owner keeps them.
+    const keeperRow = page.locator("[data-key=keeper]");
+    await keeperRow.getByRole("button", { name: "Revoke key keeper" }).click();
+    await keeperRow.getByLabel("Keep this agent working").check();
+    await keeperRow.getByRole("button", { name: "Yes, revoke key keeper" }).click();
+    await expect.poll(() => notices(page)).toContain("Revoked key keeper: it stops working with its next request; the agents");
+    expect(await isTokenAccepted(kept)).toBe(true);
+    expect(isAlive(kept.pid() ?? 0)).toBe(true);
+    await page.goto(`/w/${slug}`);
+    await expect.poll(() => page.locator("[data-agent=kept]").getByTestId("agent-status").textContent()).toBe("Online");
+    expectSuccess(await kept.down());
+    expect(owner.problems).toEqual([]);
   });
 
   it("approves a device login from the page connect login points to", async () => {
