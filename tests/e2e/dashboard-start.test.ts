@@ -201,6 +201,10 @@ describe("npm start", () => {
       result: { data: { workspaces: { id: string }[] } };
     };
     const workspaceId = me.result.data.workspaces[0]?.id ?? "";
+    // Pages read from the hub on the server, speaking for the same visitor: signed in, / leads on.
+    const home = await send(`${urls.dashboard}/`, { from: signer, headers: { cookie } });
+    expect(home.status).toBe(307);
+    expect(home.headers.location).toMatch(/^\/w\/[a-z0-9-]+$/);
     const input = encodeURIComponent(JSON.stringify({ type: "user", action: "login" }));
     const audit = await send(`${urls.dashboard}/trpc/audit.list?input=${input}`, {
       from: signer,
@@ -248,6 +252,10 @@ describe("npm start", () => {
       statuses.push(answer.status);
     }
     expect(statuses).toEqual([...Array<number>(SIGN_IN_LINKS_PER_ADDRESS).fill(200), 429]);
+    // The operator hears about it, once, with the form that would fix it if that peer were theirs.
+    const warnings = output.split("\n").filter((line) => line.includes("ignored X-Forwarded-For"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("list it: TRUST_PROXY=<its address or CIDR>");
   });
 
   it("a link host on the dashboard's port is a dashboard request, never the link", async () => {

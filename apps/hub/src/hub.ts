@@ -22,7 +22,7 @@ import type { Logger } from "pino";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import {
-  clientAddress,
+  createClientAddressReader,
   createTrustedProxies,
   hashFrontEndSecret,
   isFrontEndRequest,
@@ -175,6 +175,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     trustedProxies: createTrustedProxies(env.TRUST_PROXY),
     frontEndSecretHash: hashFrontEndSecret(frontEndSecret),
   };
+  const readClientIp = createClientAddressReader(policy, (peer, message) => log.warn({ ip: peer }, message));
   const matchLink = createLinkMatcher(env.LINK_DOMAIN ?? "localhost", { dashboardUrl: env.DASHBOARD_URL });
   // Public links: <slug>.<LINK_DOMAIN> (localhost by default, for local use) and /l/<slug>/.
   const links = {
@@ -184,7 +185,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       deps,
       relay,
       log,
-      readClientIp: (request) => clientAddress(request, policy),
+      readClientIp,
       isSecureRequest: (request) => isSecureRequest(request, policy),
     }),
   };
@@ -198,7 +199,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
     renderMetrics: () => renderPrometheus(relay.snapshot()),
     metricsToken: env.METRICS_TOKEN,
-    readClientIp: (request) => clientAddress(request, policy),
+    readClientIp,
     log,
     links,
   });
@@ -230,7 +231,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       refuseUpgrade(socket, 403, refusal);
       return;
     }
-    void relay.handleUpgrade(request, socket, head, clientAddress(request, policy));
+    void relay.handleUpgrade(request, socket, head, readClientIp(request));
   });
   server.on("clientError", (_error, socket) => socket.destroy());
 

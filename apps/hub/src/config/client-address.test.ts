@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import {
   clientAddress,
+  createClientAddressReader,
   createTrustedProxies,
   FRONT_END_HEADER,
   hashFrontEndSecret,
@@ -138,5 +139,20 @@ describe("the dashboard as a trusted front end", () => {
     const lanBrowser = fromDashboard(SECRET, { "x-forwarded-for": "192.168.1.20", "x-forwarded-proto": "http" });
     expect(refuseRequest(lanBrowser, plain)).toMatch(/ALLOW_INSECURE=true/);
     expect(refuseRequest(lanBrowser, { ...plain, allowInsecure: true })).toBeUndefined();
+  });
+});
+
+describe("an ignored X-Forwarded-For", () => {
+  it("is said once, naming TRUST_PROXY's form, and never for a believed forwarder", () => {
+    const warnings: string[] = [];
+    const read = createClientAddressReader(policyTrusting("10.0.0.0/8"), (_peer, message) => warnings.push(message));
+    expect(read(request("10.1.1.1", { "x-forwarded-for": "203.0.113.9" }))).toBe("203.0.113.9");
+    expect(read(request("127.0.0.1", { [FRONT_END_HEADER]: SECRET, "x-forwarded-for": "127.0.0.9" }))).toBe("127.0.0.9");
+    expect(read(request("192.0.2.99"))).toBe("192.0.2.99");
+    expect(warnings).toEqual([]);
+    expect(read(request("192.0.2.99", { "x-forwarded-for": "203.0.113.9" }))).toBe("192.0.2.99");
+    expect(read(request("192.0.2.98", { "x-forwarded-for": "203.0.113.9" }))).toBe("192.0.2.98");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/list it: TRUST_PROXY=<its address or CIDR>/);
   });
 });

@@ -131,3 +131,26 @@ export function refuseRequest(request: IncomingMessage, policy: TransportPolicy)
   }
   return refuseInsecureTransport(request, policy);
 }
+
+/**
+ * clientAddress, saying once per process when X-Forwarded-For came from a peer the hub does not
+ * believe: after an upgrade `TRUST_PROXY=true` covers a proxy on this machine only, and a proxy
+ * elsewhere (or a dashboard without FRONT_END_SECRET) would otherwise quietly make all its
+ * visitors one address for rate limits and the audit log.
+ */
+export function createClientAddressReader(
+  policy: TransportPolicy,
+  warn: (peer: string, message: string) => void,
+): (request: IncomingMessage) => string {
+  let hasWarned = false;
+  return (request) => {
+    if (!hasWarned && request.headers["x-forwarded-for"] !== undefined && !isForwardingTrusted(request, policy)) {
+      hasWarned = true;
+      warn(
+        request.socket?.remoteAddress ?? "unknown",
+        "ignored X-Forwarded-For from a peer that is neither the dashboard (FRONT_END_SECRET) nor a proxy listed in TRUST_PROXY: if it is your proxy, list it: TRUST_PROXY=<its address or CIDR>, comma-separated",
+      );
+    }
+    return clientAddress(request, policy);
+  };
+}

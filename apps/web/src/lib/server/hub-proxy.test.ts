@@ -165,6 +165,18 @@ describe("what the hub hears about the visitor", () => {
     (globalThis as Record<symbol, unknown>)[PEER_STAMP] = PEER_HEADER;
     hub = createServer((request, response) => {
       seen.push(request);
+      if (request.url?.startsWith("/trpc/refused")) {
+        response.writeHead(403, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({ error: "This request names itself the dashboard but its front-end secret is not this hub's" }),
+        );
+        return;
+      }
+      if (request.url?.startsWith("/trpc/forbidden")) {
+        response.writeHead(403, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: { message: "Only owners can do this", data: { code: "FORBIDDEN" } } }));
+        return;
+      }
       response.writeHead(200, { "content-type": "application/json" });
       response.end("{}");
     });
@@ -201,5 +213,14 @@ describe("what the hub hears about the visitor", () => {
     const request = post({ origin: DASHBOARD, [PEER_HEADER]: "127.0.0.8", [FRONT_END_HEADER]: "the browser's guess" });
     await forwardToHub(request, "auth.me", { hubUrl });
     expect(seen.at(-1)?.headers[FRONT_END_HEADER]).toBeUndefined();
+  });
+
+  it("shows the hub's own refusals as a message the page can read, and passes a procedure's FORBIDDEN as it is", async () => {
+    const refused = await forwardToHub(post({ origin: DASHBOARD }), "refused", { hubUrl });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: { message: expect.stringMatching(/front-end secret is not this hub's/) } });
+    const forbidden = await forwardToHub(post({ origin: DASHBOARD }), "forbidden", { hubUrl });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toEqual({ error: { message: "Only owners can do this", data: { code: "FORBIDDEN" } } });
   });
 });

@@ -11,6 +11,11 @@ import { Readable } from "node:stream";
 export const PEER_HEADER = "x-pc-peer-address";
 /** server.mjs sets this in the process: without it (bare `next start`) nobody stamped PEER_HEADER. */
 const PEER_STAMP = Symbol.for("private-connect.dashboard.peer-header");
+/** Whether server.mjs runs this process, so PEER_HEADER is its word and not a browser's. */
+export function isPeerStamped(): boolean {
+  return (globalThis as Record<symbol, unknown>)[PEER_STAMP] === PEER_HEADER;
+}
+
 /** How the dashboard proves to the hub that it is the dashboard (the hub's FRONT_END_SECRET). */
 export const FRONT_END_HEADER = "x-pc-front-end";
 
@@ -96,8 +101,7 @@ function firstValue(header: string | null): string | undefined {
  * its -Proto and -Host are believed. A browser's X-Forwarded-* headers change nothing.
  */
 export function describeVisitor(headers: Headers, trustedProxies?: BlockList): Visitor {
-  const stamped = (globalThis as Record<symbol, unknown>)[PEER_STAMP] === PEER_HEADER;
-  const peerHeader = stamped ? headers.get(PEER_HEADER) : null;
+  const peerHeader = isPeerStamped() ? headers.get(PEER_HEADER) : null;
   const peer = peerHeader && isIP(plainAddress(peerHeader)) ? plainAddress(peerHeader) : undefined;
   if (peer === undefined || !isListed(peer, trustedProxies)) return { address: peer, proto: "http", host: headers.get("host") };
   let address = peer;
@@ -216,11 +220,45 @@ export async function forwardToHub(request: Request, path: string, target: Proxy
   // The browser went away: stop reading from the hub, which ends the subscription there too.
   request.signal.addEventListener("abort", () => upstream.destroy(), { once: true });
   const status = upstream.statusCode ?? 502;
+  // The hub refuses some requests before tRPC sees them (plain HTTP from another machine, a
+  // front-end secret that is not its own) with `{ "error": "<what to do>" }`; reshaped, the
+  // page shows that sentence instead of failing to read a tRPC answer.
+  if (status === 403 && !isEventStream) {
+    const body = await readSmallBody(upstream);
+    const refusal = readHubRefusal(body);
+    if (refusal !== undefined) return jsonError(403, refusal);
+    return new Response(request.method === "HEAD" ? null : new Uint8Array(body), { status, headers: responseHeaders });
+  }
   const hasBody = request.method !== "HEAD" && status !== 204 && status !== 304;
   return new Response(hasBody ? (Readable.toWeb(upstream) as ReadableStream<Uint8Array>) : null, {
     status,
     headers: responseHeaders,
   });
+}
+
+/** An error answer, whole: the hub's are a sentence or a tRPC error, far below the cap. */
+async function readSmallBody(upstream: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      upstream.destroy();
+      break;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The hub's refusal sentence, or undefined when the 403 is a tRPC answer (FORBIDDEN from a procedure). */
+function readHubRefusal(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString("utf8")) as { error?: unknown };
+    return typeof parsed.error === "string" ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sendUpstream(
