@@ -275,6 +275,26 @@ describe.skipIf(!HAS_POSTGRES)("credentials against the real hub on PostgreSQL",
       expect(errorOf(refused)).toContain("86400");
     }
 
+    // A label that would drive the terminal of whoever lists agents (escape sequences, BEL, a
+    // right-to-left override, NUL, a forged line): 400 naming the field and the character, and no
+    // agent row. Letters of any script are a label like any other.
+    const agentsBefore = (await owner.query("select count(*)::int as n from agents")).rows[0].n;
+    for (const [label, codePoint] of [
+      ["\u001b[2J", "U+001B"],
+      ["bell\u0007", "U+0007"],
+      ["inv\u202eexe.txt", "U+202E"],
+      ["nul\u0000", "U+0000"],
+      ["two\nlines", "U+000A"],
+    ]) {
+      const refused = await provision({ clientType: "claude-code", label });
+      expect(refused.status, refused.text).toBe(400);
+      expect(errorOf(refused)).toBe(
+        `label must not contain control characters, line breaks or text-direction marks (it contains ${codePoint}): send a different label, or leave it out to use the client type`,
+      );
+    }
+    expect((await owner.query("select count(*)::int as n from agents")).rows[0].n).toBe(agentsBefore);
+    await provisionOk({ clientType: "claude-code", label: "Büro 東京" }, "unicode label");
+
     // Unknown clientType: 400 naming the field.
     const unknownType = await provision({ clientType: "vim" });
     expect(unknownType.status, unknownType.text).toBe(400);

@@ -1,6 +1,7 @@
 // Sharing across workspaces with real processes: workspace "acme" shares its PostgreSQL with an
 // agent of workspace "contractor" through a code; revocation cuts the open session at once;
 // expired shares, unshared services and unjoined agents get "Service not found".
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
@@ -16,10 +17,12 @@ import {
 } from "../support/net.ts";
 import {
   type Agent,
+  connect,
   createWorkspace,
   errorLines,
   expectSuccess,
   type Hub,
+  makeTempDir,
   parseJsonOutput,
   startAgent,
   startHub,
@@ -74,6 +77,7 @@ describe("shares between workspaces", () => {
   let serverA: Agent;
   let laptopB: Agent;
   let otherB: Agent;
+  let contractorKey: string;
   let cache: TestServer;
   /** The shared target: the real PostgreSQL, or an echo server on a machine without one. */
   let sharedTarget: string;
@@ -87,6 +91,7 @@ describe("shares between workspaces", () => {
     cleanups.unshift(() => hub.stop());
     const acme = await createWorkspace(hub, "acme", "ops@acme.test");
     const contractor = await createWorkspace(hub, "contractor", "dev@contractor.test");
+    contractorKey = contractor.apiKey;
     serverA = await startAgent({ hub, apiKey: acme.apiKey, label: "db-server" });
     laptopB = await startAgent({ hub, apiKey: contractor.apiKey, label: "laptop" });
     otherB = await startAgent({ hub, apiKey: contractor.apiKey, label: "ci" });
@@ -211,5 +216,51 @@ describe("shares between workspaces", () => {
     expect(cache.connections - cacheBefore).toBe(3);
     // The agent's own service is not limited by someone else's share.
     expect((await roundTrip(ownPort, Buffer.from("still mine"))).toString()).toBe("still mine");
+  }, 120_000);
+
+  it("refuses a hostile agent label, and prints one stored before as visible text in share --list and join --list", async (ctx) => {
+    // Clear the screen, then retitle the sharer's terminal window: what a label once could do.
+    const hostile = "\u001b[2J\u001b]0;PWNED\u0007";
+    const configDir = join(await makeTempDir("agent-hostile"), "config");
+    const refused = await connect(["up", "--hub", hub.url, "--api-key", contractorKey, "--label", hostile, "--detach"], {
+      configDir,
+      timeoutMs: 60_000,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(errorLines(refused)).toEqual([
+      "Error: label: Agent label must not contain control characters, line breaks or text-direction marks (it contains U+001B): pass a different --label",
+    ]);
+    if (!hub.databaseUrl) {
+      ctx.skip();
+      return;
+    }
+    const share = await createShare(["--name", "hostile-names", "--services", "cache"]);
+    expectSuccess(await otherB.run(["join", share.code]));
+    // Rows from before the hub refused such text: the joiner's label on the grant, and the share's
+    // name as the joining side keeps it (join --list).
+    const admin = new pg.Client({ connectionString: hub.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query("UPDATE share_grants SET grantee_label = $1 WHERE share_id = $2", [hostile, share.id]);
+      await admin.query("UPDATE joined_shares SET share_name = $1 WHERE share_id = $2", [
+        "rtl\u202eexe.txt\nforged  row",
+        share.id,
+      ]);
+    } finally {
+      await admin.end();
+    }
+    // Raw terminal controls (a line feed between rows is the table's own).
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw ones is the point.
+    const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;
+    const listed = expectSuccess(await serverA.run(["share", "--list"]));
+    expect(listed.stdout).toContain("\\x1b[2J\\x1b]0;PWNED\\x07 (0)");
+    expect(listed.stdout).not.toMatch(RAW_CONTROL);
+    const joined = expectSuccess(await otherB.run(["join", "--list"]));
+    expect(joined.stdout).toContain("rtl\\u202eexe.txt\\nforged  row");
+    expect(joined.stdout).not.toMatch(RAW_CONTROL);
+    expect(joined.stdout.split("\n").some((line) => line.startsWith("forged"))).toBe(false);
+    // --json stays the data as stored: a script gets exactly what the hub holds.
+    const asJson = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    expect(asJson.find((entry) => entry.id === share.id)?.joiners.map((joiner) => joiner.agentLabel)).toEqual([hostile]);
   }, 120_000);
 });
