@@ -89,7 +89,7 @@ export {
   type RevokedLink,
   type RevokeLinkInput,
 } from "./schemas/links.js";
-export type { MemberView } from "./schemas/members.js";
+export type { InvitationView, MemberView, MyInvitationView } from "./schemas/members.js";
 export {
   type ExposedService,
   type ExposeServiceInput,

@@ -4,6 +4,7 @@ import { auditRouter } from "./routers/audit.js";
 import { authRouter } from "./routers/auth.js";
 import { deviceAuthRouter } from "./routers/device-auth.js";
 import { eventsRouter } from "./routers/events.js";
+import { invitationsRouter } from "./routers/invitations.js";
 import { linksRouter } from "./routers/links.js";
 import { membersRouter } from "./routers/members.js";
 import { servicesRouter } from "./routers/services.js";
@@ -18,6 +19,7 @@ export const appRouter = router({
   auth: authRouter,
   deviceAuth: deviceAuthRouter,
   events: eventsRouter,
+  invitations: invitationsRouter,
   links: linksRouter,
   members: membersRouter,
   services: servicesRouter,

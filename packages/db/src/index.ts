@@ -33,6 +33,13 @@ export {
   type UserWorkspace,
 } from "./identity.js";
 export {
+  type AcceptedInvitation,
+  acceptInvitation,
+  declineInvitation,
+  listInvitationsForUser,
+  type PendingInvitation,
+} from "./invitations.js";
+export {
   DEFAULT_MIGRATIONS_DIR,
   type MigrateOptions,
   type MigrateResult,

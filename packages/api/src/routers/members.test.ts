@@ -8,6 +8,8 @@ import {
   USER_SESSION_REQUIRED,
   WORKSPACE_NOT_FOUND,
 } from "../errors.js";
+import type { Revocation } from "../events/revocations.js";
+import { createAgentTeam } from "../test-support/agent-team.js";
 import { expectAppError, type Harness, openHarness, type SignedInTestUser, testEngines } from "../test-support/harness.js";
 import { scanTablesForSecrets } from "../test-support/scan-for-secrets.js";
 
@@ -214,6 +216,41 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
       expect((await (await owner.in(workspace.id)).members.list()).map((listed) => listed.role)).toEqual(["owner", "member"]);
     },
   );
+
+  it.skipIf(skip)("revokes the agents a removed member let in, at once, and leaves everyone else's", async () => {
+    const team = await createAgentTeam(harness, "departing");
+    secrets.push(team.apiKey, team.owner.sessionToken, team.member.sessionToken, team.owner.linkToken, team.member.linkToken);
+    // The issue's attack: the member's connect-login laptop could list services and share prod-db out.
+    const laptop = await team.login("member-laptop", team.member);
+    const ownerLaptop = await team.login("owner-laptop", team.owner);
+    const server = await team.register("server");
+    await expect((await harness.caller(laptop.token)).services.list()).resolves.toEqual([]);
+    const published: Revocation[] = [];
+    const stop = harness.deps.revocations.subscribe((revocation) => published.push(revocation));
+    try {
+      await (await team.owner.in(team.workspaceId)).members.remove({ userId: team.member.userId });
+      const expected = `This agent was revoked by an owner of ${team.workspaceName} (the member who let it in was removed from the workspace): ask them to let you in again`;
+      await expectAppError((await harness.caller(laptop.token)).services.list(), "UNAUTHORIZED", expected);
+      await expectAppError(
+        (await harness.caller(laptop.token)).shares.create({ name: "exfil", services: ["prod-db"] }),
+        "UNAUTHORIZED",
+        expected,
+      );
+      expect(published).toEqual([{ kind: "agent", agentId: laptop.agentId, workspaceId: team.workspaceId, reason: expected }]);
+      for (const agent of [ownerLaptop, server]) {
+        await expect((await harness.caller(agent.token)).agents.me()).resolves.toMatchObject({ agentId: agent.agentId });
+      }
+      const audit = await harness.db.withWorkspace(team.workspaceId, (tx) =>
+        tx.auditEvent.findFirst({
+          where: { workspaceId: team.workspaceId, type: "agent", action: "revoke", target: laptop.agentId },
+          select: { actorType: true, actorId: true, reason: true },
+        }),
+      );
+      expect(audit).toEqual({ actorType: "user", actorId: team.owner.userId, reason: "member_removed" });
+    } finally {
+      stop();
+    }
+  });
 
   it.skipIf(skip)("stores no session token, sign-in link token or API key in clear, in any table", async () => {
     const linkTokens = harness.sentMail.map((mail) => new URL(mail.url).searchParams.get("token") ?? "");

@@ -1,6 +1,17 @@
 import { z } from "zod";
-import { inviteMemberInput, memberView, removeMemberInput, removeMemberOutput, setMemberRoleInput } from "../schemas/members.js";
+import {
+  cancelInvitationInput,
+  cancelInvitationOutput,
+  invitationView,
+  inviteMemberInput,
+  memberView,
+  removeMemberInput,
+  removeMemberOutput,
+  setMemberRoleInput,
+} from "../schemas/members.js";
+import { cancelInvitation } from "../services/members/cancel-invitation.js";
 import { inviteMember } from "../services/members/invite-member.js";
+import { listInvitations } from "../services/members/list-invitations.js";
 import { listMembers } from "../services/members/list-members.js";
 import { removeMember } from "../services/members/remove-member.js";
 import { setMemberRole } from "../services/members/set-member-role.js";
@@ -11,10 +22,18 @@ import { router, workspaceProcedure } from "../trpc.js";
 export const membersRouter = router({
   list: workspaceProcedure.output(z.array(memberView)).query(({ ctx }) => listMembers(ctx.deps, ctx.principal)),
 
+  /** A pending invitation, never a membership: the invitee accepts it (invitations.accept). */
   invite: workspaceProcedure
     .input(inviteMemberInput)
-    .output(memberView)
+    .output(invitationView)
     .mutation(({ ctx, input }) => inviteMember(ctx.deps, ctx.principal, input)),
+
+  invitations: workspaceProcedure.output(z.array(invitationView)).query(({ ctx }) => listInvitations(ctx.deps, ctx.principal)),
+
+  cancelInvitation: workspaceProcedure
+    .input(cancelInvitationInput)
+    .output(cancelInvitationOutput)
+    .mutation(({ ctx, input }) => cancelInvitation(ctx.deps, ctx.principal, input)),
 
   remove: workspaceProcedure
     .input(removeMemberInput)

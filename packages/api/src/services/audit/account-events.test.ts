@@ -180,55 +180,84 @@ describe.each(testEngines)("account events in the audit log on $name", ({ name, 
     const bob = uniqueEmail("bob");
     const invitedAlice = await (await asOwner()).members.invite({ email: alice, role: "member" });
     const invitedBob = await (await asOwner()).members.invite({ email: bob, role: "member" });
-    await (await asOwner()).members.setRole({ userId: invitedAlice.userId, role: "owner" });
+    // Each signs in with the mailed link and accepts: only then a member.
+    const signInWithMail = async (email: string) => {
+      const mail = harness.sentMail.findLast((sent) => sent.to === email);
+      const token = mail === undefined ? null : new URL(mail.url).searchParams.get("token");
+      if (token === null) throw new Error(`no invitation mailed to ${email}`);
+      const browser = harness.openBrowser();
+      const signedIn = await (await browser.caller()).auth.verifyMagicLink({ token });
+      secrets.push(token, browser.cookies.get("pc_session") ?? "");
+      return { browser, userId: signedIn.user.id };
+    };
+    const aliceUser = await signInWithMail(alice);
+    await (await aliceUser.browser.caller()).invitations.accept({ id: invitedAlice.id });
+    const bobUser = await signInWithMail(bob);
+    await (await bobUser.browser.caller()).invitations.accept({ id: invitedBob.id });
+    await (await asOwner()).members.setRole({ userId: aliceUser.userId, role: "owner" });
     // The role she already has: no change, no event.
-    await (await asOwner()).members.setRole({ userId: invitedAlice.userId, role: "owner" });
-    await (await asOwner()).members.setRole({ userId: invitedAlice.userId, role: "member" });
-    await (await asOwner()).members.remove({ userId: invitedAlice.userId });
+    await (await asOwner()).members.setRole({ userId: aliceUser.userId, role: "owner" });
+    await (await asOwner()).members.setRole({ userId: aliceUser.userId, role: "member" });
+    await (await asOwner()).members.remove({ userId: aliceUser.userId });
 
-    // Bob signs in with his invitation and leaves on his own: he is the actor of his removal.
-    const mail = harness.sentMail.findLast((sent) => sent.to === bob);
-    const bobToken = mail === undefined ? null : new URL(mail.url).searchParams.get("token");
-    if (bobToken === null) throw new Error("no invitation mailed to bob");
-    const bobBrowser = harness.openBrowser();
-    await (await bobBrowser.caller()).auth.verifyMagicLink({ token: bobToken });
-    secrets.push(bobToken, bobBrowser.cookies.get("pc_session") ?? "");
     // A member may not manage others: refused, and nothing recorded.
     await expectAppError(
-      (await bobBrowser.caller({ workspaceId })).members.invite({ email: uniqueEmail("carol"), role: "member" }),
+      (await bobUser.browser.caller({ workspaceId })).members.invite({ email: uniqueEmail("carol"), role: "member" }),
       "FORBIDDEN",
       OWNER_REQUIRED_FOR_MEMBERS,
     );
-    await (await bobBrowser.caller({ workspaceId })).members.remove({ userId: invitedBob.userId });
+    // Bob leaves on his own: he is the actor of his removal.
+    await (await bobUser.browser.caller({ workspaceId })).members.remove({ userId: bobUser.userId });
 
     const byOwner = { actorType: "user", actorId: owner.userId };
+    const inviteData = (invitation: { id: string; expiresAt: string }, email: string) => ({
+      invitationId: invitation.id,
+      email,
+      role: "member",
+      expiresAt: invitation.expiresAt,
+      renewed: false,
+    });
     const events = await eventsOf(workspaceId, "member");
     expect(events.map(({ action, actorType, actorId, target, data }) => ({ action, actorType, actorId, target, data }))).toEqual([
-      { action: "invite", ...byOwner, target: alice, data: { userId: invitedAlice.userId, email: alice, role: "member" } },
-      { action: "invite", ...byOwner, target: bob, data: { userId: invitedBob.userId, email: bob, role: "member" } },
+      { action: "invite", ...byOwner, target: alice, data: inviteData(invitedAlice, alice) },
+      { action: "invite", ...byOwner, target: bob, data: inviteData(invitedBob, bob) },
       {
-        action: "role_change",
-        ...byOwner,
+        action: "accept_invitation",
+        actorType: "user",
+        actorId: aliceUser.userId,
         target: alice,
-        data: { userId: invitedAlice.userId, email: alice, role: "owner", previousRole: "member" },
+        data: { invitationId: invitedAlice.id, userId: aliceUser.userId, email: alice, role: "member" },
+      },
+      {
+        action: "accept_invitation",
+        actorType: "user",
+        actorId: bobUser.userId,
+        target: bob,
+        data: { invitationId: invitedBob.id, userId: bobUser.userId, email: bob, role: "member" },
       },
       {
         action: "role_change",
         ...byOwner,
         target: alice,
-        data: { userId: invitedAlice.userId, email: alice, role: "member", previousRole: "owner" },
+        data: { userId: aliceUser.userId, email: alice, role: "owner", previousRole: "member" },
       },
-      { action: "remove", ...byOwner, target: alice, data: { userId: invitedAlice.userId, email: alice, role: "member" } },
+      {
+        action: "role_change",
+        ...byOwner,
+        target: alice,
+        data: { userId: aliceUser.userId, email: alice, role: "member", previousRole: "owner" },
+      },
+      { action: "remove", ...byOwner, target: alice, data: { userId: aliceUser.userId, email: alice, role: "member" } },
       {
         action: "remove",
         actorType: "user",
-        actorId: invitedBob.userId,
+        actorId: bobUser.userId,
         target: bob,
-        data: { userId: invitedBob.userId, email: bob, role: "member" },
+        data: { userId: bobUser.userId, email: bob, role: "member" },
       },
     ]);
-    // Bob's sign-in is on this workspace's record too: he was a member when he signed in.
-    expect((await eventsOf(workspaceId, "user")).filter((event) => event.actorId === invitedBob.userId)).toHaveLength(1);
+    // Bob signed in before accepting, so his sign-in is not on this workspace's record.
+    expect((await eventsOf(workspaceId, "user")).filter((event) => event.actorId === bobUser.userId)).toHaveLength(0);
   });
 
   it.skipIf(skip)("keeps every secret these actions handled out of the audit log", async () => {

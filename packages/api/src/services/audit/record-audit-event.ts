@@ -24,6 +24,9 @@ export type AuditAction =
   | "login"
   | "logout"
   | "invite"
+  | "cancel_invitation"
+  | "accept_invitation"
+  | "decline_invitation"
   | "role_change"
   | "remove"
   // What an agent runtime (or its guard) reports it did with an action: audit.reportAction.

@@ -1,6 +1,7 @@
 import {
   consumeMagicLinkHash,
   createSessionHash,
+  listInvitationsForUser,
   listUserWorkspaces,
   type MagicLinkSignIn,
   sha256Hex,
@@ -23,7 +24,7 @@ export interface MagicLinkSession {
 
 /**
  * Signs in with a link: uses it up, creates the user on the first sign-in of an address together
- * with a first workspace they own (unless an invitation already made them a member somewhere),
+ * with a first workspace they own (unless an invitation to a workspace awaits them),
  * and opens a session. All in one transaction, so a failure leaves the link usable. Unknown,
  * used and expired links get one message.
  */
@@ -42,7 +43,13 @@ export async function verifyMagicLink(
     deps.db.withWorkspace(workspaceId, async (tx) => {
       const consumed = await consumeMagicLinkHash(tx, linkHash, now);
       if (consumed === null) throw new AppError("UNAUTHORIZED", SIGN_IN_LINK_INVALID);
-      if (consumed.isFirstSignIn && (await listUserWorkspaces(tx, consumed.userId)).length === 0) {
+      if (
+        consumed.isFirstSignIn &&
+        (await listUserWorkspaces(tx, consumed.userId)).length === 0 &&
+        // Someone invited signs in to accept (or decline) in the dashboard, without a stray
+        // workspace of their own; they can still create one there.
+        (await listInvitationsForUser(tx, consumed.userId, now)).length === 0
+      ) {
         const name = describeFirstWorkspace(consumed.email);
         await insertOwnedWorkspace(tx, { workspaceId, name, slug: chooseSlug(name), ownerUserId: consumed.userId });
       }

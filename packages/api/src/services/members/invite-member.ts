@@ -1,48 +1,69 @@
-import { ensureUserByEmail, isUniqueConstraintError } from "@private-connect/db";
+import { isUniqueConstraintError } from "@private-connect/db";
 import { type ApiDeps, currentTime, type MemberRole, type Principal } from "../../deps.js";
 import { AppError, isAppError } from "../../errors.js";
-import type { MemberView } from "../../schemas/members.js";
+import type { InvitationView } from "../../schemas/members.js";
 import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireMembersOwner } from "../auth/require-role.js";
 import { sendSignInLink, takeSignInLinkAttempt } from "../auth/sign-in-link.js";
-import { memberViewSelect, toMemberView } from "./member-view.js";
+import { INVITATION_TTL_MS, invitationViewSelect, openInvitationWhere, toInvitationView } from "./invitation-view.js";
 
 /**
- * Adds someone by email (creating their user if the address is new) and emails them a sign-in
- * link. Owners only. The address's sign-in link limit applies, so invitations cannot flood an
- * inbox either.
+ * Invites someone by email: a pending invitation, never a membership. Only the person who signs
+ * in with that address can accept it (in the dashboard), so an owner cannot put anyone's account
+ * into a workspace they did not agree to join. Existing account or new address alike: no user is
+ * created here, the address gets a sign-in link, and after signing in they accept or decline.
+ * Inviting an address again renews its open invitation (role, expiry) and sends a new link.
+ * Owners only; the address's sign-in link limit applies, so invitations cannot flood an inbox.
  */
 export async function inviteMember(
   deps: ApiDeps,
   principal: Principal,
   input: { email: string; role: MemberRole },
-): Promise<MemberView> {
+): Promise<InvitationView> {
   const owner = requireMembersOwner(principal);
   const { workspaceId } = owner;
   const { email, role } = input;
-  const alreadyMember = () =>
-    new AppError("CONFLICT", `${email} is already a member of this workspace: change their role with members.setRole`);
   takeSignInLinkAttempt(deps, email, null);
-  let member: MemberView;
+  const now = currentTime(deps);
+  const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS);
+  let invitation: InvitationView;
   try {
-    member = await deps.db.withWorkspace(workspaceId, async (tx) => {
-      const userId = await ensureUserByEmail(tx, email);
-      const existing = await tx.membership.findFirst({ where: { workspaceId, userId }, select: { id: true } });
-      if (existing !== null) throw alreadyMember();
-      const row = await tx.membership.create({ data: { workspaceId, userId, role }, select: memberViewSelect });
+    invitation = await deps.db.withWorkspace(workspaceId, async (tx) => {
+      // Users are readable here only through a membership of this workspace: exactly the check.
+      const member = await tx.membership.findFirst({ where: { workspaceId, user: { email } }, select: { id: true } });
+      if (member !== null) {
+        throw new AppError("CONFLICT", `${email} is already a member of this workspace: change their role with members.setRole`);
+      }
+      const open = await tx.memberInvitation.findFirst({
+        where: { workspaceId, email, ...openInvitationWhere },
+        select: { id: true },
+      });
+      const row =
+        open === null
+          ? await tx.memberInvitation.create({
+              data: { workspaceId, email, role, invitedByUserId: owner.userId, createdAt: now, expiresAt },
+              select: invitationViewSelect,
+            })
+          : await tx.memberInvitation.update({
+              where: { id: open.id },
+              data: { role, invitedByUserId: owner.userId, expiresAt },
+              select: invitationViewSelect,
+            });
       await recordAuditEvent(tx, workspaceId, {
         type: "member",
         action: "invite",
         actor: { type: "user", id: owner.userId },
         target: email,
-        data: { userId, email, role },
-        occurredAt: currentTime(deps),
+        data: { invitationId: row.id, email, role, expiresAt: expiresAt.toISOString(), renewed: open !== null },
+        occurredAt: now,
       });
-      return toMemberView(row);
+      return toInvitationView(row);
     });
   } catch (error) {
-    // Two invitations of the same address at once: the unique index let one through.
-    if (isUniqueConstraintError(error)) throw alreadyMember();
+    // Two invitations of the same address at once: the open-invitation index let one through.
+    if (isUniqueConstraintError(error)) {
+      throw new AppError("CONFLICT", `${email} was just invited by someone else: see the invitations on the members page`);
+    }
     throw error;
   }
   try {
@@ -51,9 +72,9 @@ export async function inviteMember(
     if (!isAppError(error)) throw error;
     throw new AppError(
       "INTERNAL",
-      `${email} was added to the workspace, but the invitation email could not be sent: ask them to request a sign-in link with this address`,
+      `${email} is invited, but the email could not be sent: ask them to sign in with this address and accept the invitation`,
       { cause: error },
     );
   }
-  return member;
+  return invitation;
 }
