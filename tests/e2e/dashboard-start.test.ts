@@ -7,17 +7,25 @@
 // Visitors on different addresses are sockets bound to 127.0.1.2, 127.0.1.3, ...: Linux routes
 // all of 127.0.0.0/8 on lo, so the dashboard sees each as a peer of its own.
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFile } from "node:fs/promises";
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/net.ts";
-import { makeTempDir, REPO_ROOT } from "../support/processes.ts";
+import {
+  createWorkspace,
+  expectSuccess,
+  type Hub,
+  makeTempDir,
+  parseJsonOutput,
+  REPO_ROOT,
+  startAgent,
+} from "../support/processes.ts";
 
 /** The one proxy the hub is told to believe (TRUST_PROXY); every other peer's say is ignored. */
 const LISTED_PROXY = "127.0.0.5";
-/** A slug-shaped label (26 base32 letters): what the hub's link matcher takes for a link host. */
-const LINK_LABEL = "abcdefghijklmnopqrstuvwxyz";
 /** The hub's sign-in limit per network (MAGIC_LINKS_PER_IP) in a 15-minute window. */
 const SIGN_IN_LINKS_PER_ADDRESS = 20;
 
@@ -258,27 +266,49 @@ describe("npm start", () => {
     expect(warnings[0]).toContain("list it: TRUST_PROXY=<its address or CIDR>");
   });
 
-  it("a link host on the dashboard's port is a dashboard request, never the link", async () => {
-    const dashboardPort = new URL(urls.dashboard).port;
-    const hubPort = new URL(urls.hub).port;
-    // Through the dashboard: the procedure answers, not the link proxy.
-    const viaDashboard = await send(`${urls.dashboard}/trpc/auth.requestMagicLink`, {
-      from: "127.0.0.50",
-      headers: { host: `${LINK_LABEL}.localhost:${dashboardPort}` },
-      body: { email: freshEmail() },
-    });
-    expect(viaDashboard.status, viaDashboard.text).toBe(200);
-    expect(JSON.parse(viaDashboard.text)).toEqual({ result: { data: { expiresInMinutes: 15 } } });
-    // The same Host sent to the hub itself is not a link either; on the hub's own port it is.
-    const dashboardHost = await send(`${urls.hub}/`, {
-      from: "127.0.0.50",
-      headers: { host: `${LINK_LABEL}.localhost:${dashboardPort}` },
-    });
-    expect(dashboardHost.text).toContain('"Not found"');
-    const hubHost = await send(`${urls.hub}/`, { from: "127.0.0.50", headers: { host: `${LINK_LABEL}.localhost:${hubPort}` } });
-    expect(hubHost.status).toBe(404);
-    expect(hubHost.text).not.toContain('"Not found"');
-  });
+  it("a live link's host on the dashboard's port is a dashboard request, never the link", async () => {
+    const service = createServer((request, response) => response.end(`the linked service answered ${request.url}`));
+    service.listen(0, "127.0.0.1");
+    await once(service, "listening");
+    try {
+      const hub = { url: urls.hub, port: Number(new URL(urls.hub).port), dataDir } as Hub;
+      const { apiKey } = await createWorkspace(hub, "links", "links@example.test");
+      const exposer = await startAgent({ hub, apiKey, label: "web" });
+      try {
+        const servicePort = (service.address() as AddressInfo).port;
+        expectSuccess(await exposer.run(["expose", `127.0.0.1:${servicePort}`, "--name", "web"]));
+        const link = parseJsonOutput<{ url: string }>(expectSuccess(await exposer.run(["link", "web", "--json"])));
+        const slug = /\/l\/([a-z2-7]{26})\/$/.exec(link.url)?.[1] ?? "";
+        const dashboardPort = new URL(urls.dashboard).port;
+        const onHubPort = `${slug}.localhost:${new URL(urls.hub).port}`;
+        const onDashboardPort = `${slug}.localhost:${dashboardPort}`;
+
+        // The link is live: its host on the hub's port reaches the service.
+        const served = await send(`${urls.hub}/trpc/auth.me`, { from: "127.0.0.50", headers: { host: onHubPort } });
+        expect(served.text).toBe("the linked service answered /trpc/auth.me");
+        // Opened on the dashboard's port, the same host gets the dashboard: its /trpc reaches the
+        // hub's API (signed out: UNAUTHORIZED), its pages are its own, the service never answers.
+        const viaDashboard = await send(`${urls.dashboard}/trpc/auth.me`, {
+          from: "127.0.0.50",
+          headers: { host: onDashboardPort },
+        });
+        expect(viaDashboard.text).not.toContain("the linked service");
+        expect(viaDashboard.status, viaDashboard.text).toBe(401);
+        const page = await send(`${urls.dashboard}/sign-in`, { from: "127.0.0.50", headers: { host: onDashboardPort } });
+        expect(page.text).not.toContain("the linked service");
+        expect(page.text).toContain(linksFile);
+        // Sent to the hub itself, a Host naming the dashboard's port is not the link either.
+        const direct = await send(`${urls.hub}/`, { from: "127.0.0.50", headers: { host: onDashboardPort } });
+        expect(direct.text).not.toContain("the linked service");
+        expect(direct.status).toBe(404);
+      } finally {
+        await exposer.down();
+      }
+    } finally {
+      service.closeAllConnections();
+      await new Promise((resolve) => service.close(resolve));
+    }
+  }, 90_000);
 
   it("refuses an Origin that matches only a forged X-Forwarded-Host", async () => {
     const answer = await requestLink("127.0.0.60", { origin: "http://evil.example", "x-forwarded-host": "evil.example" });
