@@ -3,9 +3,9 @@ import { escapeUnprintable } from "@private-connect/protocol";
 import { type AgentIdentity, readIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths, resolveConfigDir } from "../config/paths.js";
 import { type ControlClient, createControlClient } from "../daemon/control-client.js";
-import { describeRevocation, readRevocation } from "../daemon/last-stop.js";
+import { describeRevocation, readRevocation, recordRevocationIfRevoked } from "../daemon/last-stop.js";
 import { type AgentEnv, readAgentEnv } from "../env.js";
-import { ConnectError, describeError } from "../errors.js";
+import { ConnectError, describeError, isConnectError } from "../errors.js";
 import { callHub, createHubClient, type HubClient } from "../sdk/hub-client.js";
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
@@ -69,7 +69,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const revocation = await readRevocation(this.paths.lastStop, identity.agentId);
     if (revocation !== undefined) throw new ConnectError("HUB_UNAUTHORIZED", describeRevocation(revocation));
     const client = createHubClient(identity.hubUrl, identity.token);
-    return callHub(identity.hubUrl, () => call(client, identity));
+    try {
+      return await callHub(identity.hubUrl, () => call(client, identity));
+    } catch (error) {
+      if (isConnectError(error, "HUB_UNAUTHORIZED")) {
+        await recordRevocationIfRevoked(this.paths.lastStop, identity.agentId, error, new Date());
+      }
+      throw error;
+    }
   }
 
   protected get control(): ControlClient {

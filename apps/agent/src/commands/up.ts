@@ -15,7 +15,7 @@ import { ensureConfigDir } from "../config/json-file.js";
 import { readState } from "../config/state.js";
 import { findRunningAgent, isProcessAlive } from "../daemon/agent-process.js";
 import type { AgentProcessStatus } from "../daemon/control-protocol.js";
-import { describeRevocation, readRevocation } from "../daemon/last-stop.js";
+import { describeRevocation, readRevocation, recordRevocationIfRevoked } from "../daemon/last-stop.js";
 import { runDaemon } from "../daemon/run-daemon.js";
 import { ConnectError, describeError, isConnectError } from "../errors.js";
 import { Agent } from "../sdk/agent.js";
@@ -166,7 +166,7 @@ export default class Up extends BaseCommand<typeof Up> {
 
     const label = this.flags.label;
     let reasonToRegister: string | undefined;
-    const revocation = saved === undefined ? undefined : await readRevocation(this.paths.lastStop, saved.agentId);
+    let revocation = saved === undefined ? undefined : await readRevocation(this.paths.lastStop, saved.agentId);
     if (saved === undefined) {
       reasonToRegister = `No agent is registered in ${this.paths.dir}: pass --api-key pc_... to register one (or run connect login later)`;
     } else if (saved.hubUrl !== hubUrl) {
@@ -195,6 +195,11 @@ export default class Up extends BaseCommand<typeof Up> {
       } catch (error) {
         // Only a rejected token is worth a new registration; an unreachable hub stays an error.
         if (!isConnectError(error, "HUB_UNAUTHORIZED") && !isConnectError(error, "TOKEN_EXPIRED")) throw error;
+        // Revoked while it was not running: remembered, so the next start does not ask again.
+        if (isConnectError(error, "HUB_UNAUTHORIZED")) {
+          await recordRevocationIfRevoked(this.paths.lastStop, saved.agentId, error, this.now());
+          revocation = await readRevocation(this.paths.lastStop, saved.agentId);
+        }
         reasonToRegister = `${error.message} (pass --api-key pc_... to register this agent again)`;
       }
     }
@@ -229,7 +234,12 @@ export default class Up extends BaseCommand<typeof Up> {
       }
       throw error;
     }
-    if (saved !== undefined && saved.hubUrl === hubUrl && saved.agentId !== identity.agentId) {
+    if (
+      saved !== undefined &&
+      saved.hubUrl === hubUrl &&
+      saved.agentId !== identity.agentId &&
+      (await readRevocation(this.paths.lastStop, saved.agentId)) === undefined
+    ) {
       await this.releaseExposures(saved);
     }
     if (JSON.stringify(identity) !== JSON.stringify(saved)) await writeIdentity(this.paths.identity, identity);

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { z } from "zod";
 import { readJsonFile, writeJsonFileAtomic } from "../config/json-file.js";
-import { AGENT_REVOKED_ERROR_CODE as AGENT_REVOKED_CODE } from "../tunnel/tunnel-client.js";
+import { AGENT_REVOKED_ERROR_CODE as AGENT_REVOKED_CODE, isAgentRevokedMessage } from "../tunnel/tunnel-client.js";
 
 const lastStopSchema = z.object({
   at: z.string(),
@@ -44,4 +44,15 @@ export async function readRevocation(path: string, agentId: string): Promise<Las
 /** What to do once revoked: only a new registration (which an owner must allow) brings the machine back. */
 export function describeRevocation(lastStop: LastStop): string {
   return `${lastStop.reason} (revoked at ${lastStop.at}; once they do, register this machine again with connect up --api-key <key> or connect login --hub <url>)`;
+}
+
+/**
+ * Records a revocation the hub reported while refusing the token (the agent was not connected
+ * when it happened), so the token is not sent again. Other refusals are left alone.
+ */
+export async function recordRevocationIfRevoked(path: string, agentId: string, error: unknown, at: Date): Promise<void> {
+  if (!(error instanceof Error) || !isAgentRevokedMessage(error.message)) return;
+  await writeLastStop(path, { at: at.toISOString(), reason: error.message, code: AGENT_REVOKED_CODE, agentId }).catch(
+    () => undefined,
+  );
 }

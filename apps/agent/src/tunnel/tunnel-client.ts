@@ -84,6 +84,16 @@ export class TunnelFatalError extends Error {
 /** The hub's control error code for an agent an owner (or a key's or member's removal) revoked. */
 export const AGENT_REVOKED_ERROR_CODE = "agent_revoked";
 
+/**
+ * How the hub's refusals of a revoked agent's token begin (the relay upgrade's 401 and tRPC's
+ * alike): the agent learns it was revoked even when it was offline as it happened.
+ */
+export const AGENT_REVOKED_MESSAGE_PREFIX = "This agent was revoked";
+
+export function isAgentRevokedMessage(message: string): boolean {
+  return message.startsWith(AGENT_REVOKED_MESSAGE_PREFIX);
+}
+
 export function isAgentRevokedError(error: unknown): error is TunnelFatalError {
   return error instanceof TunnelFatalError && error.code === AGENT_REVOKED_ERROR_CODE;
 }
@@ -480,7 +490,10 @@ export class TunnelClient {
 
     // A revocation ends the agent, not one of its tokens: a rotated token is just as dead, and
     // a hub that announced it but could not finish the close (1006) must not be redialed either.
-    const isRevoked = code === CloseCode.AGENT_REVOKED || errorCode === AGENT_REVOKED_ERROR_CODE;
+    const isRevoked =
+      code === CloseCode.AGENT_REVOKED ||
+      errorCode === AGENT_REVOKED_ERROR_CODE ||
+      (refusal?.status === 401 && isAgentRevokedMessage(refusal.message));
     // A refusal of a token this agent has since replaced says nothing about the new one.
     const isTokenReplaced = this.connectedToken !== undefined && this.connectedToken !== this.token;
     const isFatal =

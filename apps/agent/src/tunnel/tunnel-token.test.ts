@@ -1,4 +1,6 @@
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { CloseCode, encodeControl } from "@private-connect/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -215,5 +217,39 @@ describe("TunnelClient and a revoked agent", () => {
     });
     expect(fatal.map((error) => [error.message, error.code])).toEqual([[REVOKED_REASON, "agent_revoked"]]);
     expect(relay.bearers.filter((bearer) => bearer !== `Bearer ${REFERENCE}`)).toEqual([`Bearer ${OLD}`]);
+  });
+
+  it("recognises the hub's refusal of a revoked agent's token at the upgrade, when it was offline as it happened", async () => {
+    const upgrades: string[] = [];
+    const body = JSON.stringify({ error: REVOKED_REASON });
+    const server = createServer();
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex) => {
+      upgrades.push(request.headers.authorization ?? "");
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const fatal: TunnelFatalError[] = [];
+    let markStopped = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      markStopped = resolve;
+    });
+    const tunnel = new TunnelClient({
+      hubUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: OLD,
+      resolveTarget: () => undefined,
+      onFatal: (error) => {
+        fatal.push(error);
+        markStopped();
+      },
+      backoff: new Backoff(5, 20),
+    });
+    cleanups.push(() => tunnel.close());
+    tunnel.start();
+    await stopped;
+    expect(fatal.map((error) => [error.message, error.code])).toEqual([[REVOKED_REASON, "agent_revoked"]]);
+    expect(upgrades).toEqual([`Bearer ${OLD}`]);
   });
 });

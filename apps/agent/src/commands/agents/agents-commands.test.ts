@@ -260,4 +260,33 @@ describe("an agent the hub revoked", () => {
     expect(again.stderr).toContain("Invalid credentials: check your API key");
     expect(hub.calls.map((call) => [call.procedure, call.authorization])).toEqual([["agents.register", "Bearer pc_test"]]);
   });
+
+  it("learns of a revocation from the hub's refusal when it was not running, and stops sending the token", async () => {
+    const refusal: FakeHubAnswer = {
+      error: {
+        code: "UNAUTHORIZED",
+        httpStatus: 401,
+        message: `${REASON.replace(": ask", " (the API key that registered it was revoked): ask")}`,
+      },
+    };
+    answer = () => refusal;
+    const up = await captureOutput(() => Up.run(["--config", dir], ROOT));
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toContain("This agent was revoked by an owner of acme (the API key that registered it was revoked)");
+    expect(hub.calls.map((call) => call.procedure)).toEqual(["agents.me"]);
+    expect(JSON.parse(await readFile(paths.lastStop, "utf8"))).toMatchObject({ code: "agent_revoked", agentId: OWN_ID });
+
+    const again = await captureOutput(() => Up.run(["--config", dir], ROOT));
+    expect(again.exitCode).toBe(1);
+    const list = await captureOutput(() => AgentsList.run(["--config", dir], ROOT));
+    expect(list.stderr).toContain("This agent was revoked by an owner of acme");
+    expect(hub.calls.map((call) => call.procedure)).toEqual(["agents.me"]);
+  });
+
+  it("does not take an ordinary refusal for a revocation", async () => {
+    answer = () => ({ error: { code: "UNAUTHORIZED", httpStatus: 401, message: "Invalid credentials: check your API key" } });
+    expect((await captureOutput(() => AgentsList.run(["--config", dir], ROOT))).exitCode).toBe(1);
+    expect((await captureOutput(() => AgentsList.run(["--config", dir], ROOT))).exitCode).toBe(1);
+    expect(hub.calls.map((call) => call.procedure)).toEqual(["agents.list", "agents.list"]);
+  });
 });
