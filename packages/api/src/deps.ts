@@ -9,6 +9,11 @@ export interface ApiDeps {
   config: {
     tokenExpiryDays: number;
     /**
+     * Rotations extend an agent's token, never past its registration plus this many days
+     * (TOKEN_MAX_LIFETIME_DAYS); after that the machine registers again. Default 365.
+     */
+    tokenMaxLifetimeDays?: number;
+    /**
      * Where people open the hub in a browser (the dashboard's origin), for links such as the
      * device-login page. Optional: without it the URL the caller says it used is taken.
      */
@@ -48,7 +53,7 @@ export interface ApiDeps {
   mailer: Mailer;
   /** Limits sign-in link requests per address and per IP: createRateLimiter(), one per hub. */
   rateLimiter: RateLimiter;
-  /** Revoked shares and links, heard by the relay and the link proxy: createRevocations(). */
+  /** Revoked shares, links and agents, heard by the relay and the link proxy: createRevocations(). */
   revocations: Revocations;
 }
 

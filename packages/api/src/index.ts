@@ -13,6 +13,7 @@ export type {
   WorkspaceUserPrincipal,
 } from "./deps.js";
 export {
+  AGENT_NOT_FOUND,
   AGENT_TOKEN_EXPIRED,
   API_KEY_NOT_FOUND,
   APP_ERROR_CODES,
@@ -41,6 +42,8 @@ export {
 } from "./events/workspace-events.js";
 export { type AppRouter, appRouter, createCaller } from "./root.js";
 export {
+  AGENT_CREATOR_TYPES,
+  type AgentCreatorView,
   type AgentIpChangeView,
   type AgentListItem,
   type AgentProfile,
@@ -55,6 +58,8 @@ export {
   type ProvisionAgentOutput,
   type RegisterAgentInput,
   type RegisterAgentOutput,
+  type RevokeAgentInput,
+  type RevokedAgentView,
   type RotateAgentTokenOutput,
 } from "./schemas/agents.js";
 export type { ApiKeyView, CreatedApiKey } from "./schemas/api-keys.js";
@@ -111,6 +116,7 @@ export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/work
 export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
 export { confirmAgentTokenRotation } from "./services/agents/confirm-agent-token-rotation.js";
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
+export { listAgents } from "./services/agents/list-agents.js";
 export { provisionAgent } from "./services/agents/provision-agent.js";
 export { type AgentCredentialState, readAgentCredential } from "./services/agents/read-agent-credential.js";
 export { recordAgentDisconnected } from "./services/agents/record-agent-disconnected.js";
@@ -121,6 +127,9 @@ export {
   recordAgentSeen,
 } from "./services/agents/record-agent-seen.js";
 export { registerAgent } from "./services/agents/register-agent.js";
+export { resolveOperatorWorkspace } from "./services/agents/resolve-operator-workspace.js";
+export { revokeAgent, revokeAgentAsHubOperator } from "./services/agents/revoke-agent.js";
+export { describeAgentRevocation } from "./services/agents/revoke-agents.js";
 export { rotateAgentToken } from "./services/agents/rotate-agent-token.js";
 export {
   type AuditAction,

@@ -1,11 +1,13 @@
 /** Something that gave access was revoked: whatever it carries right now must stop at once. */
 export type Revocation =
   | { kind: "share"; shareId: string; workspaceId: string }
-  | { kind: "link"; linkId: string; workspaceId: string };
+  | { kind: "link"; linkId: string; workspaceId: string }
+  /** `reason` is what the agent is told before its relay connection closes (AGENT_REVOKED). */
+  | { kind: "agent"; agentId: string; workspaceId: string; reason: string };
 
 /**
- * In-process notice of revocations, so that revoking a share or a link cuts what flows through
- * it in the same instant instead of at the next stream open. The relay and the link proxy
+ * In-process notice of revocations, so that revoking a share, a link or an agent cuts what flows
+ * through it in the same instant instead of at the next stream open. The relay and the link proxy
  * listen. With several hubs this moves to Redis pub/sub behind the same interface.
  */
 export interface Revocations {

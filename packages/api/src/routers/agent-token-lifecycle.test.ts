@@ -180,6 +180,100 @@ describe.each(testEngines)("agent token lifecycle on $name", ({ name, skip }) =>
     await harness.db.withWorkspace(workspace.workspaceId, (tx) =>
       tx.agent.update({ where: { id: agentId }, data: { revokedAt: new Date() } }),
     );
-    await expectAppError((await harness.caller(pending.token)).agents.confirmRotation(), "UNAUTHORIZED", INVALID_CREDENTIALS);
+    await expectAppError(
+      (await harness.caller(pending.token)).agents.confirmRotation(),
+      "UNAUTHORIZED",
+      "This agent was revoked by an owner of Lifecycle: ask them to let you in again",
+    );
+  });
+
+  it.skipIf(skip)(
+    "refuses a revoked agent's token at every procedure that takes credentials, saying it was revoked",
+    async () => {
+      const { agentId, token } = await register("revoked-everywhere");
+      await (await harness.caller(workspace.apiKey)).agents.revoke({ agentId });
+      const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>);
+      const signal = new AbortController();
+      const checked: string[] = [];
+      try {
+        for (const [path, procedure] of procedures) {
+          const type = procedure._def.type;
+          const anonymous = await failureOf(callPath(await harness.caller(undefined, { signal: signal.signal }), path, type));
+          if (!(anonymous instanceof AppError && anonymous.code === "UNAUTHORIZED")) continue;
+          const revoked = await failureOf(callPath(await harness.caller(token, { signal: signal.signal }), path, type));
+          expect(revoked, path).toBeInstanceOf(AppError);
+          expect((revoked as AppError).code, path).toBe("UNAUTHORIZED");
+          expect((revoked as AppError).message, path).toBe(
+            "This agent was revoked by an owner of Lifecycle: ask them to let you in again",
+          );
+          checked.push(path);
+        }
+      } finally {
+        signal.abort();
+      }
+      expect(checked).toEqual(
+        expect.arrayContaining([
+          "agents.me",
+          "agents.rotateToken",
+          "agents.revoke",
+          "services.list",
+          "shares.create",
+          "events.workspace",
+        ]),
+      );
+    },
+  );
+
+  it.skipIf(skip)("caps rotations at TOKEN_MAX_LIFETIME_DAYS from registration, then asks for a new registration", async () => {
+    const registeredAt = new Date(Date.now() - 1000);
+    harness.setNow(registeredAt);
+    let current: { token: string; tokenExpiresAt: Date };
+    try {
+      current = await register("rotates-forever");
+      const cap = registeredAt.getTime() + 365 * DAY_MS;
+      const expiries: number[] = [];
+      // The attack: rotate a day before each expiry, for ever. Bounded: 365 days / 29 is 13 turns.
+      for (let turn = 0; turn < 20; turn += 1) {
+        harness.setNow(new Date(current.tokenExpiresAt.getTime() - DAY_MS));
+        const rotation = await (await harness.caller(current.token)).agents.rotateToken().catch((error: unknown) => error);
+        if (rotation instanceof Error) {
+          await expectAppError(
+            Promise.reject(rotation),
+            "FORBIDDEN",
+            "This agent's token reached its maximum lifetime of 365 days: register it again with connect up --api-key <key> (or connect login)",
+          );
+          break;
+        }
+        await (await harness.caller(rotation.token)).agents.confirmRotation();
+        current = { token: rotation.token, tokenExpiresAt: new Date(rotation.tokenExpiresAt) };
+        expiries.push(current.tokenExpiresAt.getTime());
+      }
+      expect(expiries.length).toBeGreaterThan(10);
+      expect(expiries.length).toBeLessThan(20);
+      expect(Math.max(...expiries)).toBe(cap);
+      expect(current.tokenExpiresAt.getTime()).toBe(cap);
+      // agents.me says so ahead of time, and past the cap the token simply expires.
+      const me = await (await harness.caller(current.token)).agents.me();
+      expect(me.tokenMaxExpiresAt).toBe(new Date(cap).toISOString());
+      harness.setNow(new Date(cap));
+      await expectAppError((await harness.caller(current.token)).agents.me(), "TOKEN_EXPIRED", AGENT_TOKEN_EXPIRED);
+    } finally {
+      harness.setNow(undefined);
+    }
+  });
+
+  it.skipIf(skip)("takes the maximum lifetime from the hub's TOKEN_MAX_LIFETIME_DAYS", async () => {
+    const { config } = harness.deps;
+    config.tokenMaxLifetimeDays = 40;
+    try {
+      const { token, tokenExpiresAt } = await register("short-lived");
+      harness.setNow(new Date(tokenExpiresAt.getTime() - DAY_MS));
+      const rotated = await (await harness.caller(token)).agents.rotateToken();
+      // 40 days from registration, not 29 + 30.
+      expect(new Date(rotated.tokenExpiresAt).getTime()).toBe(tokenExpiresAt.getTime() - 30 * DAY_MS + 40 * DAY_MS);
+    } finally {
+      delete config.tokenMaxLifetimeDays;
+      harness.setNow(undefined);
+    }
   });
 });

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENT_TOKEN_EXPIRED, INVALID_CREDENTIALS } from "../errors.js";
+import { AGENT_NOT_FOUND, AGENT_TOKEN_EXPIRED, INVALID_CREDENTIALS } from "../errors.js";
+import type { Revocation } from "../events/revocations.js";
+import { createCaller } from "../root.js";
+import {
+  AGENT_REVOKES_OWN_KIND_ONLY,
+  MEMBER_REVOKES_OWN_AGENTS_ONLY,
+  PROVISIONED_AGENT_REVOKES_ITSELF_ONLY,
+} from "../services/agents/revoke-agent.js";
+import { type AgentTeam, createAgentTeam } from "../test-support/agent-team.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
+import { createContextInner } from "../trpc.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -37,7 +46,11 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
       isProvisioned: false,
       isRotationPending: false,
       recentIpChanges: [],
+      registeredAt: expect.any(String),
+      tokenMaxExpiresAt: expect.any(String),
     });
+    // No rotation extends the token past a year (TOKEN_MAX_LIFETIME_DAYS' default) from registration.
+    expect(new Date(me.tokenMaxExpiresAt).getTime() - new Date(me.registeredAt).getTime()).toBe(365 * DAY_MS);
   });
 
   it.skipIf(skip)("stores only the SHA-256 of the agent token", async () => {
@@ -77,12 +90,18 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
     await expectAppError((await harness.caller(apiKey)).agents.me(), "FORBIDDEN", /needs an agent token/);
   });
 
-  it.skipIf(skip)("gives a revoked token the same answer as an unknown one", async () => {
+  it.skipIf(skip)("tells a revoked token's holder, and only them, that it was revoked", async () => {
     const { agentId, token } = await harness.registerTestAgent(apiKey, "revoked");
     await harness.db.withWorkspace(workspaceId, (tx) =>
       tx.agent.update({ where: { id: agentId }, data: { revokedAt: new Date() } }),
     );
-    await expectAppError((await harness.caller(token)).agents.me(), "UNAUTHORIZED", INVALID_CREDENTIALS);
+    await expectAppError(
+      (await harness.caller(token)).agents.me(),
+      "UNAUTHORIZED",
+      "This agent was revoked by an owner of Acme Corp: ask them to let you in again",
+    );
+    // A token that is not one (a guess) still learns nothing.
+    await expectAppError((await harness.caller("0".repeat(64))).agents.me(), "UNAUTHORIZED", INVALID_CREDENTIALS);
   });
 
   it.skipIf(skip)("rejects a revoked API key", async () => {
@@ -104,5 +123,202 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
     } finally {
       harness.setNow(undefined);
     }
+  });
+
+  describe("agents.revoke", () => {
+    let team: AgentTeam;
+    const published: Revocation[] = [];
+
+    beforeAll(async () => {
+      if (skip) return;
+      team = await createAgentTeam(harness, "revoke");
+      harness.deps.revocations.subscribe((revocation) => published.push(revocation));
+    });
+
+    async function asOwner() {
+      return team.owner.in(team.workspaceId);
+    }
+    async function asMember() {
+      return team.member.in(team.workspaceId);
+    }
+    async function listedIds(): Promise<string[]> {
+      return (await (await asOwner()).agents.list()).map((agent) => agent.agentId);
+    }
+
+    it.skipIf(skip)("records what let each agent in, and lists it with the creator, last use and maximum lifetime", async () => {
+      const registered = await team.register("by-key");
+      const provisioned = await team.provision("by-runtime");
+      const approved = await team.login("by-member", team.member);
+      const listed = await (await asOwner()).agents.list();
+      const byId = new Map(listed.map((agent) => [agent.agentId, agent]));
+      expect(byId.get(registered.agentId)?.createdBy).toEqual({ type: "api_key", id: team.apiKeyId, name: team.apiKeyName });
+      expect(byId.get(provisioned.agentId)?.createdBy).toEqual({
+        type: "provisioning_key",
+        id: team.apiKeyId,
+        name: team.apiKeyName,
+      });
+      expect(byId.get(approved.agentId)?.createdBy).toEqual({ type: "user", id: team.member.userId, name: team.member.email });
+      const agent = byId.get(registered.agentId);
+      expect(new Date(agent?.tokenMaxExpiresAt ?? 0).getTime() - new Date(agent?.createdAt ?? 0).getTime()).toBe(365 * DAY_MS);
+      // A provisioned token cannot rotate: its own expiry is as far as it goes.
+      expect(byId.get(provisioned.agentId)?.tokenMaxExpiresAt).toBe(byId.get(provisioned.agentId)?.tokenExpiresAt);
+      expect(agent).toMatchObject({ lastSeenAt: null, lastIp: null });
+    });
+
+    it.skipIf(skip)("lets an owner revoke any agent: the token stops at once, the list drops it, the relay is told", async () => {
+      const approvedByMember = await team.login("member-laptop", team.member);
+      const before = published.length;
+      const revoked = await (await asOwner()).agents.revoke({ agentId: approvedByMember.agentId });
+      expect(revoked).toEqual({ agentId: approvedByMember.agentId, label: "member-laptop", revokedAt: expect.any(String) });
+      await expectAppError(
+        (await harness.caller(approvedByMember.token)).services.list(),
+        "UNAUTHORIZED",
+        `This agent was revoked by an owner of ${team.workspaceName}: ask them to let you in again`,
+      );
+      expect(await listedIds()).not.toContain(approvedByMember.agentId);
+      expect(published.slice(before)).toEqual([
+        {
+          kind: "agent",
+          agentId: approvedByMember.agentId,
+          workspaceId: team.workspaceId,
+          reason: `This agent was revoked by an owner of ${team.workspaceName}: ask them to let you in again`,
+        },
+      ]);
+
+      // Twice: the first revocation, one audit event with the owner as actor, nothing republished.
+      expect(await (await asOwner()).agents.revoke({ agentId: approvedByMember.agentId })).toEqual(revoked);
+      expect(published).toHaveLength(before + 1);
+      const audit = await harness.db.withWorkspace(team.workspaceId, (tx) =>
+        tx.auditEvent.findMany({
+          where: { workspaceId: team.workspaceId, type: "agent", action: "revoke", target: approvedByMember.agentId },
+          select: { actorType: true, actorId: true },
+        }),
+      );
+      expect(audit).toEqual([{ actorType: "user", actorId: team.owner.userId }]);
+    });
+
+    it.skipIf(skip)("lets a member revoke only the agents they let in themselves", async () => {
+      const byKey = await team.register("key-server");
+      const byOwner = await team.login("owner-laptop", team.owner);
+      const byMember = await team.login("member-desktop", team.member);
+      await expectAppError(
+        (await asMember()).agents.revoke({ agentId: byKey.agentId }),
+        "FORBIDDEN",
+        MEMBER_REVOKES_OWN_AGENTS_ONLY,
+      );
+      await expectAppError(
+        (await asMember()).agents.revoke({ agentId: byOwner.agentId }),
+        "FORBIDDEN",
+        MEMBER_REVOKES_OWN_AGENTS_ONLY,
+      );
+      // Refused means untouched: both still work.
+      await expect((await harness.caller(byKey.token)).agents.me()).resolves.toMatchObject({ agentId: byKey.agentId });
+      await expect((await harness.caller(byOwner.token)).agents.me()).resolves.toMatchObject({ agentId: byOwner.agentId });
+      await expect((await asMember()).agents.revoke({ agentId: byMember.agentId })).resolves.toMatchObject({
+        agentId: byMember.agentId,
+      });
+      await expectAppError((await harness.caller(byMember.token)).agents.me(), "UNAUTHORIZED", /^This agent was revoked/);
+    });
+
+    it.skipIf(skip)("answers Agent not found for another workspace's agent and for none at all (outsider)", async () => {
+      const victim = await team.register("victim");
+      const outsider = await harness.createTestWorkspace("Rival");
+      await expectAppError(
+        (await harness.caller(outsider.apiKey)).agents.revoke({ agentId: victim.agentId }),
+        "NOT_FOUND",
+        AGENT_NOT_FOUND,
+      );
+      const rivalOwner = await harness.signIn(`rival-owner-${Date.now()}@example.com`);
+      const rivalWorkspace = rivalOwner.workspaces[0]?.id ?? "";
+      await expectAppError(
+        (await rivalOwner.in(rivalWorkspace)).agents.revoke({ agentId: victim.agentId }),
+        "NOT_FOUND",
+        AGENT_NOT_FOUND,
+      );
+      const rivalAgent = await harness.registerTestAgent(outsider.apiKey, "rival-agent");
+      await expectAppError(
+        (await harness.caller(rivalAgent.token)).agents.revoke({ agentId: victim.agentId }),
+        "NOT_FOUND",
+        AGENT_NOT_FOUND,
+      );
+      await expectAppError(
+        (await asOwner()).agents.revoke({ agentId: "00000000-0000-4000-8000-000000000000" }),
+        "NOT_FOUND",
+        AGENT_NOT_FOUND,
+      );
+      await expect((await harness.caller(victim.token)).agents.me()).resolves.toMatchObject({ agentId: victim.agentId });
+    });
+
+    it.skipIf(skip)("lets an API key revoke any agent of its workspace", async () => {
+      const byMember = await team.login("member-ci", team.member);
+      await expect((await harness.caller(team.apiKey)).agents.revoke({ agentId: byMember.agentId })).resolves.toMatchObject({
+        agentId: byMember.agentId,
+      });
+      const audit = await harness.db.withWorkspace(team.workspaceId, (tx) =>
+        tx.auditEvent.findFirst({
+          where: { workspaceId: team.workspaceId, type: "agent", action: "revoke", target: byMember.agentId },
+          select: { actorType: true, actorId: true },
+        }),
+      );
+      expect(audit).toEqual({ actorType: "api_key", actorId: team.apiKeyId });
+    });
+
+    it.skipIf(skip)("lets an agent revoke itself, and others only as far as whoever it acts for could", async () => {
+      const keyAgent = await team.register("key-agent");
+      const memberAgent = await team.login("member-agent", team.member);
+      const memberSibling = await team.login("member-sibling", team.member);
+      const ownerAgent = await team.login("owner-agent", team.owner);
+      const runtime = await team.provision("runtime");
+      const target = await team.register("target");
+
+      // Provisioned: only itself.
+      await expectAppError(
+        (await harness.caller(runtime.token)).agents.revoke({ agentId: target.agentId }),
+        "FORBIDDEN",
+        PROVISIONED_AGENT_REVOKES_ITSELF_ONLY,
+      );
+      // Approved by a member: not an agent the member did not let in...
+      await expectAppError(
+        (await harness.caller(memberAgent.token)).agents.revoke({ agentId: target.agentId }),
+        "FORBIDDEN",
+        AGENT_REVOKES_OWN_KIND_ONLY,
+      );
+      // ...but one the same member let in, yes.
+      await (await harness.caller(memberAgent.token)).agents.revoke({ agentId: memberSibling.agentId });
+      await expectAppError((await harness.caller(memberSibling.token)).agents.me(), "UNAUTHORIZED", /^This agent was revoked/);
+
+      // Approved by an owner, or registered by a key: acts for an owner.
+      await (await harness.caller(ownerAgent.token)).agents.revoke({ agentId: target.agentId });
+      await (await harness.caller(keyAgent.token)).agents.revoke({ agentId: runtime.agentId });
+      await expectAppError((await harness.caller(runtime.token)).agents.me(), "UNAUTHORIZED", /^This agent was revoked/);
+
+      // Itself, always; afterwards its own token is dead, audited with the agent as actor.
+      await (await harness.caller(memberAgent.token)).agents.revoke({ agentId: memberAgent.agentId });
+      await expectAppError((await harness.caller(memberAgent.token)).agents.me(), "UNAUTHORIZED", /^This agent was revoked/);
+      const audit = await harness.db.withWorkspace(team.workspaceId, (tx) =>
+        tx.auditEvent.findFirst({
+          where: { workspaceId: team.workspaceId, type: "agent", action: "revoke", target: memberAgent.agentId },
+          select: { actorType: true, actorId: true },
+        }),
+      );
+      expect(audit).toEqual({ actorType: "agent", actorId: memberAgent.agentId });
+      // Untouched by the refusals above.
+      await expect((await harness.caller(keyAgent.token)).agents.me()).resolves.toMatchObject({ agentId: keyAgent.agentId });
+    });
+
+    it.skipIf(skip)("refuses a connect login whose approver was removed before the machine collected it", async () => {
+      const late = await harness.signIn(`late-member-${Date.now()}@example.com`);
+      await harness.db.withWorkspace(team.workspaceId, (tx) =>
+        tx.membership.create({
+          data: { workspaceId: team.workspaceId, userId: late.userId, role: "member" },
+          select: { id: true },
+        }),
+      );
+      const anonymous = createCaller(await createContextInner({ deps: harness.deps, ip: "10.99.0.1" }));
+      const started = await anonymous.deviceAuth.start({ label: "sneaky", hubUrl: "https://hub.example.com" });
+      await (await late.in(team.workspaceId)).deviceAuth.approve({ userCode: started.userCode });
+      await (await asOwner()).members.remove({ userId: late.userId });
+      await expectAppError(anonymous.deviceAuth.poll({ deviceCode: started.deviceCode }), "FORBIDDEN", /run connect login again/);
+    });
   });
 });

@@ -7,6 +7,8 @@ import {
   provisionAgentOutput,
   registerAgentInput,
   registerAgentOutput,
+  revokeAgentInput,
+  revokedAgentOutput,
   rotateAgentTokenOutput,
 } from "../schemas/agents.js";
 import { confirmAgentTokenRotation } from "../services/agents/confirm-agent-token-rotation.js";
@@ -14,6 +16,7 @@ import { getAgentProfile } from "../services/agents/get-agent-profile.js";
 import { listAgents } from "../services/agents/list-agents.js";
 import { provisionAgent } from "../services/agents/provision-agent.js";
 import { registerAgent } from "../services/agents/register-agent.js";
+import { revokeAgent } from "../services/agents/revoke-agent.js";
 import { rotateAgentToken } from "../services/agents/rotate-agent-token.js";
 import { agentProcedure, apiKeyProcedure, router, workspaceProcedure } from "../trpc.js";
 
@@ -27,6 +30,15 @@ export const agentsRouter = router({
 
   /** The workspace's agents with presence, last seen (masked address), token expiry and IP changes. */
   list: workspaceProcedure.output(z.array(agentListItem)).query(({ ctx }) => listAgents(ctx.deps, ctx.principal)),
+
+  /**
+   * Revokes an agent at once: its token stops working and its relay connection closes. Owners and
+   * API keys: any agent; members: the agents they approved; agents: themselves (see revokeAgent).
+   */
+  revoke: workspaceProcedure
+    .input(revokeAgentInput)
+    .output(revokedAgentOutput)
+    .mutation(({ ctx, input }) => revokeAgent(ctx.deps, ctx.principal, input)),
 
   /** A new token for the calling agent, working alongside the current one until confirmed. */
   rotateToken: agentProcedure.output(rotateAgentTokenOutput).mutation(({ ctx }) => rotateAgentToken(ctx.deps, ctx.principal)),

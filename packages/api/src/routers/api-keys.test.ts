@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { sha256Hex } from "@private-connect/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY_NOT_FOUND, INVALID_CREDENTIALS, WORKSPACE_NOT_FOUND } from "../errors.js";
+import type { Revocation } from "../events/revocations.js";
+import { createAgentTeam } from "../test-support/agent-team.js";
 import { expectAppError, type Harness, openHarness, type SignedInTestUser, testEngines } from "../test-support/harness.js";
 import { scanTablesForSecrets } from "../test-support/scan-for-secrets.js";
 
@@ -61,7 +63,7 @@ describe.each(testEngines)("API keys on $name", ({ name, skip }) => {
     const preparedEarlier = await harness.caller(created.key);
 
     const revoked = await (await owner.in(owner.workspaceId)).apiKeys.revoke({ id: created.id });
-    expect(revoked).toEqual({ id: created.id, revokedAt: expect.any(String) });
+    expect(revoked).toEqual({ id: created.id, revokedAt: expect.any(String), revokedAgentIds: [] });
     await expectAppError(preparedEarlier.services.list(), "UNAUTHORIZED", INVALID_CREDENTIALS);
     await expectAppError(
       (await harness.caller(created.key)).agents.register({ label: "x" }),
@@ -127,10 +129,74 @@ describe.each(testEngines)("API keys on $name", ({ name, skip }) => {
     expect(await (await harness.caller(created.key)).services.list()).toEqual([]);
   });
 
+  it.skipIf(skip)(
+    "revokes the agents a revoked key registered, provisioned or approved, and cuts their connections",
+    async () => {
+      const team = await createAgentTeam(harness, "leaked-key");
+      secrets.push(team.apiKey);
+      const registered = await team.register("ci-runner");
+      const provisioned = await team.provision("claude");
+      const byMember = await team.login("member-laptop", team.member);
+      // Another key's agent is none of this key's business.
+      const otherKey = await (await team.owner.in(team.workspaceId)).apiKeys.create({ name: "other" });
+      secrets.push(otherKey.key);
+      const bystander = await team.register("bystander", otherKey.key);
+      const published: Revocation[] = [];
+      const stop = harness.deps.revocations.subscribe((revocation) => published.push(revocation));
+      try {
+        const revoked = await (await team.owner.in(team.workspaceId)).apiKeys.revoke({ id: team.apiKeyId });
+        expect(revoked.revokedAgentIds.sort()).toEqual([registered.agentId, provisioned.agentId].sort());
+        for (const agent of [registered, provisioned]) {
+          await expectAppError(
+            (await harness.caller(agent.token)).services.list(),
+            "UNAUTHORIZED",
+            `This agent was revoked by an owner of ${team.workspaceName} (the API key that registered it was revoked): ask them to let you in again`,
+          );
+        }
+        expect(published.map((revocation) => (revocation.kind === "agent" ? revocation.agentId : "")).sort()).toEqual(
+          revoked.revokedAgentIds.sort(),
+        );
+        for (const agent of [byMember, bystander]) {
+          await expect((await harness.caller(agent.token)).agents.me()).resolves.toMatchObject({ agentId: agent.agentId });
+        }
+        const audit = await harness.db.withWorkspace(team.workspaceId, (tx) =>
+          tx.auditEvent.findMany({
+            where: { workspaceId: team.workspaceId, type: "agent", action: "revoke" },
+            select: { target: true, actorType: true, actorId: true, reason: true },
+          }),
+        );
+        expect(audit).toHaveLength(2);
+        expect(audit).toEqual(
+          expect.arrayContaining([
+            { target: registered.agentId, actorType: "user", actorId: team.owner.userId, reason: "api_key_revoked" },
+          ]),
+        );
+      } finally {
+        stop();
+      }
+    },
+  );
+
+  it.skipIf(skip)("keeps a revoked key's agents when the owner asks, and revokes them if asked again without", async () => {
+    const team = await createAgentTeam(harness, "rotated-key");
+    secrets.push(team.apiKey);
+    const kept = await team.register("prod-server");
+    const asOwner = await team.owner.in(team.workspaceId);
+    const revoked = await asOwner.apiKeys.revoke({ id: team.apiKeyId, keepAgents: true });
+    expect(revoked.revokedAgentIds).toEqual([]);
+    // The key is dead, its agent lives on.
+    await expectAppError((await harness.caller(team.apiKey)).services.list(), "UNAUTHORIZED", INVALID_CREDENTIALS);
+    await expect((await harness.caller(kept.token)).agents.me()).resolves.toMatchObject({ agentId: kept.agentId });
+    // Changing one's mind later: the key's revocation stays the first, its agents go now.
+    const again = await (await team.owner.in(team.workspaceId)).apiKeys.revoke({ id: team.apiKeyId });
+    expect(again).toEqual({ id: team.apiKeyId, revokedAt: revoked.revokedAt, revokedAgentIds: [kept.agentId] });
+    await expectAppError((await harness.caller(kept.token)).agents.me(), "UNAUTHORIZED", /^This agent was revoked/);
+  });
+
   it.skipIf(skip)("stores no API key, session token or sign-in link token in clear, in any table", async () => {
     const linkTokens = harness.sentMail.map((mail) => new URL(mail.url).searchParams.get("token") ?? "");
     const keys = secrets.filter((secret) => secret.startsWith("pc_"));
-    expect(new Set(keys).size).toBe(7);
+    expect(new Set(keys).size).toBe(10);
     const scan = await scanTablesForSecrets(harness, [...secrets, ...linkTokens]);
     expect(scan.plaintextHits).toEqual([]);
     expect(scan.rowsByTable.api_keys).toBeGreaterThanOrEqual(keys.length);

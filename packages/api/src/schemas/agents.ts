@@ -40,6 +40,13 @@ export const agentProfileOutput = z.object({
   isRotationPending: z.boolean(),
   /** Newest first: addresses this agent's token was used from, when they changed. */
   recentIpChanges: z.array(agentIpChange),
+  /** When the agent was registered (or provisioned): where its maximum lifetime counts from. */
+  registeredAt: z.iso.datetime(),
+  /**
+   * No rotation extends the token past this (registration + TOKEN_MAX_LIFETIME_DAYS; a
+   * provisioned token's own expiry): after it the machine registers again.
+   */
+  tokenMaxExpiresAt: z.iso.datetime(),
 });
 export type AgentProfile = z.infer<typeof agentProfileOutput>;
 
@@ -88,6 +95,20 @@ export type ProvisionAgentOutput = z.infer<typeof provisionAgentOutput>;
 /** An IP change as the dashboard shows it: both addresses masked (192.168.x.x). */
 export const maskedIpChange = z.object({ previousIp: z.string(), newIp: z.string(), at: z.iso.datetime() });
 
+export const AGENT_CREATOR_TYPES = ["api_key", "user", "provisioning_key", "unknown"] as const;
+
+/**
+ * What let the agent in: the API key that registered it (or approved its connect login), the
+ * user who approved its connect login, or the key that provisioned it. "unknown" for agents from
+ * before this was recorded. `name` is the key's name or the user's email, null when no longer visible.
+ */
+export const agentCreator = z.object({
+  type: z.enum(AGENT_CREATOR_TYPES),
+  id: z.uuid().nullable(),
+  name: z.string().nullable(),
+});
+export type AgentCreatorView = z.infer<typeof agentCreator>;
+
 /** One agent of the workspace, for people looking at it (agents.list): never its token or hash. */
 export const agentListItem = z.object({
   agentId: z.uuid(),
@@ -102,5 +123,14 @@ export const agentListItem = z.object({
   createdAt: z.iso.datetime(),
   /** Newest first, masked. */
   recentIpChanges: z.array(maskedIpChange),
+  createdBy: agentCreator,
+  /** Registration + TOKEN_MAX_LIFETIME_DAYS (a provisioned token's own expiry): no rotation goes past it. */
+  tokenMaxExpiresAt: z.iso.datetime(),
 });
 export type AgentListItem = z.infer<typeof agentListItem>;
+
+export const revokeAgentInput = z.object({ agentId: z.uuid("agentId must be an agent id from agents.list") });
+export type RevokeAgentInput = z.input<typeof revokeAgentInput>;
+
+export const revokedAgentOutput = z.object({ agentId: z.uuid(), label: z.string(), revokedAt: z.iso.datetime() });
+export type RevokedAgentView = z.infer<typeof revokedAgentOutput>;

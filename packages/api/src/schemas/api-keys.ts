@@ -31,6 +31,15 @@ export const apiKeyView = z.object({
 });
 export type ApiKeyView = z.infer<typeof apiKeyView>;
 
-export const revokeApiKeyInput = z.object({ id: z.uuid("id must be an API key id from apiKeys.list") });
+export const revokeApiKeyInput = z.object({
+  id: z.uuid("id must be an API key id from apiKeys.list"),
+  /** Keep the agents this key registered or provisioned working; by default they are revoked with it. */
+  keepAgents: z.boolean().default(false),
+});
 export type RevokeApiKeyInput = z.input<typeof revokeApiKeyInput>;
-export const revokeApiKeyOutput = z.object({ id: z.uuid(), revokedAt: z.iso.datetime() });
+export const revokeApiKeyOutput = z.object({
+  id: z.uuid(),
+  revokedAt: z.iso.datetime(),
+  /** The agents the key registered or provisioned that were revoked with it (none with keepAgents). */
+  revokedAgentIds: z.array(z.uuid()),
+});

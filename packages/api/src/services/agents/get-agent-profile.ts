@@ -1,6 +1,7 @@
 import type { AgentPrincipal, ApiDeps } from "../../deps.js";
 import { AppError, INVALID_CREDENTIALS } from "../../errors.js";
 import type { AgentProfile } from "../../schemas/agents.js";
+import { tokenMaxExpiresAt } from "./token-lifetime.js";
 
 /** How many IP changes agents.me reports: enough for `connect status` to show what happened lately. */
 const RECENT_IP_CHANGES = 10;
@@ -10,7 +11,10 @@ export async function getAgentProfile(deps: ApiDeps, principal: AgentPrincipal):
   const { workspaceId, agentId } = principal;
   const found = await deps.db.withWorkspace(workspaceId, async (tx) => {
     const workspace = await tx.workspace.findFirst({ where: { id: workspaceId }, select: { id: true, name: true } });
-    const agent = await tx.agent.findFirst({ where: { id: agentId, workspaceId }, select: { provisionedAt: true } });
+    const agent = await tx.agent.findFirst({
+      where: { id: agentId, workspaceId },
+      select: { provisionedAt: true, createdAt: true },
+    });
     const ipChanges = await tx.agentIpChange.findMany({
       where: { agentId, workspaceId },
       orderBy: [{ changedAt: "desc" }, { id: "desc" }],
@@ -33,5 +37,11 @@ export async function getAgentProfile(deps: ApiDeps, principal: AgentPrincipal):
       newIp: change.newIp,
       at: change.changedAt.toISOString(),
     })),
+    registeredAt: found.agent.createdAt.toISOString(),
+    tokenMaxExpiresAt: tokenMaxExpiresAt(
+      deps,
+      found.agent.createdAt,
+      found.agent.provisionedAt === null ? undefined : { tokenExpiresAt: principal.tokenExpiresAt },
+    ).toISOString(),
   };
 }

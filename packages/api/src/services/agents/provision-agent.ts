@@ -42,9 +42,12 @@ export async function provisionAgent(
         clientType,
         tokenHash: sha256Hex(token),
         tokenExpiresAt: expiresAt,
+        createdAt: now,
         provisionedAt: now,
         provisionedTtlSeconds: ttlSeconds,
         provisionedByApiKeyId: principal.apiKeyId,
+        createdByType: "provisioning_key",
+        createdById: principal.apiKeyId,
       },
       select: { id: true },
     });

@@ -22,7 +22,18 @@ export async function registerAgent(
     // The key authenticated a moment ago; its workspace can only be missing if it was just deleted.
     if (workspace === null) throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
     const agent = await tx.agent.create({
-      data: { workspaceId, label: input.label, clientType: input.clientType, tokenHash: sha256Hex(token), tokenExpiresAt },
+      data: {
+        workspaceId,
+        label: input.label,
+        clientType: input.clientType,
+        tokenHash: sha256Hex(token),
+        tokenExpiresAt,
+        // The hub's clock, not the database's: the maximum lifetime counts from here.
+        createdAt: now,
+        // Revoking this key revokes the agents it registered (unless the owner keeps them).
+        createdByType: "api_key",
+        createdById: principal.apiKeyId,
+      },
       select: { id: true },
     });
     await recordAuditEvent(tx, workspaceId, {

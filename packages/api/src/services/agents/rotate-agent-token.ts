@@ -3,6 +3,7 @@ import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
 import { AppError, INVALID_CREDENTIALS } from "../../errors.js";
 import type { RotateAgentTokenOutput } from "../../schemas/agents.js";
 import { generateAgentToken } from "../auth/secrets.js";
+import { DEFAULT_TOKEN_MAX_LIFETIME_DAYS, tokenMaxExpiresAt } from "./token-lifetime.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -12,6 +13,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * before the agent has saved it loses nothing. A second call replaces an unconfirmed pending
  * token (the agent may never have saved it). Only an unexpired token gets here: authenticateBearer
  * refuses expired ones, which is what makes rotation possible "until expiry" and not after.
+ * Rotation extends the expiry by TOKEN_EXPIRY_DAYS but never past the agent's registration plus
+ * TOKEN_MAX_LIFETIME_DAYS: a stolen token rotated by the thief must not live forever. Once the
+ * current token already reaches that cap, rotating is refused and the machine registers again.
  */
 export async function rotateAgentToken(deps: ApiDeps, principal: AgentPrincipal): Promise<RotateAgentTokenOutput> {
   if (principal.tokenSlot === "pending") {
@@ -27,7 +31,7 @@ export async function rotateAgentToken(deps: ApiDeps, principal: AgentPrincipal)
   return deps.db.withWorkspace(workspaceId, async (tx) => {
     const agent = await tx.agent.findFirst({
       where: { id: agentId, workspaceId, revokedAt: null },
-      select: { provisionedAt: true, pendingTokenExpiresAt: true },
+      select: { provisionedAt: true, pendingTokenExpiresAt: true, createdAt: true },
     });
     if (agent === null) throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
     if (agent.provisionedAt !== null) {
@@ -37,10 +41,20 @@ export async function rotateAgentToken(deps: ApiDeps, principal: AgentPrincipal)
         "A provisioned agent token cannot be rotated: provision a new one with POST /v1/agents/provision",
       );
     }
+    const cap = tokenMaxExpiresAt(deps, agent.createdAt);
+    if (principal.tokenExpiresAt.getTime() >= cap.getTime()) {
+      const days = deps.config.tokenMaxLifetimeDays ?? DEFAULT_TOKEN_MAX_LIFETIME_DAYS;
+      throw new AppError(
+        "FORBIDDEN",
+        `This agent's token reached its maximum lifetime of ${days} days: register it again with connect up --api-key <key> (or connect login)`,
+      );
+    }
+    if (tokenExpiresAt.getTime() > cap.getTime()) tokenExpiresAt = cap;
     // confirmAgentTokenRotation tells pending tokens apart by their expiry; two rotations within
-    // the same millisecond must not share one.
+    // the same millisecond must not share one (below the cap, a millisecond earlier will do).
     if (agent.pendingTokenExpiresAt !== null && agent.pendingTokenExpiresAt.getTime() >= tokenExpiresAt.getTime()) {
-      tokenExpiresAt = new Date(agent.pendingTokenExpiresAt.getTime() + 1);
+      const later = agent.pendingTokenExpiresAt.getTime() + 1;
+      tokenExpiresAt = new Date(later <= cap.getTime() ? later : agent.pendingTokenExpiresAt.getTime() - 1);
     }
     await tx.agent.update({
       where: { id: agentId },

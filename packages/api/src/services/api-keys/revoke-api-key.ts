@@ -1,5 +1,6 @@
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { API_KEY_NOT_FOUND, AppError } from "../../errors.js";
+import { publishRevocations, revokeAgentsInTransaction } from "../agents/revoke-agents.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireApiKeyManager } from "../auth/require-role.js";
 
@@ -8,16 +9,19 @@ import { requireApiKeyManager } from "../auth/require-role.js";
  * key up again (pc_auth_api_key skips revoked keys) and nothing caches a principal beyond one
  * request. Revoking twice answers with the first revocation (and records one `api_key` `revoke`
  * event, with the revocation's transaction); another workspace's key is not found.
+ * The agents the key registered, provisioned or let in through connect login are revoked with it
+ * (their relay connections close at once), unless `keepAgents`: a leaked key must not leave the
+ * machines it enrolled behind. Asked again without keepAgents, it revokes the ones kept before.
  */
 export async function revokeApiKey(
   deps: ApiDeps,
   principal: Principal,
-  input: { id: string },
-): Promise<{ id: string; revokedAt: string }> {
+  input: { id: string; keepAgents?: boolean | undefined },
+): Promise<{ id: string; revokedAt: string; revokedAgentIds: string[] }> {
   requireApiKeyManager(principal);
   const { workspaceId } = principal;
   const now = currentTime(deps);
-  const row = await deps.db.withWorkspace(workspaceId, async (tx) => {
+  const outcome = await deps.db.withWorkspace(workspaceId, async (tx) => {
     const revoked = await tx.apiKey.updateMany({
       where: { id: input.id, workspaceId, revokedAt: null },
       data: { revokedAt: now },
@@ -36,8 +40,18 @@ export async function revokeApiKey(
         occurredAt: now,
       });
     }
-    return key;
+    if (key?.revokedAt == null || input.keepAgents === true) return { key, revokedAgentIds: [], revocations: [] };
+    const cascade = await revokeAgentsInTransaction(tx, {
+      workspaceId,
+      createdBy: { types: ["api_key", "provisioning_key"], id: key.id },
+      actor: auditActorFor(principal),
+      cause: "api_key_revoked",
+      now,
+    });
+    return { key, revokedAgentIds: cascade.revoked.map((agent) => agent.agentId), revocations: cascade.revocations };
   });
-  if (row?.revokedAt === null || row?.revokedAt === undefined) throw new AppError("NOT_FOUND", API_KEY_NOT_FOUND);
-  return { id: row.id, revokedAt: row.revokedAt.toISOString() };
+  const { key } = outcome;
+  if (key?.revokedAt === null || key?.revokedAt === undefined) throw new AppError("NOT_FOUND", API_KEY_NOT_FOUND);
+  publishRevocations(deps, outcome.revocations);
+  return { id: key.id, revokedAt: key.revokedAt.toISOString(), revokedAgentIds: outcome.revokedAgentIds };
 }

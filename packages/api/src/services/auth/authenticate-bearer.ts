@@ -1,13 +1,15 @@
 import { sha256Hex } from "@private-connect/db";
 import { type AgentPrincipal, type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AGENT_TOKEN_EXPIRED, AppError, INVALID_CREDENTIALS, PROVISIONED_TOKEN_EXPIRED } from "../../errors.js";
+import { describeRevokedAgentToken } from "../agents/revoke-agents.js";
 import { recordTokenUse, type TokenUse } from "../audit/record-token-use.js";
 import { AGENT_TOKEN_PATTERN, API_KEY_PATTERN } from "./secrets.js";
 
 /**
  * Resolves a bearer (API key or agent token) to its principal and workspace.
- * Throws AppError UNAUTHORIZED (unknown, malformed or revoked: one message for all, so a probe
- * learns nothing) or TOKEN_EXPIRED. Never logs or echoes the bearer. Given `use` (where the
+ * Throws AppError UNAUTHORIZED (unknown or malformed: one message for all, so a probe learns
+ * nothing; a revoked agent's own token is told it was revoked and by whom, which only its
+ * holder can see) or TOKEN_EXPIRED. Never logs or echoes the bearer. Given `use` (where the
  * request came from), an agent token's use is appended to the audit log (throttled, see
  * recordTokenUse); without it, as for internal lookups, nothing is recorded.
  */
@@ -21,7 +23,10 @@ export async function authenticateBearer(deps: ApiDeps, bearer: string, use?: To
   }
   if (AGENT_TOKEN_PATTERN.test(bearer)) {
     const found = await deps.db.authenticateAgentTokenHash(sha256Hex(bearer));
-    if (found === null || found.revokedAt !== null) throw invalidCredentials();
+    if (found === null) throw invalidCredentials();
+    if (found.revokedAt !== null) {
+      throw new AppError("UNAUTHORIZED", await describeRevokedAgentToken(deps, found.workspaceId, found.agentId));
+    }
     if (found.tokenExpiresAt.getTime() <= currentTime(deps).getTime()) {
       throw new AppError("TOKEN_EXPIRED", await describeExpiredToken(deps, found.workspaceId, found.agentId));
     }

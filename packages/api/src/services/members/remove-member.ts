@@ -1,5 +1,6 @@
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AppError, MEMBER_NOT_FOUND, OWNER_REQUIRED_FOR_MEMBERS } from "../../errors.js";
+import { publishRevocations, revokeAgentsInTransaction } from "../agents/revoke-agents.js";
 import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireWorkspaceUser } from "../auth/require-role.js";
 import { assertAnotherOwnerRemains, lockWorkspaceMembers } from "./lock-workspace-members.js";
@@ -8,13 +9,16 @@ import { assertAnotherOwnerRemains, lockWorkspaceMembers } from "./lock-workspac
  * Removes a member: an owner removes anyone, a member only themselves (leaving). Never the last
  * owner. Their sessions stay (they may belong to other workspaces) but the next request naming
  * this workspace is refused, since membership is checked on every request. The `member` `remove`
- * event (a member leaving is one too, with themselves as actor) commits with the removal.
+ * event (a member leaving is one too, with themselves as actor) commits with the removal, and so
+ * does the revocation of every agent they let in (connect login approvals): access they granted
+ * leaves with them, and those agents' relay connections close at once.
  */
 export async function removeMember(deps: ApiDeps, principal: Principal, input: { userId: string }): Promise<{ removed: true }> {
   const actor = requireWorkspaceUser(principal);
   const { workspaceId } = actor;
   if (actor.role !== "owner" && actor.userId !== input.userId) throw new AppError("FORBIDDEN", OWNER_REQUIRED_FOR_MEMBERS);
-  await deps.db.withWorkspace(workspaceId, async (tx) => {
+  const now = currentTime(deps);
+  const revocations = await deps.db.withWorkspace(workspaceId, async (tx) => {
     await lockWorkspaceMembers(tx, workspaceId);
     const target = await tx.membership.findFirst({
       where: { workspaceId, userId: input.userId },
@@ -29,8 +33,17 @@ export async function removeMember(deps: ApiDeps, principal: Principal, input: {
       actor: { type: "user", id: actor.userId },
       target: target.user.email,
       data: { userId: input.userId, email: target.user.email, role: target.role },
-      occurredAt: currentTime(deps),
+      occurredAt: now,
     });
+    const agents = await revokeAgentsInTransaction(tx, {
+      workspaceId,
+      createdBy: { types: ["user"], id: input.userId },
+      actor: { type: "user", id: actor.userId },
+      cause: "member_removed",
+      now,
+    });
+    return agents.revocations;
   });
+  publishRevocations(deps, revocations);
   return { removed: true };
 }

@@ -17,6 +17,24 @@ ALTER TABLE "agents"
 -- Cascades look agents up by their creator (revoking a key, removing a member).
 CREATE INDEX "agents_workspace_id_created_by_idx" ON "agents" ("workspace_id", "created_by_type", "created_by_id");
 
+-- The hub operator names a workspace by slug or id (`connect-hub agent revoke ... --workspace acme`);
+-- the runtime role sees no workspace before withWorkspace. Returns the id only: everything else
+-- is then read inside that workspace's own context, under its policies. What a caller learns is
+-- whether a slug exists, which the slug's unique index already tells anyone creating a workspace.
+CREATE FUNCTION pc_admin_workspace_id(p_ref text)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $fn$
+  SELECT w.id FROM public.workspaces AS w
+   WHERE w.slug = lower(p_ref) OR w.id::text = lower(p_ref)
+   LIMIT 1
+$fn$;
+REVOKE ALL ON FUNCTION pc_admin_workspace_id(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pc_admin_workspace_id(text) TO pc_runtime;
+
 -- Rows from before: recover what is still on record, so a key revoked or a member removed after
 -- this upgrade also reaches the agents it let in earlier. The migrator is the tables' owner, which
 -- FORCE subjects to RLS too, and no policy lets it update agents across workspaces: lift FORCE for
