@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import { createWorkspace } from "@private-connect/api";
+import type { RevokedAgentView } from "@private-connect/api";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
 import { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
-import { callAdminSocket } from "./admin/admin-socket.js";
+import { type OperatorAgentList, runAdminCall } from "./admin/admin-commands.js";
+import { type AdminCall, callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
 import { EnvError, readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
@@ -13,11 +14,14 @@ const usage = `connect-hub: the Private Connect hub
 Usage:
   connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data]
   connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data]
+  connect-hub agent list --workspace SLUG|ID [--json] [--data ./.data]
+  connect-hub agent revoke LABEL|ID --workspace SLUG|ID [--json] [--data ./.data]
 
 Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
 Examples:
   npx connect-hub start --port 3001 --data ./.data
-  npx connect-hub workspace create acme --owner ops@acme.test --data ./.data`;
+  npx connect-hub workspace create acme --owner ops@acme.test --data ./.data
+  npx connect-hub agent revoke laptop --workspace acme --data ./.data`;
 
 class UsageError extends Error {}
 
@@ -70,19 +74,7 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
   const env = readHubEnv();
   const params = { name, ownerEmail: values.owner };
 
-  let created: unknown;
-  const viaHub = env.DATABASE_URL ? undefined : await askRunningHub(values.data, params);
-  if (viaHub) {
-    if (viaHub.error) throw new UsageError(viaHub.error.message);
-    created = viaHub.result;
-  } else {
-    const db = await openHubDatabase(env, values.data);
-    try {
-      created = await createWorkspace(createApiDeps(db, env, { isAgentOnline: () => false }), params);
-    } finally {
-      await db.close();
-    }
-  }
+  const created = await runOnHubOrDatabase(values.data, { method: "workspace.create", params }, { preferHub: !env.DATABASE_URL });
   const result = created as { workspace: { id: string; name: string; slug: string }; apiKey: string; hubUrl?: string };
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ workspace: result.workspace, apiKey: result.apiKey })}\n`);
@@ -99,14 +91,101 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
 }
 
 /**
- * While a hub holds the data directory, the workspace must be created by that hub (PGlite
- * allows one process per directory). A hub that is still starting gets up to a minute to
- * open its admin socket.
+ * Runs an operator command in the hub that holds the data directory, if one does (PGlite allows
+ * one process per directory, and only that hub can close a revoked agent's connection), else on
+ * the database directly. `preferHub: false` (workspace create on DATABASE_URL) goes straight to
+ * the database.
  */
-async function askRunningHub(dataDir: string, params: { name: string; ownerEmail: string }) {
+async function runOnHubOrDatabase(dataDir: string, call: AdminCall, options: { preferHub: boolean }): Promise<unknown> {
+  const viaHub = options.preferHub ? await askRunningHub(dataDir, call) : undefined;
+  if (viaHub) {
+    if (viaHub.error) throw new UsageError(viaHub.error.message);
+    return viaHub.result;
+  }
+  const env = readHubEnv();
+  const db = await openHubDatabase(env, dataDir);
+  try {
+    return await runAdminCall(createApiDeps(db, env, { isAgentOnline: () => false }), call);
+  } finally {
+    await db.close();
+  }
+}
+
+async function runAgentList(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      workspace: { type: "string" },
+      json: { type: "boolean", default: false },
+      data: { type: "string", default: ".data" },
+    },
+  });
+  if (!values.workspace) throw new UsageError("Missing --workspace SLUG|ID: connect-hub agent list --workspace acme");
+  const listed = (await runOnHubOrDatabase(
+    values.data,
+    { method: "agent.list", params: { workspace: values.workspace } },
+    { preferHub: true },
+  )) as OperatorAgentList;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(listed)}\n`);
+    return;
+  }
+  const lines = [`Agents of ${printable(listed.workspace.name)} (${listed.workspace.slug}):`];
+  if (listed.agents.length === 0) lines.push("  none");
+  for (const agent of listed.agents) {
+    const creator = agent.createdBy.name ?? agent.createdBy.id ?? "unknown";
+    const seen = agent.lastSeenAt === null ? "never seen" : `last seen ${agent.lastSeenAt} from ${agent.lastIp ?? "?"}`;
+    lines.push(
+      `  ${agent.agentId}  ${printable(agent.label)}  ${agent.online ? "online" : "offline"}  ${seen}  created by ${agent.createdBy.type} ${printable(creator)}`,
+    );
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function runAgentRevoke(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      workspace: { type: "string" },
+      json: { type: "boolean", default: false },
+      data: { type: "string", default: ".data" },
+    },
+  });
+  const agent = positionals[0];
+  if (!agent) throw new UsageError("Missing agent: connect-hub agent revoke LABEL|ID --workspace SLUG|ID");
+  if (!values.workspace) throw new UsageError("Missing --workspace SLUG|ID: the workspace the agent belongs to");
+  const revoked = (await runOnHubOrDatabase(
+    values.data,
+    { method: "agent.revoke", params: { workspace: values.workspace, agent } },
+    { preferHub: true },
+  )) as RevokedAgentView & { workspace: { name: string } };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ agentId: revoked.agentId, label: revoked.label, revokedAt: revoked.revokedAt })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `Agent ${printable(revoked.label)} (${revoked.agentId}) of ${printable(revoked.workspace.name)} revoked at ${revoked.revokedAt}: its token no longer works.\n`,
+  );
+}
+
+/** Labels and names come from agents and users: never let one drive the operator's terminal. */
+function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point.
+    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * While a hub holds the data directory, the work must be done by that hub. A hub that is still
+ * starting gets up to a minute to open its admin socket.
+ */
+async function askRunningHub(dataDir: string, call: AdminCall) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const answer = await callAdminSocket(dataDir, { method: "workspace.create", params });
+    const answer = await callAdminSocket(dataDir, call);
     if (answer) return answer;
     if ((await readLiveHubPid(dataDir)) === undefined) return undefined;
     if (Date.now() > deadline)
@@ -123,6 +202,8 @@ export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === "start") return runStart(rest);
   if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));
+  if (command === "agent" && rest[0] === "list") return runAgentList(rest.slice(1));
+  if (command === "agent" && rest[0] === "revoke") return runAgentRevoke(rest.slice(1));
   if (!command || command === "--help" || command === "help") {
     process.stdout.write(`${usage}\n`);
     return;

@@ -9,7 +9,6 @@ import {
   createRateLimiter,
   createRevocations,
   createSmtpMailer,
-  createWorkspace,
   createWorkspaceEvents,
   type Mailer,
   rekeyLegacyHashes,
@@ -19,6 +18,7 @@ import {
 } from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
 import type { Logger } from "pino";
+import { runAdminCall } from "./admin/admin-commands.js";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import {
@@ -77,6 +77,7 @@ export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presenc
     db,
     config: {
       tokenExpiryDays: env.TOKEN_EXPIRY_DAYS,
+      tokenMaxLifetimeDays: env.TOKEN_MAX_LIFETIME_DAYS,
       publicUrl: parts.publicUrl ?? env.PUBLIC_URL,
       dashboardUrl: env.DASHBOARD_URL,
       sessionSigningSecret: parts.sessionSigningSecret,
@@ -167,6 +168,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   const stopCuttingRevokedShares = deps.revocations.subscribe((revocation) => {
     if (revocation.kind === "share") relay.resetShareStreams(revocation.shareId);
+    else if (revocation.kind === "agent") relay.closeRevokedAgent(revocation.agentId, revocation.reason);
   });
 
   const policy: TransportPolicy = {
@@ -246,10 +248,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // Emailed links need an address users can open; without PUBLIC_URL that is where we listen.
   deps.config.publicUrl ??= url;
 
-  const admin = await serveAdminSocket(dataDir, async (request) => ({
-    ...(await createWorkspace(deps, request.params)),
-    hubUrl: url,
-  }));
+  const admin = await serveAdminSocket(dataDir, ({ id: _id, ...call }) => runAdminCall(deps, call, url));
 
   // Without SMTP, say once where sign-in links will appear, so a local user knows where to look.
   const signInLinks = env.SMTP_URL ? undefined : join(dataDir, SIGN_IN_LINKS_FILE);

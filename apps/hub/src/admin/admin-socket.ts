@@ -5,20 +5,31 @@ import { z } from "zod";
 
 /**
  * A local admin channel in the data directory. PGlite lets only one process open a data
- * directory, so while the hub runs, `connect-hub workspace create` asks the hub to do the
- * work instead of opening the database a second time. The socket is created with mode
+ * directory, so while the hub runs, `connect-hub workspace create` (and `agent revoke|list`) asks
+ * the hub to do the work instead of opening the database a second time. The socket is created with mode
  * 0600: only the user running the hub can use it.
  */
 export function adminSocketPath(dataDir: string): string {
   return join(dataDir, "hub.sock");
 }
 
-const adminRequest = z.object({
-  id: z.number(),
-  method: z.literal("workspace.create"),
-  params: z.object({ name: z.string(), ownerEmail: z.string() }),
-});
+const adminRequest = z.discriminatedUnion("method", [
+  z.object({
+    id: z.number(),
+    method: z.literal("workspace.create"),
+    params: z.object({ name: z.string(), ownerEmail: z.string() }),
+  }),
+  // Through the hub, not the database: the hub that holds the agent's connection closes it now.
+  z.object({
+    id: z.number(),
+    method: z.literal("agent.revoke"),
+    params: z.object({ workspace: z.string(), agent: z.string() }),
+  }),
+  z.object({ id: z.number(), method: z.literal("agent.list"), params: z.object({ workspace: z.string() }) }),
+]);
 export type AdminRequest = z.infer<typeof adminRequest>;
+/** A request as a caller sends it: the id is the channel's. */
+export type AdminCall = AdminRequest extends infer Request ? (Request extends AdminRequest ? Omit<Request, "id"> : never) : never;
 
 export type AdminHandler = (request: AdminRequest) => Promise<unknown>;
 
@@ -68,7 +79,7 @@ export async function serveAdminSocket(dataDir: string, handle: AdminHandler): P
 /** Sends one request to a running hub; resolves undefined when no hub listens there. */
 export function callAdminSocket(
   dataDir: string,
-  request: Omit<AdminRequest, "id">,
+  request: AdminCall,
 ): Promise<{ result?: unknown; error?: { message: string } } | undefined> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(adminSocketPath(dataDir));

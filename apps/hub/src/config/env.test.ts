@@ -5,6 +5,7 @@ describe("hub environment", () => {
   it("has safe defaults", () => {
     const env = readHubEnv({});
     expect(env).toMatchObject({ TOKEN_EXPIRY_DAYS: 30, AUDIT_RETENTION_DAYS: 365, ALLOW_INSECURE: false, TRUST_PROXY: [] });
+    expect(env.TOKEN_MAX_LIFETIME_DAYS).toBe(365);
   });
 
   it.each([
@@ -23,6 +24,10 @@ describe("hub environment", () => {
     [{ TRUST_PROXY: "yes" }, /TRUST_PROXY: "yes" is not an address or CIDR: .*TRUST_PROXY=10\.0\.0\.0\/8/],
     [{ TRUST_PROXY: "10.0.0.0/8,proxy.internal" }, /TRUST_PROXY: "proxy.internal" is not an address or CIDR/],
     [{ FRONT_END_SECRET: "short" }, /FRONT_END_SECRET: must be at least 32 characters/],
+    [{ TOKEN_MAX_LIFETIME_DAYS: "0" }, /TOKEN_MAX_LIFETIME_DAYS: must be between 1 and 3650 days/],
+    [{ TOKEN_MAX_LIFETIME_DAYS: "forever" }, /TOKEN_MAX_LIFETIME_DAYS/],
+    // A fresh token outliving the agent's maximum lifetime would make the cap a lie.
+    [{ TOKEN_MAX_LIFETIME_DAYS: "20" }, /TOKEN_MAX_LIFETIME_DAYS: must be at least TOKEN_EXPIRY_DAYS/],
   ])("stops on %o with a message naming the variable", (source, message) => {
     expect(() => readHubEnv(source)).toThrow(message);
   });

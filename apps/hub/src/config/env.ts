@@ -20,6 +20,16 @@ const hubEnvSchema = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   TOKEN_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /**
+   * Rotation extends an agent's token, never past its registration plus this many days; after it
+   * the machine registers again (connect up --api-key, connect login). At least TOKEN_EXPIRY_DAYS.
+   */
+  TOKEN_MAX_LIFETIME_DAYS: z.coerce
+    .number()
+    .int("must be a whole number of days")
+    .min(1, "must be between 1 and 3650 days")
+    .max(3650, "must be between 1 and 3650 days")
+    .default(365),
   /** Audit events older than this are pruned, at start and then daily (at least 1 day, at most 10 years). */
   AUDIT_RETENTION_DAYS: z.coerce
     .number()
@@ -142,6 +152,10 @@ export function readHubEnv(source: NodeJS.ProcessEnv = process.env): HubEnv {
     .refine((env) => Boolean(env.TLS_CERT) === Boolean(env.TLS_KEY), {
       message: "set both TLS_CERT and TLS_KEY, or neither",
       path: ["TLS_CERT"],
+    })
+    .refine((env) => env.TOKEN_MAX_LIFETIME_DAYS >= env.TOKEN_EXPIRY_DAYS, {
+      message: "must be at least TOKEN_EXPIRY_DAYS: a new token must not outlive the agent's maximum lifetime",
+      path: ["TOKEN_MAX_LIFETIME_DAYS"],
     })
     .safeParse(relevant);
   if (!parsed.success) {

@@ -46,6 +46,15 @@ export interface ConnectionHost {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** RFC 6455: a close frame's reason fits in 123 bytes of UTF-8. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let cut = text;
+  while (Buffer.byteLength(`${cut}…`) > maxBytes) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
 
 interface StreamSlot {
   stream: RelayStream;
@@ -63,6 +72,8 @@ export class AgentConnection implements StreamPeer {
   private nextServerStreamId = 2;
   private isReady = false;
   private isClosed = false;
+  /** Revoked: closing, and nothing it still sends (an OPEN racing the close) is acted on. */
+  private isRevoked = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private pendingOut: Buffer | undefined;
@@ -176,6 +187,23 @@ export class AgentConnection implements StreamPeer {
     this.close(CloseCode.TOKEN_EXPIRED, "agent token expired");
   }
 
+  /**
+   * An owner revoked this agent: say why (the agent prints it and stops retrying), reset its
+   * streams at both ends with REVOKED so the far side learns why too, then close with the code
+   * agents never reconnect after.
+   */
+  closeRevoked(message: string): void {
+    if (this.isClosed || this.isRevoked) return;
+    this.isRevoked = true;
+    this.sendFrame(encodeControl({ type: "error", code: "agent_revoked", message }));
+    for (const slot of [...this.slots.values()]) {
+      const reason = slot.side === "client" ? "The reaching agent was revoked" : "The exposing agent was revoked";
+      slot.stream.reset(ResetCode.REVOKED, reason);
+    }
+    this.pendingOpens.clear();
+    this.close(CloseCode.AGENT_REVOKED, truncateUtf8(message, MAX_CLOSE_REASON_BYTES));
+  }
+
   close(code: number, reason: string): void {
     if (this.isClosed) return;
     this.flushPending();
@@ -183,6 +211,7 @@ export class AgentConnection implements StreamPeer {
   }
 
   private receiveMessage(message: Buffer): void {
+    if (this.isRevoked) return;
     try {
       forEachFrame(message, (type, streamId, payload, offset) => this.receiveFrame(type, streamId, payload, message, offset));
     } catch (error) {

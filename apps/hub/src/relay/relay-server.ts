@@ -82,6 +82,9 @@ export interface RelayOptions {
   drainTimeoutMs?: number;
 }
 
+/** How long the relay itself remembers a revocation; the database refuses the token for good. */
+const RECENT_REVOCATION_MS = 60_000;
+
 const defaultLimits: ConnectionLimits = { maxStreams: 16_384, maxPendingOpens: 1_024, helloTimeoutMs: 10_000 };
 
 /**
@@ -107,6 +110,12 @@ export class RelayServer {
   readonly metrics = new RelayMetrics();
   /** Bytes of closed streams by exposing agent and service, for the dashboard's per-service totals. */
   private readonly closedBytesByService = new Map<string, number>();
+  /**
+   * Agents revoked in the last minute, by id: an upgrade or a stream open whose authorization was
+   * already in flight when the revocation arrived must not slip through on a stale answer. After
+   * that the database's own refusal (revoked_at) covers everything new.
+   */
+  private readonly recentlyRevoked = new Map<string, { at: number; reason: string }>();
   /** Set while shutting down: called when the last stream closes. */
   private onDrained: (() => void) | undefined;
   private isShuttingDown = false;
@@ -219,6 +228,12 @@ export class RelayServer {
       refuseUpgrade(socket, isUnavailable ? 503 : 401, message);
       return;
     }
+    const revocation = this.recentlyRevoked.get(identity.agentId);
+    if (revocation !== undefined) {
+      this.metrics.authFailures++;
+      refuseUpgrade(socket, 401, revocation.reason);
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const log = connectionLog.child({ agentId: identity.agentId, workspaceId: identity.workspaceId });
       this.connections.add(new AgentConnection(ws, identity, ip, this, this.limits, log));
@@ -293,6 +308,11 @@ export class RelayServer {
       return;
     }
     if (!client.settleOpen(streamId) || !stream.isOpen) return;
+    if (this.recentlyRevoked.has(route.agentId)) {
+      this.metrics.countRefusedOpen(ResetCode.REVOKED);
+      stream.reset(ResetCode.REVOKED, `Service ${route.serviceName} is offline: its agent was revoked`);
+      return;
+    }
     const server = this.online.get(route.agentId);
     if (!server) {
       this.metrics.countRefusedOpen(ResetCode.SERVICE_OFFLINE);
@@ -327,6 +347,9 @@ export class RelayServer {
       throw new OpenRefusal(code, message);
     };
     if (this.isShuttingDown) refuse(ResetCode.UNAVAILABLE, "The hub is shutting down: try again in a moment");
+    if (this.recentlyRevoked.has(route.agentId)) {
+      refuse(ResetCode.REVOKED, `Service ${route.serviceName} is offline: its agent was revoked`);
+    }
     const server = this.online.get(route.agentId);
     if (!server)
       return refuse(ResetCode.SERVICE_OFFLINE, `Service ${route.serviceName} is offline: its agent is not connected to the hub`);
@@ -387,6 +410,32 @@ export class RelayServer {
     return count;
   }
 
+  /**
+   * An agent was revoked: its connections (also one still in its hello) get the reason and close
+   * with AGENT_REVOKED, every stream through them is reset now, and for a minute any open or
+   * upgrade that was already being authorized for it is refused here too. Returns the number of
+   * connections closed.
+   */
+  closeRevokedAgent(agentId: string, reason: string): number {
+    this.recentlyRevoked.set(agentId, { at: Date.now(), reason });
+    let count = 0;
+    for (const connection of [...this.connections]) {
+      if (connection.identity.agentId !== agentId) continue;
+      connection.closeRevoked(reason);
+      count++;
+    }
+    // Opens the revoked agent made that are still being authorized: the connection's close drops
+    // them, but a link's or another agent's open to its services is caught in routeStream.
+    this.log.info({ agentId, connections: count }, "closed the connections of a revoked agent");
+    return count;
+  }
+
+  private forgetOldRevocations(now: number): void {
+    for (const [agentId, revocation] of this.recentlyRevoked) {
+      if (now - revocation.at > RECENT_REVOCATION_MS) this.recentlyRevoked.delete(agentId);
+    }
+  }
+
   /** Streams outlive nothing that granted them: a share's expiry ends its open streams too. */
   private resetExpiredShareStreams(now: number): void {
     for (const stream of [...this.streams]) {
@@ -418,6 +467,7 @@ export class RelayServer {
 
   private checkHeartbeats(): void {
     this.resetExpiredShareStreams(Date.now());
+    this.forgetOldRevocations(Date.now());
     for (const connection of this.connections) {
       if (!connection.isAlive) {
         connection.log.warn("agent stopped answering heartbeats");
