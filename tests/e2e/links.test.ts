@@ -140,6 +140,11 @@ function handleService(req: IncomingMessage, res: ServerResponse): void {
     res.end("cookies set\n");
     return;
   }
+  if (url.pathname === "/api/v1/clear-site-data") {
+    res.writeHead(200, { "content-type": "text/plain", "clear-site-data": '"cookies"' });
+    res.end("cleared\n");
+    return;
+  }
   if (url.pathname === "/cookie-header") {
     // Asked directly, not through the hub: what the browser sends to 127.0.0.1, the dashboard's host.
     res.writeHead(200, { "content-type": "text/plain" });
@@ -361,8 +366,13 @@ describe("a linked service's cookies, in Chromium signed in to the dashboard", (
       await page.goto(`http://127.0.0.1:${servicePort}/api/v1/cookies?attack=${index}`);
       if (dashboardSessionIn(await cookieHeaderSent(page)) !== session) taken.push(attack);
     }
+    // One response clearing the site's cookies signs the visitor out of the dashboard.
+    await control.addCookies([{ name: "pc_session", value: session, url: web.url, httpOnly: true, sameSite: "Lax" }]);
+    await page.goto(`http://127.0.0.1:${servicePort}/api/v1/clear-site-data`);
+    const afterClearing = dashboardSessionIn(await cookieHeaderSent(page));
     await control.close();
     console.log(`Set-Cookie headers that replace the dashboard's session when nothing filters them: ${JSON.stringify(taken)}`);
+    expect(afterClearing).toBeUndefined();
     // `pc_session; Path=/` has no `=` in its pair, so RFC 6265bis gives it an empty name and the
     // browser sends it back bare (`Cookie: ...; pc_session`), which the dashboard reads as its
     // session. The hub's filter once read the name up to the first `=` ("pc_session; Path") and
@@ -384,6 +394,9 @@ describe("a linked service's cookies, in Chromium signed in to the dashboard", (
         attack,
       ).toEqual([`pc_session=${session}; Path=/`]);
     }
+    const cleared = await page.goto(`${hub.url}${readOnly.base}/api/v1/clear-site-data`);
+    expect(cleared?.status()).toBe(200);
+    expect(dashboardSessionIn(await cookieHeaderSent(page)), "after Clear-Site-Data through the link").toBe(session);
     // The response's own cookie arrived (so the attacks did too), scoped to the link.
     const control = (await context.cookies(`${hub.url}${readOnly.base}/`)).find((cookie) => cookie.name === "link_ok");
     expect(control).toMatchObject({ value: "1", path: readOnly.base });

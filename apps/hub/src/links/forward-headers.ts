@@ -28,6 +28,28 @@ const REPLACED_ON_REQUESTS = new Set([
 ]);
 
 /**
+ * `Clear-Site-Data: "cookies"` clears the cookies of the whole registrable domain, which a link
+ * shares with the dashboard in both URL forms (127.0.0.1; example.com): one response would sign
+ * every visitor out of the dashboard. A service has no business clearing more than its own.
+ */
+const SITE_WIDE = new Set(["clear-site-data"]);
+
+/**
+ * Policies a response sets for its whole origin, which in the path form is the hub's: HSTS
+ * (`max-age=0` would switch the hub's off), Alt-Svc (where to send the hub's traffic), NEL and
+ * reporting endpoints (where the browser reports every later request to the hub, with the URLs
+ * of other links in it), and the scope a service worker may claim.
+ */
+const ORIGIN_WIDE = new Set([
+  "strict-transport-security",
+  "alt-svc",
+  "nel",
+  "report-to",
+  "reporting-endpoints",
+  "service-worker-allowed",
+]);
+
+/**
  * Sandboxes pages served in the path form, which shares the hub's origin: without it, a page of
  * the linked service could call the hub's API with the visitor's session. Browsers get the full
  * web platform on the host form (`<slug>.<LINK_DOMAIN>`), an origin of its own.
@@ -118,7 +140,8 @@ export type DownstreamHead =
 
 /**
  * The response headers the visitor is sent, as a raw list (two Set-Cookie stay two). Hop-by-hop
- * headers go (node:http frames the body itself), and so does any Set-Cookie a server could read
+ * headers go (node:http frames the body itself), so do headers that act beyond the link's own
+ * responses (Clear-Site-Data; in the path form HSTS, Alt-Svc, NEL), and so does any Set-Cookie a server could read
  * as the hub's session cookie: a linked service must not be able to sign a visitor in or out of
  * the hub or the dashboard (response-cookies.ts). In the path form, redirects are mapped under
  * `/l/<slug>`, and one that leaves the hub's host refuses the whole response (redirect-policy.ts).
@@ -137,6 +160,7 @@ export function buildDownstreamHeaders(rawHeaders: readonly string[], context: D
     const lower = name.toLowerCase();
     const isHandshake = context.isUpgrade && (lower === "connection" || lower === "upgrade");
     if (!isHandshake && (HOP_BY_HOP.has(lower) || dropped.has(lower))) continue;
+    if (SITE_WIDE.has(lower) || (context.pathFormPrefix !== undefined && ORIGIN_WIDE.has(lower))) continue;
     if (lower === "set-cookie") {
       const decision = judgeSetCookie(value, {
         pathFormPrefix: context.pathFormPrefix,
