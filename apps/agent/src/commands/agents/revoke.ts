@@ -8,7 +8,7 @@ import { AGENT_REVOKED_ERROR_CODE } from "../../tunnel/tunnel-client.js";
 export default class AgentsRevoke extends BaseCommand<typeof AgentsRevoke> {
   static override summary = "revoke an agent of your workspace: its connection is closed and its token never works again";
   static override description =
-    "Revokes the agent named by its label or id (connect agents list shows both; a label two agents share needs the id). The hub closes that agent's relay connection at once with the reason, resets its streams, takes its exposures offline and refuses its token from then on; the agent stops and does not retry. Owners (and this workspace's API keys, and agents registered with one) may revoke any agent; a member only the agents they approved. Undoing it means registering the machine again.";
+    "Revokes the agent named by its label or id (connect agents list shows both; a label two agents share needs the id). The hub closes that agent's relay connection at once with the reason, resets its streams, takes its exposures offline and refuses its token from then on; the agent stops and does not retry. This runs as this machine's agent: one registered with an API key or approved by an owner may revoke any agent of the workspace, one a member approved only that member's agents, a provisioned one only itself (in the dashboard, owners revoke any agent and members the ones they approved). Undoing it means registering the machine again.";
   static override enableJsonFlag = true;
   static override args = {
     agent: Args.string({ description: "label or id of the agent to revoke", required: true }),
