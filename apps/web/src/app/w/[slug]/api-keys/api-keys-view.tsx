@@ -122,7 +122,7 @@ function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
 function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message: string) => void }) {
   const { now } = useWorkspace();
   // Which agents each key let in: revoking the key revokes them too, unless the owner keeps them.
-  const agents = useAgents().data ?? [];
+  const agents = useAgents().data;
   return (
     <table className="table" data-testid="api-keys-table">
       <thead>
@@ -150,7 +150,7 @@ function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message
             <td data-label="Actions">
               <RevokeKey
                 apiKey={key}
-                agents={agents.filter(
+                agents={agents?.filter(
                   (agent) =>
                     (agent.createdBy.type === "api_key" || agent.createdBy.type === "provisioning_key") &&
                     agent.createdBy.id === key.id,
@@ -175,12 +175,17 @@ function RevokeKey({
   onRevoked,
 }: {
   apiKey: ApiKeyView;
-  agents: AgentListItem[];
+  /** Undefined while the agents list is loading (or could not be read): the choice is offered anyway. */
+  agents: AgentListItem[] | undefined;
   onRevoked: (message: string) => void;
 }) {
   const [isKeepingAgents, setIsKeepingAgents] = useState(false);
   const checkboxId = `keep-agents-${apiKey.id}`;
-  const labels = new Map(agents.map((agent) => [agent.agentId, agent.label]));
+  const labels = new Map((agents ?? []).map((agent) => [agent.agentId, agent.label]));
+  const keepLabel =
+    agents === undefined
+      ? "Keep the agents it registered working"
+      : `Keep ${agents.length === 1 ? "this agent" : `these ${agents.length} agents`} working`;
   return (
     <RevokeButton
       what={`key ${apiKey.name}`}
@@ -192,18 +197,19 @@ function RevokeKey({
         if (revokedAgents.length > 0) {
           return `Revoked key ${apiKey.name} and the ${revokedAgents.length === 1 ? "agent" : `${revokedAgents.length} agents`} it registered (${revokedAgents.join(", ")}): their connections are closed.`;
         }
-        return isKeepingAgents && agents.length > 0
+        return isKeepingAgents && agents?.length !== 0
           ? `Revoked key ${apiKey.name}: it stops working with its next request; the agents it registered keep working.`
           : `Revoked key ${apiKey.name}: it stops working with its next request.`;
       }}
       confirmation={
-        agents.length === 0 ? (
+        agents?.length === 0 ? (
           <p className="hint">No agent registered with this key is still active.</p>
         ) : (
           <div className="key-agents" data-testid="key-agents">
             <p className="hint">
-              Agents registered with this key, revoked with it unless you keep them:{" "}
-              {agents.map((agent) => agent.label).join(", ")}
+              {agents === undefined
+                ? "The agents registered with this key are revoked with it unless you keep them."
+                : `Agents registered with this key, revoked with it unless you keep them: ${agents.map((agent) => agent.label).join(", ")}`}
             </p>
             <label htmlFor={checkboxId}>
               <input
@@ -212,7 +218,7 @@ function RevokeKey({
                 checked={isKeepingAgents}
                 onChange={(event) => setIsKeepingAgents(event.target.checked)}
               />{" "}
-              Keep {agents.length === 1 ? "this agent" : `these ${agents.length} agents`} working
+              {keepLabel}
             </label>
           </div>
         )
