@@ -6,15 +6,30 @@
 //   3. `connect up --rotate-token` on a running agent: an open TCP stream keeps echoing, the old
 //      token is dead, the new one works, and a restart without a key uses it.
 //   4. A revoked API key is refused at the very next use.
-//   5. No key or token used above is stored in clear in any table (only its SHA-256 may be).
+//   5. agents.revoke of an exposing agent with a stream flowing through it: the stream is reset
+//      within a second, the agent's relay connection closes with 4410 after the reason, the
+//      service goes offline and the token gets 401 everywhere.
+//   6. `connect-hub agent list|revoke` against the running hub (through its admin socket).
+//   7. No key or token used above is stored in clear in any table (only its SHA-256 may be).
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type net from "node:net";
 import { join } from "node:path";
+import { CloseCode, decodeControl, encodeFrame, FrameType, forEachFrame, ResetCode } from "@private-connect/protocol";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
-import { connectTcp, isPortFree, roundTrip, sha256Hex, startEchoServer, type TestServer, waitFor } from "../support/net.ts";
+import { openRawRelayClient, type RawRelayClient } from "../support/in-process-relay.ts";
+import {
+  connectTcp,
+  isPortFree,
+  roundTrip,
+  sha256Hex,
+  startEchoServer,
+  type TestServer,
+  waitFor,
+  waitForClose,
+} from "../support/net.ts";
 import type { TestDatabase } from "../support/postgres.ts";
 import {
   type Agent,
@@ -203,6 +218,38 @@ async function echoOnce(socket: net.Socket, payload: Buffer): Promise<void> {
   const reply = readExactly(socket, payload.length);
   socket.write(payload);
   expect((await reply).equals(payload), "the echo came back different").toBe(true);
+}
+
+/**
+ * An exposing agent on a raw relay connection: it answers every OPEN and echoes every DATA and
+ * FIN itself (no TCP target), so the test sees exactly what the hub sends it, close code included.
+ */
+async function openEchoingRawAgent(label: string): Promise<{ agentId: string; token: string; raw: RawRelayClient }> {
+  const registered = trpcData<{ agentId: string; token: string }>(await trpcMutation("agents.register", apiKey, { label }));
+  remember(`agent token of ${label}`, registered.token);
+  const raw = await openRawRelayClient(hub.url, registered.token);
+  raw.ws.on("message", (data: Buffer) => {
+    forEachFrame(data, (type, streamId, payload) => {
+      if (type === FrameType.OPEN) raw.ws.send(encodeFrame(FrameType.OPEN_OK, streamId));
+      else if (type === FrameType.DATA) raw.ws.send(encodeFrame(FrameType.DATA, streamId, Buffer.from(payload)));
+      else if (type === FrameType.FIN) raw.ws.send(encodeFrame(FrameType.FIN, streamId));
+    });
+  });
+  await waitFor(() => controlMessages(raw).some((message) => message.type === "welcome"), {
+    timeoutMs: 5_000,
+    intervalMs: 10,
+    what: `the hub to welcome ${label}`,
+  });
+  return { ...registered, raw };
+}
+
+function controlMessages(raw: RawRelayClient): Array<{ type: string; code?: string; message?: string }> {
+  return raw.frames.filter((frame) => frame.type === FrameType.CONTROL).map((frame) => decodeControl(frame.payload));
+}
+
+/** The close of a raw client's WebSocket, with its reason text. */
+function closeOf(raw: RawRelayClient): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => raw.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString("utf8") })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,7 +614,130 @@ describe.skipIf(!HAS_POSTGRES)("credentials against the real hub on PostgreSQL",
     expect((await trpcQuery("apiKeys.list", k)).status).toBe(200);
   });
 
-  it("5. secrets at rest: no key or token of this file is stored in clear in any table", { timeout: 20_000 }, async () => {
+  it("5. agents.revoke of an exposing agent: its stream resets within 1 s, 4410 with the reason, offline, 401", {
+    timeout: 60_000,
+  }, async () => {
+    const exposing = await openEchoingRawAgent("revoked-server");
+    const exposed = await trpcMutation("services.expose", exposing.token, {
+      name: "revoked-echo",
+      targetHost: "127.0.0.1",
+      targetPort: 9,
+    });
+    expect(exposed.status, exposed.text).toBe(200);
+    const laptop = await startAgent({ hub, apiKey, label: "revoke-laptop" });
+    const reached = parseJsonOutput<{ port: number }>(expectSuccess(await laptop.run(["reach", "revoked-echo", "--json"])));
+    const socket = await connectTcp(reached.port);
+    socket.on("error", () => {});
+    const socketClosed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    const relayClosed = closeOf(exposing.raw);
+    try {
+      // The stream flows through the exposure before the revocation.
+      await echoOnce(socket, Buffer.from("flowing before the revocation\n"));
+      const listedBefore = trpcData<Array<{ name: string; online: boolean }>>(await trpcQuery("services.list", apiKey));
+      expect(listedBefore.find((service) => service.name === "revoked-echo")?.online).toBe(true);
+
+      const revoked = await trpcMutation("agents.revoke", apiKey, { agentId: exposing.agentId });
+      const answeredAt = Date.now();
+      expect(trpcData<{ agentId: string; label: string }>(revoked)).toMatchObject({
+        agentId: exposing.agentId,
+        label: "revoked-server",
+      });
+
+      // The reaching side's TCP connection is cut within a second of the answer (often before it).
+      const closedAt = await Promise.race([
+        socketClosed,
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error("the reach stream was still open 1 s after the revocation")), 1_000),
+        ),
+      ]);
+      expect(closedAt - answeredAt).toBeLessThan(1_000);
+
+      // The revoked agent hears why, then its connection closes with AGENT_REVOKED.
+      const reason = "This agent was revoked by an owner of acme: ask them to let you in again";
+      const close = await relayClosed;
+      expect(close).toEqual({ code: CloseCode.AGENT_REVOKED, reason });
+      expect(controlMessages(exposing.raw)).toContainEqual({ type: "error", code: "agent_revoked", message: reason });
+      // Its own end of the stream was reset too, as revoked, before the close.
+      const resets = exposing.raw.frames.filter((frame) => frame.type === FrameType.RST);
+      expect(resets.map((frame) => frame.payload.readUInt16BE(0))).toEqual([ResetCode.REVOKED]);
+
+      // The service is offline, and the token is refused by the control plane and the relay.
+      await waitFor(
+        async () =>
+          trpcData<Array<{ name: string; online: boolean }>>(await trpcQuery("services.list", apiKey)).find(
+            (service) => service.name === "revoked-echo",
+          )?.online === false,
+        { timeoutMs: 2_000, intervalMs: 20, what: "the revoked agent's service to show offline" },
+      );
+      for (const path of ["agents.me", "services.list"]) {
+        const refused = await trpcQuery(path, exposing.token);
+        expect(refused.status, refused.text).toBe(401);
+        expect(trpcError(refused).message).toBe(reason);
+      }
+      const again = await openRawRelayClient(hub.url, exposing.token).then(
+        () => "connected",
+        (error: unknown) => String(error),
+      );
+      expect(again).toMatch(/401/);
+      // A new reach to it is refused, not hung: the laptop gets a clean close.
+      const late = await connectTcp(reached.port);
+      late.on("error", () => {});
+      await waitForClose(late, 5_000);
+
+      // Audited with the key that did it.
+      const audit = await owner.query(
+        "select actor_type, actor_id, reason from audit_events where type = 'agent' and action = 'revoke' and target = $1",
+        [exposing.agentId],
+      );
+      const { rows: keyRows } = await owner.query("select id from api_keys where key_hash = $1", [
+        sha256Hex(Buffer.from(apiKey)),
+      ]);
+      expect(audit.rows).toEqual([{ actor_type: "api_key", actor_id: keyRows[0]?.id, reason: "revoked" }]);
+    } finally {
+      socket.destroy();
+      exposing.raw.ws.terminate();
+      expectSuccess(await laptop.down());
+    }
+  });
+
+  it("6. connect-hub agent list and revoke, through the running hub", { timeout: 60_000 }, async () => {
+    const target = await openEchoingRawAgent("ops-target");
+    const relayClosed = closeOf(target.raw);
+    const listed = parseJsonOutput<{
+      workspace: { slug: string };
+      agents: Array<{ agentId: string; label: string; online: boolean; createdBy: { type: string; name: string | null } }>;
+    }>(expectSuccess(await runHubCli(hub, ["agent", "list", "--workspace", "acme", "--json"])));
+    expect(listed.workspace.slug).toBe("acme");
+    expect(listed.agents.find((agent) => agent.agentId === target.agentId)).toMatchObject({
+      label: "ops-target",
+      online: true,
+      createdBy: { type: "api_key", name: "default" },
+    });
+    // The revoked agent of test 5 is gone from the list.
+    expect(listed.agents.map((agent) => agent.label)).not.toContain("revoked-server");
+
+    const revoked = expectSuccess(await runHubCli(hub, ["agent", "revoke", "ops-target", "--workspace", "acme"]));
+    expect(revoked.stdout).toContain(`Agent ops-target (${target.agentId}) of acme revoked at`);
+    // Through the hub that holds the connection: closed at once, not at the next token check.
+    expect((await relayClosed).code).toBe(CloseCode.AGENT_REVOKED);
+    const me = await trpcQuery("agents.me", target.token);
+    expect(me.status, me.text).toBe(401);
+    const audit = await owner.query(
+      "select actor_type, actor_id from audit_events where type = 'agent' and action = 'revoke' and target = $1",
+      [target.agentId],
+    );
+    expect(audit.rows).toEqual([{ actor_type: "system", actor_id: null }]);
+
+    // Unknown agent and unknown workspace: a clear error and a non-zero exit.
+    const unknown = await runHubCli(hub, ["agent", "revoke", "nobody", "--workspace", "acme"]);
+    expect(unknown.code, describeRun(unknown)).not.toBe(0);
+    expect(unknown.stderr).toContain("Agent not found");
+    const nowhere = await runHubCli(hub, ["agent", "list", "--workspace", "no-such-workspace"]);
+    expect(nowhere.code, describeRun(nowhere)).not.toBe(0);
+    expect(nowhere.stderr).toContain("Workspace not found");
+  });
+
+  it("7. secrets at rest: no key or token of this file is stored in clear in any table", { timeout: 20_000 }, async () => {
     expect(secrets.size, "the earlier tests collected no secrets").toBeGreaterThanOrEqual(8);
     const tables = await owner.query<{ schema: string; name: string }>(
       `select table_schema as schema, table_name as name from information_schema.tables
