@@ -266,6 +266,28 @@ describe("npm start", () => {
     expect(warnings[0]).toContain("list it: TRUST_PROXY=<its address or CIDR>");
   });
 
+  it("the dashboard takes the same TRUST_PROXY: a listed proxy in front of it speaks for its visitors, nobody else does", async () => {
+    // npm start gives the dashboard the hub's TRUST_PROXY: one proxy usually fronts both.
+    const viaProxy = (n: number) => ({
+      "x-forwarded-for": `198.51.100.${100 + n}`,
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "dash.example.test",
+      origin: "https://dash.example.test",
+    });
+    for (let n = 1; n <= SIGN_IN_LINKS_PER_ADDRESS + 2; n += 1) {
+      const answer = await requestLink(LISTED_PROXY, viaProxy(n));
+      expect(answer.status, answer.text).toBe(200);
+    }
+    // The same headers from an unlisted peer: the Origin no longer matches, and the budget is the peer's.
+    expect((await requestLink("127.0.0.7", viaProxy(1))).status).toBe(403);
+    const statuses: number[] = [];
+    for (let n = 1; n <= SIGN_IN_LINKS_PER_ADDRESS + 1; n += 1) {
+      const { origin: _origin, "x-forwarded-host": _host, ...forged } = viaProxy(n);
+      statuses.push((await requestLink("127.0.0.7", forged)).status);
+    }
+    expect(statuses).toEqual([...Array<number>(SIGN_IN_LINKS_PER_ADDRESS).fill(200), 429]);
+  });
+
   it("a live link's host on the dashboard's port is a dashboard request, never the link", async () => {
     const service = createServer((request, response) => response.end(`the linked service answered ${request.url}`));
     service.listen(0, "127.0.0.1");
