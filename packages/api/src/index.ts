@@ -129,7 +129,7 @@ export {
 export { registerAgent } from "./services/agents/register-agent.js";
 export { resolveOperatorWorkspace } from "./services/agents/resolve-operator-workspace.js";
 export { revokeAgent, revokeAgentAsHubOperator } from "./services/agents/revoke-agent.js";
-export { describeAgentRevocation } from "./services/agents/revoke-agents.js";
+export { describeAgentRevocation, describeRevokedAgentToken } from "./services/agents/revoke-agents.js";
 export { rotateAgentToken } from "./services/agents/rotate-agent-token.js";
 export {
   type AuditAction,

@@ -6,6 +6,7 @@ import {
   authenticateBearer,
   authorizeStreamOpen,
   describeExpiredToken,
+  describeRevokedAgentToken,
   readAgentCredential,
   recordAgentDisconnected,
   recordAgentSeen,
@@ -83,6 +84,12 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
 
     async describeExpiry(agent) {
       return describeExpiredToken(deps, agent.workspaceId, agent.agentId);
+    },
+
+    async readRevocation(agent) {
+      const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
+      if (credential === undefined || !credential.isRevoked) return undefined;
+      return describeRevokedAgentToken(deps, agent.workspaceId, agent.agentId);
     },
 
     async readTokenExpiry(agent) {

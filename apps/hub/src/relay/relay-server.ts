@@ -53,6 +53,11 @@ export interface RelayAuthority {
   readTokenExpiry?(agent: AgentIdentity): Promise<Date | undefined>;
   /** The message for an agent whose token expired while connected. */
   describeExpiry?(agent: AgentIdentity): Promise<string>;
+  /**
+   * Why the agent was revoked, if it was (else undefined). Asked now and then for every connected
+   * agent, for revocations this process did not publish (made on the database by another one).
+   */
+  readRevocation?(agent: AgentIdentity): Promise<string | undefined>;
   onAgentDisconnected?(agent: AgentIdentity, ip: string, log?: Logger): void;
 }
 
@@ -80,6 +85,11 @@ export interface RelayOptions {
   maxConnectionsPerIp?: number;
   /** How long a stopping hub lets open streams finish. */
   drainTimeoutMs?: number;
+  /**
+   * How often connected agents are checked for a revocation made outside this process (another
+   * hub process, `connect-hub agent revoke` on DATABASE_URL). Default one minute.
+   */
+  revocationSweepMs?: number;
 }
 
 /** How long the relay itself remembers a revocation; the database refuses the token for good. */
@@ -104,6 +114,8 @@ export class RelayServer {
   private readonly streams = new Set<RelayStream>();
   private readonly limits: ConnectionLimits;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly revocationSweep: NodeJS.Timeout;
+  private isSweepingRevocations = false;
   private readonly connectionsPerIp = new Map<string, number>();
   private readonly maxConnectionsPerIp: number;
   private readonly drainTimeoutMs: number;
@@ -130,6 +142,8 @@ export class RelayServer {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
+    this.revocationSweep = setInterval(() => void this.sweepRevocations(), options.revocationSweepMs ?? 60_000);
+    this.revocationSweep.unref();
   }
 
   /** False from the moment a shutdown begins: load balancers should send nobody new here. */
@@ -257,11 +271,15 @@ export class RelayServer {
 
   onClosed(connection: AgentConnection): void {
     this.connections.delete(connection);
-    if (this.online.get(connection.identity.agentId) === connection) {
-      this.online.delete(connection.identity.agentId);
-      connection.log.info("agent disconnected");
-      this.authority.onAgentDisconnected?.(connection.identity, connection.ip, connection.log);
-    }
+    this.markOffline(connection);
+  }
+
+  /** Once per connection: the first of a revocation or the socket's close takes it offline. */
+  private markOffline(connection: AgentConnection): void {
+    if (this.online.get(connection.identity.agentId) !== connection) return;
+    this.online.delete(connection.identity.agentId);
+    connection.log.info("agent disconnected");
+    this.authority.onAgentDisconnected?.(connection.identity, connection.ip, connection.log);
   }
 
   openStream(client: AgentConnection, streamId: number, request: OpenRequest): void {
@@ -379,6 +397,7 @@ export class RelayServer {
     if (this.isShuttingDown) return;
     this.isShuttingDown = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.revocationSweep);
     for (const connection of this.online.values()) connection.sendFrame(encodeControl({ type: "goaway", reason }));
     if (this.streams.size > 0) {
       await new Promise<void>((resolve) => {
@@ -422,12 +441,41 @@ export class RelayServer {
     for (const connection of [...this.connections]) {
       if (connection.identity.agentId !== agentId) continue;
       connection.closeRevoked(reason);
+      // Offline now, not when the close handshake ends: its services show offline at once.
+      this.markOffline(connection);
       count++;
     }
     // Opens the revoked agent made that are still being authorized: the connection's close drops
     // them, but a link's or another agent's open to its services is caught in routeStream.
     this.log.info({ agentId, connections: count }, "closed the connections of a revoked agent");
     return count;
+  }
+
+  /**
+   * Asks, one connected agent at a time, whether it was revoked elsewhere; closes those that were.
+   * One run at a time: a slow database delays the next sweep instead of piling queries up.
+   */
+  async sweepRevocations(): Promise<number> {
+    const readRevocation = this.authority.readRevocation;
+    if (readRevocation === undefined || this.isSweepingRevocations) return 0;
+    this.isSweepingRevocations = true;
+    let closed = 0;
+    try {
+      for (const connection of [...this.online.values()]) {
+        let reason: string | undefined;
+        try {
+          reason = await readRevocation.call(this.authority, connection.identity);
+        } catch (error) {
+          // The database is away: the next sweep asks again; the connection is not judged on no answer.
+          connection.log.warn({ err: String(error) }, "could not check whether the agent was revoked");
+          return closed;
+        }
+        if (reason !== undefined) closed += this.closeRevokedAgent(connection.identity.agentId, reason);
+      }
+      return closed;
+    } finally {
+      this.isSweepingRevocations = false;
+    }
   }
 
   private forgetOldRevocations(now: number): void {
