@@ -36,6 +36,8 @@ import {
 
 const OWNER = "owner@acme.test";
 const OUTSIDER = "eve@rival.test";
+/** A new address the owner invites; accepted in the dashboard. */
+const COLLEAGUE = "colleague@acme.test";
 
 describe("the dashboard", () => {
   let inbox: SmtpInbox;
@@ -442,16 +444,58 @@ describe("the dashboard", () => {
     await screenshotBothWidths(page, "audit");
 
     await page.goto(`/w/${slug}/members`);
-    await page.getByLabel("Email address").fill("colleague@acme.test");
+    await page.getByLabel("Email address").fill(COLLEAGUE);
     await page.getByRole("button", { name: "Invite" }).click();
-    await expect.poll(() => notices(page)).toContain("Invited colleague@acme.test as member");
-    await expect.poll(() => page.locator("[data-member='colleague@acme.test']").count()).toBe(1);
-    await waitFor(() => inbox.messages.find((message) => message.to.includes("colleague@acme.test")), { what: "the invitation" });
+    await expect.poll(() => notices(page)).toContain(`Invited ${COLLEAGUE} as member`);
+    // Pending, not a member: listed as an invitation until they accept it themselves.
+    await expect.poll(() => page.locator(`[data-invitation='${COLLEAGUE}']`).count()).toBe(1);
+    expect(await page.locator(`[data-member='${COLLEAGUE}']`).count()).toBe(0);
+    await waitFor(() => inbox.messages.find((message) => message.to.includes(COLLEAGUE)), { what: "the invitation" });
     // A readable error for a mistake.
-    await page.getByLabel("Email address").fill("colleague@acme.test");
+    await page.getByLabel("Email address").fill(OWNER);
     await page.getByRole("button", { name: "Invite" }).click();
     await expect.poll(() => notices(page)).toContain("already a member");
+    // An owner takes an invitation back: it is gone, and can no longer be accepted.
+    await page.getByLabel("Email address").fill("typo@acme.test");
+    await page.getByRole("button", { name: "Invite" }).click();
+    await expect.poll(() => page.locator("[data-invitation='typo@acme.test']").count()).toBe(1);
     await screenshotBothWidths(page, "members");
+    await page.getByRole("button", { name: "Cancel invitation of typo@acme.test" }).click();
+    await page.getByRole("button", { name: "Yes, cancel invitation of typo@acme.test" }).click();
+    await expect.poll(() => notices(page)).toContain("Cancelled the invitation of typo@acme.test");
+    await expect.poll(() => page.locator("[data-invitation='typo@acme.test']").count()).toBe(0);
+    expect(owner.problems).toEqual([]);
+  });
+
+  it("lets the invitee accept in the dashboard, and only then opens the workspace to them", async () => {
+    const invitee = await openContext(browser, web.url);
+    cleanups.push(() => invitee.context.close());
+    const page = await invitee.context.newPage();
+    // Signing in with the invitation's link lands on the invitation, not in the workspace.
+    const link = await requestLink(page, COLLEAGUE);
+    await page.goto(link);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/invitations$/);
+    const item = page.locator(`[data-invitation='${slug}']`);
+    await expect.poll(() => item.textContent()).toContain(`invited by ${OWNER}`);
+    await screenshotBothWidths(page, "invitations");
+    // Not a member yet: the workspace's pages are a 404, as for any outsider.
+    expect((await page.goto(`/w/${slug}`))?.status()).toBe(404);
+    expect((await page.goto(`/w/${slug}/members`))?.status()).toBe(404);
+
+    await page.goto("/invitations");
+    await page.getByRole("button", { name: "Accept invitation to owner" }).click();
+    await page.waitForURL(new RegExp(`/w/${slug}$`));
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("owner");
+    // Now a member, listed as one, and the invitation is used up.
+    await owner.page.goto(`/w/${slug}/members`);
+    await expect.poll(() => owner.page.locator(`[data-member='${COLLEAGUE}']`).count()).toBe(1);
+    expect(await owner.page.locator(`[data-invitation='${COLLEAGUE}']`).count()).toBe(0);
+    expect(await owner.page.locator(`[data-member='${COLLEAGUE}']`).textContent()).toContain("member");
+    await page.goto("/");
+    await page.waitForURL(new RegExp(`/w/${slug}$`));
+    expect(invitee.problems).toEqual([]);
+    expect(owner.problems).toEqual([]);
   });
 
   it("gives a user of another workspace 404 on this workspace's pages", async () => {

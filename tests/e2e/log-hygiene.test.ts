@@ -6,7 +6,7 @@
 // in the hub's stdout/stderr, the agents' agent.log files, the CLI output or any table (where
 // only a secret's SHA-256 may be); client addresses are masked in the log and whole in the audit
 // table; and every log line about a request or a relay stream carries its id.
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
@@ -75,6 +75,7 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
   let db: TestDatabase;
   let owner: pg.Client;
   let hub: Hub;
+  const encryptionKey = randomBytes(32).toString("hex");
   let echo: TestServer;
   let server: Agent;
   let laptop: Agent;
@@ -143,8 +144,10 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
     await owner.connect();
     hub = await startHub({
       databaseUrl: db.url,
-      env: { LOG_LEVEL: "trace", TRUST_PROXY: "true", ALLOW_INSECURE: "true" },
+      env: { LOG_LEVEL: "trace", TRUST_PROXY: "true", ALLOW_INSECURE: "true", ENCRYPTION_KEY: encryptionKey },
     });
+    // The key that keys the stored share codes and link slugs is a secret like the rest.
+    canaries.set("ENCRYPTION_KEY", encryptionKey);
 
     const acme = await createWorkspace(hub, "acme", "owner@acme.test");
     const contractor = await createWorkspace(hub, "contractor", "lead@contractor.test");
@@ -190,7 +193,9 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
     );
     expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
     canaries.set("share code", share.code);
-    expectedDigests.set("share code", sha256Hex(Buffer.from(share.code.replaceAll("-", ""))));
+    // Share codes are stored keyed with the hub's ENCRYPTION_KEY: HMAC(key, SHA-256(code)).
+    const codeDigest = sha256Hex(Buffer.from(share.code.replaceAll("-", "")));
+    expectedDigests.set("share code", createHmac("sha256", Buffer.from(encryptionKey, "hex")).update(codeDigest).digest("hex"));
     expectSuccess(await run(outsider, ["join", share.code]));
     const sharedPort = await findFreePort();
     expectSuccess(await run(outsider, ["reach", "echo", "--port", String(sharedPort), "--json"]));
@@ -383,7 +388,7 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
       }
     }
     expect(tableLeaks).toEqual([]);
-    for (const [what, digest] of expectedDigests) expect(dump, `the SHA-256 of the ${what}`).toContain(digest);
+    for (const [what, digest] of expectedDigests) expect(dump, `the stored digest of the ${what}`).toContain(digest);
     // The audit trail keeps the address whole for investigation; only logs mask it.
     const audited = await owner.query("select 1 from audit_events where ip = $1", [CLIENT_IP]);
     expect(audited.rowCount, "an audit event with the client's whole address").toBeGreaterThan(0);

@@ -26,9 +26,9 @@ export function VerifyForm({ token, returnPath }: { token: string; returnPath: s
     setIsDone(true);
     // biome-ignore lint/suspicious/noDocumentCookie: a plain path, no secret; the Cookie Store API is not in every browser.
     document.cookie = `${RETURN_PATH_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax`;
-    const first = signedIn.workspaces[0];
-    // A full navigation: the server renders the next page with the new session cookie.
-    window.location.assign(returnPath ?? (first === undefined ? "/workspaces/new" : `/w/${first.slug}`));
+    // A full navigation: the server renders the next page with the new session cookie. The front
+    // door decides where a plain sign-in lands: invitations waiting, a workspace, or a new one.
+    window.location.assign(returnPath ?? "/");
   }
 
   return (

@@ -1,6 +1,6 @@
 "use client";
 
-import type { MemberView } from "@private-connect/api";
+import type { InvitationView, MemberView } from "@private-connect/api";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Notice, useAction } from "@/components/notice";
@@ -8,12 +8,31 @@ import { RevokeButton } from "@/components/revoke-button";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { formatRelative } from "@/lib/format";
 
-export function MembersView({ initial, currentUserId }: { initial: MemberView[]; currentUserId: string }) {
+export function MembersView({
+  initial,
+  initialInvitations,
+  currentUserId,
+}: {
+  initial: MemberView[];
+  initialInvitations: InvitationView[];
+  currentUserId: string;
+}) {
   const { api, workspace } = useWorkspace();
   const queryClient = useQueryClient();
   const membersKey = workspaceKey(workspace.id, "members");
+  const invitationsKey = workspaceKey(workspace.id, "invitations");
   const members = useQuery({ queryKey: membersKey, queryFn: () => api.members.list.query(), initialData: initial }).data;
-  const refresh = () => queryClient.invalidateQueries({ queryKey: membersKey });
+  const invitations = useQuery({
+    queryKey: invitationsKey,
+    queryFn: () => api.members.invitations.query(),
+    initialData: initialInvitations,
+  }).data;
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: membersKey }),
+      queryClient.invalidateQueries({ queryKey: invitationsKey }),
+    ]);
+  const [cancelled, setCancelled] = useState<string>();
   const [removed, setRemoved] = useState<string>();
   const isOwner = workspace.role === "owner";
 
@@ -81,6 +100,49 @@ export function MembersView({ initial, currentUserId }: { initial: MemberView[];
           })}
         </tbody>
       </table>
+      <h2>Invitations</h2>
+      <p className="hint">Invited people become members only once they accept, signed in with the invited address.</p>
+      <Notice notice={cancelled === undefined ? undefined : { kind: "success", text: cancelled }} />
+      {invitations.length === 0 ? (
+        <p>No invitation is waiting for an answer.</p>
+      ) : (
+        <table className="table" data-testid="invitations-table">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Invited</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {invitations.map((invitation) => (
+              <tr key={invitation.id} data-invitation={invitation.email}>
+                <td data-label="Email">{invitation.email}</td>
+                <td data-label="Role">{invitation.role}</td>
+                <td data-label="Invited">
+                  <JoinedAt iso={invitation.invitedAt} />
+                </td>
+                <td data-label="Actions">
+                  <RevokeButton
+                    what={`invitation of ${invitation.email}`}
+                    verb="Cancel"
+                    isRevocable={isOwner}
+                    revoke={(client) => client.members.cancelInvitation.mutate({ id: invitation.id })}
+                    done={`Cancelled the invitation of ${invitation.email}: it can no longer be accepted.`}
+                    onDone={(message) => {
+                      setCancelled(message);
+                      void refresh();
+                    }}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }
@@ -101,7 +163,8 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
     const address = email.trim();
     const result = await run(
       () => api.members.invite.mutate({ email: address, role }),
-      (member) => `Invited ${member.email} as ${member.role}: a sign-in link is on its way to them.`,
+      (invitation) =>
+        `Invited ${invitation.email} as ${invitation.role}: a sign-in link is on its way, and they become a member once they accept.`,
     );
     if (result === undefined) return;
     setEmail("");

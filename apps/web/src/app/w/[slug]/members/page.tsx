@@ -6,6 +6,10 @@ export const metadata: Metadata = { title: "Members" };
 
 export default async function MembersPage({ params }: { params: Promise<{ slug: string }> }) {
   const workspace = await readWorkspace((await params).slug);
-  const members = await readOrNotFound((await hubAs(workspace.id)).members.list.query());
-  return <MembersView initial={members} currentUserId={workspace.user.id} />;
+  const hub = await hubAs(workspace.id);
+  const [members, invitations] = await Promise.all([
+    readOrNotFound(hub.members.list.query()),
+    readOrNotFound(hub.members.invitations.query()),
+  ]);
+  return <MembersView initial={members} initialInvitations={invitations} currentUserId={workspace.user.id} />;
 }
