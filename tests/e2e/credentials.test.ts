@@ -728,6 +728,26 @@ describe.skipIf(!HAS_POSTGRES)("credentials against the real hub on PostgreSQL",
     );
     expect(audit.rows).toEqual([{ actor_type: "system", actor_id: null }]);
 
+    // With no hub in the data directory it names, the command works on DATABASE_URL itself and
+    // says what that means for a connection held by a hub elsewhere.
+    const direct = await openEchoingRawAgent("db-direct");
+    try {
+      const elsewhere = { ...hub, dataDir: join(await makeTempDir("no-hub"), "data") };
+      const revokedDirectly = expectSuccess(
+        await runHubCli(elsewhere, ["agent", "revoke", direct.agentId, "--workspace", listed.workspace.slug, "--json"]),
+      );
+      expect(parseJsonOutput<{ agentId: string; label: string }>(revokedDirectly)).toMatchObject({
+        agentId: direct.agentId,
+        label: "db-direct",
+      });
+      expect(revokedDirectly.stderr).toContain("closes its open connection within a minute");
+      const refused = await trpcQuery("agents.me", direct.token);
+      expect(refused.status, refused.text).toBe(401);
+      expect(trpcError(refused).message).toMatch(/^This agent was revoked by an owner of acme/);
+    } finally {
+      direct.raw.ws.terminate();
+    }
+
     // Unknown agent and unknown workspace: a clear error and a non-zero exit.
     const unknown = await runHubCli(hub, ["agent", "revoke", "nobody", "--workspace", "acme"]);
     expect(unknown.code, describeRun(unknown)).not.toBe(0);

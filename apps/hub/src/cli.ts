@@ -105,7 +105,14 @@ async function runOnHubOrDatabase(dataDir: string, call: AdminCall, options: { p
   const env = readHubEnv();
   const db = await openHubDatabase(env, dataDir);
   try {
-    return await runAdminCall(createApiDeps(db, env, { isAgentOnline: () => false }), call);
+    const result = await runAdminCall(createApiDeps(db, env, { isAgentOnline: () => false }), call);
+    if (call.method === "agent.revoke" && env.DATABASE_URL) {
+      // Only the hub holding the connection can close it; one elsewhere finds out at its sweep.
+      process.stderr.write(
+        `No hub answered in ${dataDir}: the agent's token is refused from now on, and a hub on this database elsewhere closes its open connection within a minute.\n`,
+      );
+    }
+    return result;
   } finally {
     await db.close();
   }
