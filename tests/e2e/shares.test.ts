@@ -1,6 +1,7 @@
 // Sharing across workspaces with real processes: workspace "acme" shares its PostgreSQL with an
 // agent of workspace "contractor" through a code; revocation cuts the open session at once;
 // expired shares, unshared services and unjoined agents get "Service not found".
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -193,6 +194,31 @@ describe("shares between workspaces", () => {
     const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
     expect(listed.find((entry) => entry.id === share.id)?.status).toBe("expired");
     expectSuccess(await laptopB.run(["reach", "--stop", "cache"]));
+  }, 120_000);
+
+  it("has a hub started with another ENCRYPTION_KEY say so, and join no code made under the first", async (ctx) => {
+    // Several hubs share one database only with one key: a second one configured with another
+    // must not pretend every code is mistyped.
+    if (!hub.databaseUrl) {
+      ctx.skip();
+      return;
+    }
+    const share = await createShare(["--name", "first-key", "--expires", "1h", "--services", "cache"]);
+    const otherHub = await startHub({ databaseUrl: hub.databaseUrl, env: { ENCRYPTION_KEY: randomBytes(32).toString("hex") } });
+    const mismatch = "ENCRYPTION_KEY is not the key this database's share codes and links were made with";
+    try {
+      expect(otherHub.logs()).toContain(mismatch);
+      const joiner = await startAgent({ hub: otherHub, apiKey: contractorKey, label: "other-hub-joiner" });
+      try {
+        const refused = await joiner.run(["join", share.code]);
+        expect(refused.code).not.toBe(0);
+        expect(errorLines(refused).join("\n")).toContain(mismatch);
+      } finally {
+        await joiner.down();
+      }
+    } finally {
+      await otherHub.stop();
+    }
   }, 120_000);
 
   it("keeps the joiner's own service first, reaches the shared one with --from, and applies the rate limit", async () => {
