@@ -109,6 +109,24 @@ describe.each(testEngines)("events.workspace subscription on $name", ({ name, sk
     );
   });
 
+  it.skipIf(skip)("ends a revoked agent's open subscription at once, with the reason, and nobody else's", async () => {
+    const doomed = await harness.registerTestAgent(apiKeyA, "doomed-listener");
+    const asDoomed = await subscribe(doomed.token);
+    const asServer = await subscribe(serverA.token);
+    const pending = asDoomed.next().catch((error: unknown) => error);
+    await (await harness.caller(apiKeyA)).agents.revoke({ agentId: doomed.agentId });
+    const failure = await pending;
+    expect(failure).toBeInstanceOf(TRPCError);
+    expect(failure).toMatchObject({
+      code: "UNAUTHORIZED",
+      message: "This agent was revoked by an owner of Events A: ask them to let you in again",
+    });
+    // What happens in the workspace afterwards reaches the others, not the revoked agent.
+    harness.deps.events.publish(workspaceA, { type: "service.exposed", name: "after-revoke", agentId: serverA.agentId });
+    expect(await nextWithin(asServer, "the event after the revocation")).toMatchObject({ name: "after-revoke" });
+    await expect(asDoomed.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+
   it.skipIf(skip)("ends a subscriber that fell behind with TOO_MANY_REQUESTS and a message saying to resubscribe", async () => {
     const deps = { ...harness.deps, events: createWorkspaceEvents({ maxQueuedPerSubscriber: 2 }) };
     const caller = createCaller(await createContextInner({ deps, bearer: apiKeyA }), { signal: subscriptions.signal });
