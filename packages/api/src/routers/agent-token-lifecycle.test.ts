@@ -235,7 +235,9 @@ describe.each(testEngines)("agent token lifecycle on $name", ({ name, skip }) =>
       // The attack: rotate a day before each expiry, for ever. Bounded: 365 days / 29 is 13 turns.
       for (let turn = 0; turn < 20; turn += 1) {
         harness.setNow(new Date(current.tokenExpiresAt.getTime() - DAY_MS));
-        const rotation = await (await harness.caller(current.token)).agents.rotateToken().catch((error: unknown) => error);
+        const rotation: { token: string; tokenExpiresAt: string } | Error = await (await harness.caller(current.token)).agents
+          .rotateToken()
+          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
         if (rotation instanceof Error) {
           await expectAppError(
             Promise.reject(rotation),
