@@ -33,6 +33,7 @@ const ALL_TENANT_TABLES = [
   "share_grants",
   "joined_shares",
   "public_links",
+  "member_invitations",
 ] as const;
 
 /**
@@ -132,6 +133,16 @@ async function seedWorkspace(db: Database, tag: string): Promise<SeededWorkspace
         slugHint: "abcd",
         createdByType: "agent",
         createdById: agent.id,
+        expiresAt: new Date(Date.now() + 86_400_000),
+      },
+      select: { id: true },
+    });
+    await tx.memberInvitation.create({
+      data: {
+        workspaceId: id,
+        email: `invitee-${tag}@example.com`,
+        role: "member",
+        invitedByUserId: randomUUID(),
         expiresAt: new Date(Date.now() + 86_400_000),
       },
       select: { id: true },
