@@ -163,6 +163,19 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
       // A provisioned token cannot rotate: its own expiry is as far as it goes.
       expect(byId.get(provisioned.agentId)?.tokenMaxExpiresAt).toBe(byId.get(provisioned.agentId)?.tokenExpiresAt);
       expect(agent).toMatchObject({ lastSeenAt: null, lastIp: null });
+
+      // An enrolled machine (connect agents list) sees the same; a provisioned runtime sees what
+      // let each agent in, but no one's address and no key name.
+      const asMachine = await (await harness.caller(registered.token)).agents.list();
+      expect(asMachine.find((listed) => listed.agentId === approved.agentId)?.createdBy.name).toBe(team.member.email);
+      const asRuntime = await (await harness.caller(provisioned.token)).agents.list();
+      expect(asRuntime.find((listed) => listed.agentId === approved.agentId)?.createdBy).toEqual({
+        type: "user",
+        id: team.member.userId,
+        name: null,
+      });
+      expect(asRuntime.find((listed) => listed.agentId === registered.agentId)?.createdBy.name).toBeNull();
+      expect(JSON.stringify(asRuntime)).not.toContain(team.member.email);
     });
 
     it.skipIf(skip)("lets an owner revoke any agent: the token stops at once, the list drops it, the relay is told", async () => {

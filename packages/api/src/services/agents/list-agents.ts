@@ -12,7 +12,10 @@ const IP_CHANGES_PER_AGENT = 5;
  * member who may see that an agent moved need not learn where it is. Each agent says what let it
  * in (key name or approver's email), so an owner knows whom to ask before revoking it.
  */
-export async function listAgents(deps: ApiDeps, principal: Pick<Principal, "workspaceId">): Promise<AgentListItem[]> {
+export async function listAgents(
+  deps: ApiDeps,
+  principal: Pick<Principal, "workspaceId"> & { kind?: Principal["kind"]; agentId?: string },
+): Promise<AgentListItem[]> {
   const { workspaceId } = principal;
   const { rows, keyNames, userEmails } = await deps.db.withWorkspace(workspaceId, async (tx) => {
     const rows = await tx.agent.findMany({
@@ -58,6 +61,13 @@ export async function listAgents(deps: ApiDeps, principal: Pick<Principal, "work
       userEmails: new Map(members.map((member) => [member.userId, member.user.email])),
     };
   });
+  // A provisioned agent is a runtime minted for minutes or hours, not a machine a person enrolled:
+  // it sees what let each agent in, but not the people's addresses (nor key names), as members.list
+  // shows agents nothing.
+  const isProvisionedCaller =
+    principal.kind === "agent" && rows.some((row) => row.id === principal.agentId && row.provisionedAt !== null);
+  const visibleKeyNames = isProvisionedCaller ? new Map<string, string>() : keyNames;
+  const visibleEmails = isProvisionedCaller ? new Map<string, string>() : userEmails;
   const agents = rows.map(
     (row): AgentListItem => ({
       agentId: row.id,
@@ -69,7 +79,7 @@ export async function listAgents(deps: ApiDeps, principal: Pick<Principal, "work
       tokenExpiresAt: row.tokenExpiresAt.toISOString(),
       isProvisioned: row.provisionedAt !== null,
       createdAt: row.createdAt.toISOString(),
-      createdBy: describeCreator(row.createdByType, row.createdById, keyNames, userEmails),
+      createdBy: describeCreator(row.createdByType, row.createdById, visibleKeyNames, visibleEmails),
       tokenMaxExpiresAt: tokenMaxExpiresAt(
         deps,
         row.createdAt,
