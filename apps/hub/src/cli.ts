@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { RevokedAgentView } from "@private-connect/api";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
-import { tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
+import { escapeUnprintable, tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 import { type OperatorAgentList, runAdminCall } from "./admin/admin-commands.js";
 import { type AdminCall, callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
@@ -137,13 +137,13 @@ async function runAgentList(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(listed)}\n`);
     return;
   }
-  const lines = [`Agents of ${printable(listed.workspace.name)} (${listed.workspace.slug}):`];
+  const lines = [`Agents of ${escapeUnprintable(listed.workspace.name)} (${listed.workspace.slug}):`];
   if (listed.agents.length === 0) lines.push("  none");
   for (const agent of listed.agents) {
     const creator = agent.createdBy.name ?? agent.createdBy.id ?? "unknown";
     const seen = agent.lastSeenAt === null ? "never seen" : `last seen ${agent.lastSeenAt} from ${agent.lastIp ?? "?"}`;
     lines.push(
-      `  ${agent.agentId}  ${printable(agent.label)}  ${agent.online ? "online" : "offline"}  ${seen}  created by ${agent.createdBy.type} ${printable(creator)}`,
+      `  ${agent.agentId}  ${escapeUnprintable(agent.label)}  ${agent.online ? "online" : "offline"}  ${seen}  created by ${agent.createdBy.type} ${escapeUnprintable(creator)}`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -172,16 +172,7 @@ async function runAgentRevoke(argv: string[]): Promise<void> {
     return;
   }
   process.stdout.write(
-    `Agent ${printable(revoked.label)} (${revoked.agentId}) of ${printable(revoked.workspace.name)} revoked at ${revoked.revokedAt}: its token no longer works.\n`,
-  );
-}
-
-/** Labels and names come from agents and users: never let one drive the operator's terminal. */
-function printable(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point.
-    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    `Agent ${escapeUnprintable(revoked.label)} (${revoked.agentId}) of ${escapeUnprintable(revoked.workspace.name)} revoked at ${revoked.revokedAt}: its token no longer works.\n`,
   );
 }
 
