@@ -90,7 +90,8 @@ function formatShares(shares: ShareView[]): string {
     ["Name", "Code", "Status", "Expires", "Services", "Joiners", "Uses", "Id"],
     shares.map((share) => [
       share.name,
-      `${share.codeHint}-…`,
+      // Codes from before keyed hashes keep no hint (any part of a 60-bit code leaves too little).
+      share.codeHint === "" ? "…" : `${share.codeHint}-…`,
       share.status,
       share.expiresAt,
       share.services.join(","),

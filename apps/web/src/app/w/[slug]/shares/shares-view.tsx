@@ -165,7 +165,8 @@ function ShareTable({ shares, onRevoked }: { shares: ShareView[]; onRevoked: () 
         {shares.map((share) => (
           <tr key={share.id} data-share={share.name}>
             <td data-label="Share">
-              {share.name} <code className="muted">{share.codeHint}-…</code>
+              {/* Codes from before keyed hashes keep no hint at all (any part of them would leave too little to guess). */}
+              {share.name} <code className="muted">{share.codeHint === "" ? "…" : `${share.codeHint}-…`}</code>
             </td>
             <td data-label="Services">{share.services.join(", ")}</td>
             <td data-label="Status">
