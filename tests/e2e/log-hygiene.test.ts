@@ -6,7 +6,7 @@
 // in the hub's stdout/stderr, the agents' agent.log files, the CLI output or any table (where
 // only a secret's SHA-256 may be); client addresses are masked in the log and whole in the audit
 // table; and every log line about a request or a relay stream carries its id.
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
@@ -193,9 +193,16 @@ describe.skipIf(!HAS_POSTGRES)("log hygiene: canary secrets and payloads across 
     );
     expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
     canaries.set("share code", share.code);
-    // Share codes are stored keyed with the hub's ENCRYPTION_KEY: HMAC(key, SHA-256(code)).
+    // Share codes are stored keyed: HMAC(HKDF(ENCRYPTION_KEY), SHA-256(code)).
     const codeDigest = sha256Hex(Buffer.from(share.code.replaceAll("-", "")));
-    expectedDigests.set("share code", createHmac("sha256", Buffer.from(encryptionKey, "hex")).update(codeDigest).digest("hex"));
+    const hashKey = hkdfSync(
+      "sha256",
+      Buffer.from(encryptionKey, "hex"),
+      new Uint8Array(0),
+      "private-connect share codes and link slugs v1",
+      32,
+    );
+    expectedDigests.set("share code", createHmac("sha256", Buffer.from(hashKey)).update(codeDigest).digest("hex"));
     expectSuccess(await run(outsider, ["join", share.code]));
     const sharedPort = await findFreePort();
     expectSuccess(await run(outsider, ["reach", "echo", "--port", String(sharedPort), "--json"]));

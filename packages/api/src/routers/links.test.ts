@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { sha256Hex } from "@private-connect/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_NOT_FOUND } from "../errors.js";
@@ -11,8 +11,10 @@ import { SECRET_HASH_KEY_MISMATCH } from "../services/shares/keyed-hash.js";
 import { rekeyLegacyHashes } from "../services/shares/rekey-legacy-hashes.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
 
-function hmacHex(key: Uint8Array, text: string): string {
-  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+/** What the hub stores: HMAC-SHA-256 under a key derived from ENCRYPTION_KEY (HKDF-SHA-256). */
+function hmacHex(encryptionKey: Uint8Array, text: string): string {
+  const key = hkdfSync("sha256", encryptionKey, new Uint8Array(0), "private-connect share codes and link slugs v1", 32);
+  return createHmac("sha256", Buffer.from(key)).update(text, "utf8").digest("hex");
 }
 
 describe.each(testEngines)("links router on $name", ({ name, skip }) => {

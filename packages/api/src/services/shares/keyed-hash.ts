@@ -1,12 +1,13 @@
-import { createHmac } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
 import { readKeyFingerprint, sha256Hex } from "@private-connect/db";
 import type { ApiDeps } from "../../deps.js";
 import { AppError } from "../../errors.js";
 
-// Share codes and link slugs are stored as HMAC-SHA-256(key, SHA-256(canonical text)) with the
-// hub's ENCRYPTION_KEY, which the database never holds: a database copy gives nothing to test
-// guesses against. The inner SHA-256 is what rows held before keyed hashes, so the hub can rewrite
-// those rows without ever seeing a code (migration 20261203010000_keyed_share_codes).
+// Share codes and link slugs are stored as HMAC-SHA-256(k, SHA-256(canonical text)), where k is
+// derived from the hub's ENCRYPTION_KEY (HKDF-SHA-256, info SECRET_HASH_KEY_INFO) so this use
+// never shares a key with another one; the database never holds either, so a database copy gives
+// nothing to test guesses against. The inner SHA-256 is what rows held before keyed hashes, so
+// the hub can rewrite those rows without ever seeing a code (migration 20261203010000_keyed_share_codes).
 
 /** Under which name the database records which key its codes and slugs are keyed with. */
 export const SECRET_HASH_KEY_PURPOSE = "share-codes-and-link-slugs";
@@ -25,9 +26,16 @@ export function requireSecretHashKey(deps: ApiDeps): Uint8Array {
   return key;
 }
 
+export const SECRET_HASH_KEY_INFO = "private-connect share codes and link slugs v1";
+
+/** The HMAC key for codes and slugs, from ENCRYPTION_KEY. */
+export function deriveSecretHashKey(encryptionKey: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync("sha256", encryptionKey, new Uint8Array(0), SECRET_HASH_KEY_INFO, 32));
+}
+
 /** The keyed form of a value stored before keyed hashes (a SHA-256 hex digest). */
 export function keyLegacyHash(key: Uint8Array, legacySha256Hex: string): string {
-  return createHmac("sha256", key).update(legacySha256Hex, "utf8").digest("hex");
+  return createHmac("sha256", deriveSecretHashKey(key)).update(legacySha256Hex, "utf8").digest("hex");
 }
 
 /** How a code or slug, in canonical form, is stored and looked up. */
@@ -37,7 +45,9 @@ export function hashSecretWithKey(key: Uint8Array, canonical: string): string {
 
 /** Names the key without revealing it: an HMAC of a fixed label. */
 export function describeKeyFingerprint(key: Uint8Array): string {
-  return createHmac("sha256", key).update("private-connect secret hash key fingerprint v1", "utf8").digest("hex");
+  return createHmac("sha256", deriveSecretHashKey(key))
+    .update("private-connect secret hash key fingerprint v1", "utf8")
+    .digest("hex");
 }
 
 /**
