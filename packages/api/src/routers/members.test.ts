@@ -9,6 +9,7 @@ import {
   WORKSPACE_NOT_FOUND,
 } from "../errors.js";
 import type { Revocation } from "../events/revocations.js";
+import { INVITATION_NOT_FOUND } from "../services/members/invitation-view.js";
 import { createAgentTeam } from "../test-support/agent-team.js";
 import { expectAppError, type Harness, openHarness, type SignedInTestUser, testEngines } from "../test-support/harness.js";
 import { scanTablesForSecrets } from "../test-support/scan-for-secrets.js";
@@ -26,7 +27,7 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
   }
 
   /** Signs in with the link an invitation mailed, like the invited person clicking it. */
-  async function acceptInvitation(email: string): Promise<SignedInTestUser> {
+  async function signInWithInvitation(email: string): Promise<SignedInTestUser> {
     const mail = harness.sentMail.findLast((sent) => sent.to === email);
     const token = mail === undefined ? null : new URL(mail.url).searchParams.get("token");
     if (token === null) throw new Error(`no invitation mailed to ${email}`);
@@ -43,6 +44,15 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
       workspaces: signedIn.workspaces,
       in: (workspaceId) => browser.caller({ workspaceId }),
     };
+  }
+
+  /** Signs in with the mailed link and accepts the invitation in the dashboard's way. */
+  async function acceptInvitation(email: string): Promise<SignedInTestUser> {
+    const invitee = await signInWithInvitation(email);
+    const [invitation] = await (await invitee.browser.caller()).invitations.list();
+    if (invitation === undefined) throw new Error(`no invitation open for ${email}`);
+    await (await invitee.browser.caller()).invitations.accept({ id: invitation.id });
+    return { ...invitee, workspaces: (await (await invitee.browser.caller()).auth.me()).workspaces };
   }
 
   /** An owner with a fresh workspace, and a member they invited who signed in with the invitation. */
@@ -81,10 +91,38 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
   });
 
   it.skipIf(skip)(
-    "invites by email: the mail's link signs the person into that workspace as a member, with no workspace of their own",
+    "invites a new address: no account until they sign in, then an invitation to accept, with no workspace of their own",
     async () => {
-      const { owner, member, workspace, invited } = await createTeam("invite");
-      expect(invited).toEqual({ userId: member.userId, email: member.email, role: "member", joinedAt: expect.any(String) });
+      const owner = await signIn("new-owner");
+      const workspace = await (await owner.browser.caller()).workspaces.create({ name: "Team new-address" });
+      const email = uniqueEmail("new-address");
+      const invited = await (await owner.in(workspace.id)).members.invite({ email });
+      expect(invited).toEqual({
+        id: expect.any(String),
+        email,
+        role: "member",
+        invitedAt: expect.any(String),
+        expiresAt: expect.any(String),
+      });
+      // Inviting creates no account for an address nobody has signed in with.
+      expect(await harness.queryAsOwner(`SELECT id FROM users WHERE email = '${email}'`)).toEqual([]);
+      const invitee = await signInWithInvitation(email);
+      expect(invitee.workspaces).toEqual([]);
+      expect(await (await invitee.browser.caller()).invitations.list()).toEqual([
+        {
+          id: invited.id,
+          workspace: { id: workspace.id, name: workspace.name, slug: workspace.slug },
+          role: "member",
+          invitedBy: owner.email,
+          invitedAt: invited.invitedAt,
+          expiresAt: invited.expiresAt,
+        },
+      ]);
+      expect(await (await invitee.browser.caller()).invitations.accept({ id: invited.id })).toEqual({
+        ...workspace,
+        role: "member",
+      });
+      const member = { ...invitee, workspaces: (await (await invitee.browser.caller()).auth.me()).workspaces };
       expect(member.workspaces).toEqual([{ ...workspace, role: "member" }]);
       expect(member.browser.cookies.has("pc_session")).toBe(true);
       const listed = await (await member.in(workspace.id)).members.list();
@@ -101,14 +139,125 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
     },
   );
 
-  it.skipIf(skip)("lets an invited owner in as an owner, and reuses an existing user", async () => {
-    const { owner, workspace } = await createTeam("coowner");
-    const existing = await signIn("existing");
-    const invited = await (await owner.in(workspace.id)).members.invite({ email: existing.email, role: "owner" });
-    expect(invited).toMatchObject({ userId: existing.userId, role: "owner" });
-    const me = await (await existing.browser.caller()).auth.me();
-    expect(me.workspaces).toEqual(expect.arrayContaining([{ ...workspace, role: "owner" }]));
-  });
+  it.skipIf(skip)(
+    "invites an existing account as a pending invitation: no member, no access, until they accept it themselves",
+    async () => {
+      const { owner, workspace } = await createTeam("coowner");
+      const existing = await signIn("existing");
+      const invited = await (await owner.in(workspace.id)).members.invite({ email: existing.email, role: "owner" });
+      expect(invited).toMatchObject({ email: existing.email, role: "owner" });
+      // The attack: put someone's account into a workspace they never agreed to join. They are not
+      // in it, and it cannot be read as them.
+      expect((await (await existing.browser.caller()).auth.me()).workspaces).toEqual(existing.workspaces);
+      await expectAppError((await existing.in(workspace.id)).members.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+      await expectAppError((await existing.in(workspace.id)).services.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+      const asOwner = await owner.in(workspace.id);
+      expect((await asOwner.members.list()).map((member) => member.email)).not.toContain(existing.email);
+      expect(await asOwner.members.invitations()).toEqual([invited]);
+
+      // Someone else signed in cannot see or accept it, even with its id.
+      const outsider = await signIn("invitation-thief");
+      expect(await (await outsider.browser.caller()).invitations.list()).toEqual([]);
+      await expectAppError(
+        (await outsider.browser.caller()).invitations.accept({ id: invited.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+      await expectAppError(
+        (await outsider.browser.caller()).invitations.decline({ id: invited.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+      await expectAppError((await outsider.in(workspace.id)).members.list(), "NOT_FOUND", WORKSPACE_NOT_FOUND);
+      // Nor can a member of the workspace accept on the invitee's behalf.
+      const { member } = await createTeam("coowner-member");
+      await expectAppError(
+        (await member.browser.caller()).invitations.accept({ id: invited.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+
+      // The invitee accepts: only now a member, with the role they were invited with.
+      const [offered] = await (await existing.browser.caller()).invitations.list();
+      expect(offered).toMatchObject({ id: invited.id, workspace: { id: workspace.id }, role: "owner", invitedBy: owner.email });
+      expect(await (await existing.browser.caller()).invitations.accept({ id: invited.id })).toEqual({
+        ...workspace,
+        role: "owner",
+      });
+      const me = await (await existing.browser.caller()).auth.me();
+      expect(me.workspaces).toEqual(expect.arrayContaining([{ ...workspace, role: "owner" }]));
+      expect((await (await existing.in(workspace.id)).members.list()).map((member) => member.email)).toContain(existing.email);
+      // Used up: listed nowhere, and a second accept is refused.
+      expect(await (await existing.browser.caller()).invitations.list()).toEqual([]);
+      expect(await (await owner.in(workspace.id)).members.invitations()).toEqual([]);
+      await expectAppError(
+        (await existing.browser.caller()).invitations.accept({ id: invited.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+    },
+  );
+
+  it.skipIf(skip)(
+    "lets the invitee decline, owners cancel and renew, and lets nobody accept an ended or expired one",
+    async () => {
+      const { owner, member, workspace } = await createTeam("answers");
+      const asOwner = async () => owner.in(workspace.id);
+      const decliner = await signIn("decliner");
+      const declined = await (await asOwner()).members.invite({ email: decliner.email });
+      expect(await (await decliner.browser.caller()).invitations.decline({ id: declined.id })).toEqual({ declined: true });
+      await expectAppError(
+        (await decliner.browser.caller()).invitations.accept({ id: declined.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+      expect(await (await asOwner()).members.invitations()).toEqual([]);
+
+      const cancelled = await signIn("cancelled");
+      const first = await (await asOwner()).members.invite({ email: cancelled.email });
+      // Inviting again renews the same invitation (the role too) instead of stacking a second one.
+      const renewed = await (await asOwner()).members.invite({ email: cancelled.email.toUpperCase(), role: "owner" });
+      expect(renewed).toMatchObject({ id: first.id, role: "owner" });
+      expect(await (await asOwner()).members.invitations()).toEqual([renewed]);
+      // Only an owner of this workspace cancels.
+      await expectAppError(
+        (await member.in(workspace.id)).members.cancelInvitation({ id: first.id }),
+        "FORBIDDEN",
+        OWNER_REQUIRED_FOR_MEMBERS,
+      );
+      const other = await signIn("other-owner");
+      await expectAppError(
+        (await other.in(other.workspaces[0]?.id ?? "")).members.cancelInvitation({ id: first.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+      expect(await (await asOwner()).members.cancelInvitation({ id: first.id })).toMatchObject({
+        id: first.id,
+        email: cancelled.email,
+      });
+      await expectAppError(
+        (await cancelled.browser.caller()).invitations.accept({ id: first.id }),
+        "NOT_FOUND",
+        INVITATION_NOT_FOUND,
+      );
+
+      const late = await signIn("late");
+      const expiring = await (await asOwner()).members.invite({ email: late.email });
+      harness.setNow(new Date(Date.parse(expiring.expiresAt) + 1_000));
+      try {
+        expect(await (await late.browser.caller()).invitations.list()).toEqual([]);
+        await expectAppError(
+          (await late.browser.caller()).invitations.accept({ id: expiring.id }),
+          "NOT_FOUND",
+          INVITATION_NOT_FOUND,
+        );
+      } finally {
+        harness.setNow(undefined);
+      }
+      // None of them became a member.
+      expect((await (await asOwner()).members.list()).map((listed) => listed.email)).toEqual([owner.email, member.email]);
+    },
+  );
 
   it.skipIf(skip)("refuses a member every owner action, with a message saying who can", async () => {
     const { owner, member, workspace } = await createTeam("roles");
