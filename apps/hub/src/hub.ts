@@ -167,8 +167,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     heartbeatMs: env.HEARTBEAT_SECONDS * 1000,
   });
   const stopCuttingRevokedShares = deps.revocations.subscribe((revocation) => {
-    if (revocation.kind === "share") relay.resetShareStreams(revocation.shareId);
-    else if (revocation.kind === "agent") relay.closeRevokedAgent(revocation.agentId, revocation.reason);
+    switch (revocation.kind) {
+      case "share":
+        relay.resetShareStreams(revocation.shareId);
+        return;
+      case "agent":
+        relay.closeRevokedAgent(revocation.agentId, revocation.reason);
+        return;
+      case "link":
+      case "member":
+      case "apiKey":
+      case "session":
+        // Nothing on the relay: links are the link proxy's; a removed member's agents, and a
+        // revoked key's, come as agent revocations of their own; sessions never open streams.
+        return;
+    }
   });
 
   const policy: TransportPolicy = {

@@ -1,12 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { INVALID_CREDENTIALS } from "../errors.js";
+import { INVALID_CREDENTIALS, SESSION_EXPIRED } from "../errors.js";
 import { createWorkspaceEvents, SUBSCRIBER_FELL_BEHIND } from "../events/workspace-events.js";
 import { appRouter, createCaller } from "../root.js";
 import type { WorkspaceEventMessage } from "../schemas/events.js";
 import { announceAgentOffline, announceAgentOnline } from "../services/agents/announce-agent-presence.js";
+import { API_KEY_REVOKED } from "../services/api-keys/revoke-api-key.js";
+import { SESSION_COOKIE_NAME } from "../services/auth/session-cookie.js";
 import { expectAppError, type Harness, openHarness, testEngines } from "../test-support/harness.js";
 import { nextWithin, readServerSentEvents, type ServerSentEvent } from "../test-support/server-sent-events.js";
 import { createContextFromRequest, createContextInner } from "../trpc.js";
@@ -125,6 +128,92 @@ describe.each(testEngines)("events.workspace subscription on $name", ({ name, sk
     harness.deps.events.publish(workspaceA, { type: "service.exposed", name: "after-revoke", agentId: serverA.agentId });
     expect(await nextWithin(asServer, "the event after the revocation")).toMatchObject({ name: "after-revoke" });
     await expect(asDoomed.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+
+  /** Subscribes as a browser with this session cookie, acting in the workspace (x-pc-workspace). */
+  async function subscribeAsSession(sessionToken: string, workspaceId: string): Promise<AsyncIterator<WorkspaceEventMessage>> {
+    const context = await createContextInner({
+      deps: harness.deps,
+      cookieHeader: `${SESSION_COOKIE_NAME}=${sessionToken}`,
+      workspaceId,
+      setCookie: () => undefined,
+      clearCookie: () => undefined,
+    });
+    const iterator = (await createCaller(context, { signal: subscriptions.signal }).events.workspace())[Symbol.asyncIterator]();
+    expect(await nextWithin(iterator, "the subscribed message")).toEqual({ type: "subscribed", workspaceId });
+    return iterator;
+  }
+
+  /** The error a stream ended with, as the dashboard's onError receives it (a timeout is a plain Error). */
+  async function expectStreamEnd(pending: Promise<unknown>, code: string, message: string): Promise<void> {
+    const failure = await pending;
+    expect(failure).toBeInstanceOf(TRPCError);
+    expect(failure).toMatchObject({ code, message });
+  }
+
+  it.skipIf(skip)(
+    "ends a removed member's open subscription with a 403 saying so; the owner's, and the member's other workspace's, go on",
+    async () => {
+      const owner = await harness.signIn(`events-owner-${randomUUID()}@example.com`);
+      const member = await harness.signIn(`events-member-${randomUUID()}@example.com`);
+      const [team] = owner.workspaces;
+      const [own] = member.workspaces;
+      if (team === undefined || own === undefined) throw new Error("signing in made no first workspace");
+      await (await owner.in(team.id)).members.invite({ email: member.email });
+      const [invitation] = await (await member.browser.caller()).invitations.list();
+      if (invitation === undefined) throw new Error("the invitation did not arrive");
+      await (await member.browser.caller()).invitations.accept({ id: invitation.id });
+
+      const asMember = await subscribeAsSession(member.sessionToken, team.id);
+      const asOwner = await subscribeAsSession(owner.sessionToken, team.id);
+      const asMemberAtHome = await subscribeAsSession(member.sessionToken, own.id);
+      const pending = nextWithin(asMember, "the end of the removed member's stream").catch((error: unknown) => error);
+      await (await owner.in(team.id)).members.remove({ userId: member.userId });
+      await expectStreamEnd(
+        pending,
+        "FORBIDDEN",
+        `You no longer have access to ${team.name}: an owner removed you. Ask an owner to invite you again`,
+      );
+      await expect(asMember.next()).resolves.toEqual({ value: undefined, done: true });
+
+      harness.deps.events.publish(team.id, { type: "service.exposed", name: "after-removal", agentId: serverA.agentId });
+      expect(await nextWithin(asOwner, "the team's event after the removal")).toMatchObject({ name: "after-removal" });
+      harness.deps.events.publish(own.id, { type: "service.exposed", name: "at-home", agentId: serverA.agentId });
+      expect(await nextWithin(asMemberAtHome, "the member's own workspace's event")).toMatchObject({ name: "at-home" });
+    },
+  );
+
+  it.skipIf(skip)(
+    "ends a stream opened with an API key when the key is revoked, and not one opened with another key",
+    async () => {
+      const created = await (await harness.caller(apiKeyA)).apiKeys.create({ name: "events-doomed" });
+      const asDoomedKey = await subscribe(created.key);
+      const asOtherKey = await subscribe(apiKeyA);
+      const pending = nextWithin(asDoomedKey, "the end of the revoked key's stream").catch((error: unknown) => error);
+      await (await harness.caller(apiKeyA)).apiKeys.revoke({ id: created.id });
+      await expectStreamEnd(pending, "UNAUTHORIZED", API_KEY_REVOKED);
+      await expect(asDoomedKey.next()).resolves.toEqual({ value: undefined, done: true });
+      harness.deps.events.publish(workspaceA, { type: "service.exposed", name: "after-key-revoke", agentId: serverA.agentId });
+      expect(await nextWithin(asOtherKey, "the event after the key's revocation")).toMatchObject({ name: "after-key-revoke" });
+    },
+  );
+
+  it.skipIf(skip)("ends a signed-out session's stream, and not the same person's stream in another browser", async () => {
+    const email = `events-sign-out-${randomUUID()}@example.com`;
+    const laptop = await harness.signIn(email);
+    const phone = await harness.signIn(email);
+    const [workspace] = laptop.workspaces;
+    if (workspace === undefined) throw new Error("signing in made no first workspace");
+    const onLaptop = await subscribeAsSession(laptop.sessionToken, workspace.id);
+    const onPhone = await subscribeAsSession(phone.sessionToken, workspace.id);
+    const pending = nextWithin(onLaptop, "the end of the signed-out session's stream").catch((error: unknown) => error);
+    await (await laptop.browser.caller()).auth.logout();
+    await expectStreamEnd(pending, "UNAUTHORIZED", SESSION_EXPIRED);
+    await expect(onLaptop.next()).resolves.toEqual({ value: undefined, done: true });
+    harness.deps.events.publish(workspace.id, { type: "service.exposed", name: "after-sign-out", agentId: serverA.agentId });
+    expect(await nextWithin(onPhone, "the event after the other browser signed out")).toMatchObject({
+      name: "after-sign-out",
+    });
   });
 
   it.skipIf(skip)("ends a subscriber that fell behind with TOO_MANY_REQUESTS and a message saying to resubscribe", async () => {

@@ -385,7 +385,16 @@ describe.each(testEngines)("workspaces and members on $name", ({ name, skip }) =
         "UNAUTHORIZED",
         expected,
       );
-      expect(published).toEqual([{ kind: "agent", agentId: laptop.agentId, workspaceId: team.workspaceId, reason: expected }]);
+      expect(published).toEqual([
+        { kind: "agent", agentId: laptop.agentId, workspaceId: team.workspaceId, reason: expected },
+        // Ends the member's open live updates of this workspace (events.test.ts).
+        {
+          kind: "member",
+          userId: team.member.userId,
+          workspaceId: team.workspaceId,
+          reason: `You no longer have access to ${team.workspaceName}: an owner removed you. Ask an owner to invite you again`,
+        },
+      ]);
       for (const agent of [ownerLaptop, server]) {
         await expect((await harness.caller(agent.token)).agents.me()).resolves.toMatchObject({ agentId: agent.agentId });
       }

@@ -1,8 +1,13 @@
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { API_KEY_NOT_FOUND, AppError } from "../../errors.js";
+import type { Revocation } from "../../events/revocations.js";
 import { publishRevocations, revokeAgentsInTransaction } from "../agents/revoke-agents.js";
 import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireApiKeyManager } from "../auth/require-role.js";
+
+/** What a stream opened with a key that was then revoked ends with; only the key's holder sees it. */
+export const API_KEY_REVOKED =
+  "This API key was revoked: use another one (an owner creates keys on the dashboard's API keys page)";
 
 /**
  * Revokes a key of the workspace. Takes effect on the very next request: every request looks the
@@ -12,6 +17,7 @@ import { requireApiKeyManager } from "../auth/require-role.js";
  * The agents the key registered, provisioned or let in through connect login are revoked with it
  * (their relay connections close at once), unless `keepAgents`: a leaked key must not leave the
  * machines it enrolled behind. Asked again without keepAgents, it revokes the ones kept before.
+ * A live-updates stream opened with the key ends at once (it authenticated only when it opened).
  */
 export async function revokeApiKey(
   deps: ApiDeps,
@@ -40,7 +46,10 @@ export async function revokeApiKey(
         occurredAt: now,
       });
     }
-    if (key?.revokedAt == null || input.keepAgents === true) return { key, revokedAgentIds: [], revocations: [] };
+    // Only the call that revoked the key ends its streams; asking again has nothing left to end.
+    const keyRevocations: Revocation[] =
+      revoked.count > 0 && key !== null ? [{ kind: "apiKey", apiKeyId: key.id, workspaceId, reason: API_KEY_REVOKED }] : [];
+    if (key?.revokedAt == null || input.keepAgents === true) return { key, revokedAgentIds: [], revocations: keyRevocations };
     const cascade = await revokeAgentsInTransaction(tx, {
       workspaceId,
       createdBy: { types: ["api_key", "provisioning_key"], id: key.id },
@@ -48,7 +57,11 @@ export async function revokeApiKey(
       cause: "api_key_revoked",
       now,
     });
-    return { key, revokedAgentIds: cascade.revoked.map((agent) => agent.agentId), revocations: cascade.revocations };
+    return {
+      key,
+      revokedAgentIds: cascade.revoked.map((agent) => agent.agentId),
+      revocations: [...keyRevocations, ...cascade.revocations],
+    };
   });
   const { key } = outcome;
   if (key?.revokedAt === null || key?.revokedAt === undefined) throw new AppError("NOT_FOUND", API_KEY_NOT_FOUND);

@@ -1,5 +1,6 @@
 import { type ApiDeps, currentTime, type Principal } from "../../deps.js";
 import { AppError, MEMBER_NOT_FOUND, OWNER_REQUIRED_FOR_MEMBERS } from "../../errors.js";
+import type { Revocation } from "../../events/revocations.js";
 import { publishRevocations, revokeAgentsInTransaction } from "../agents/revoke-agents.js";
 import { recordAuditEvent } from "../audit/record-audit-event.js";
 import { requireWorkspaceUser } from "../auth/require-role.js";
@@ -11,7 +12,8 @@ import { assertAnotherOwnerRemains, lockWorkspaceMembers } from "./lock-workspac
  * this workspace is refused, since membership is checked on every request. The `member` `remove`
  * event (a member leaving is one too, with themselves as actor) commits with the removal, and so
  * does the revocation of every agent they let in (connect login approvals): access they granted
- * leaves with them, and those agents' relay connections close at once.
+ * leaves with them, and those agents' relay connections close at once. Their dashboard tabs that
+ * are open on this workspace lose its live updates at once too, with a 403 saying why.
  */
 export async function removeMember(deps: ApiDeps, principal: Principal, input: { userId: string }): Promise<{ removed: true }> {
   const actor = requireWorkspaceUser(principal);
@@ -42,8 +44,25 @@ export async function removeMember(deps: ApiDeps, principal: Principal, input: {
       cause: "member_removed",
       now,
     });
-    return agents.revocations;
+    const workspace = await tx.workspace.findFirst({ where: { id: workspaceId }, select: { name: true } });
+    const member: Revocation = {
+      kind: "member",
+      userId: input.userId,
+      workspaceId,
+      reason: describeMembershipEnd(workspace?.name ?? "this workspace", actor.userId === input.userId),
+    };
+    return [...agents.revocations, member];
   });
   publishRevocations(deps, revocations);
   return { removed: true };
+}
+
+/**
+ * What the removed member's open dashboard shows when its live updates end. Only they see it, and
+ * they know the workspace's name already.
+ */
+export function describeMembershipEnd(workspaceName: string, isLeaving: boolean): string {
+  return isLeaving
+    ? `You left ${workspaceName}: ask an owner to invite you again if you need it back`
+    : `You no longer have access to ${workspaceName}: an owner removed you. Ask an owner to invite you again`;
 }
