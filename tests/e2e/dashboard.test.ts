@@ -467,7 +467,7 @@ describe("the dashboard", () => {
     expect(owner.problems).toEqual([]);
   });
 
-  it("lets the invitee accept in the dashboard, and only then opens the workspace to them", async () => {
+  it("lets the invitee accept in the dashboard, only then opens the workspace to them, and tells their open tab when removed", async () => {
     const invitee = await openContext(browser, web.url);
     cleanups.push(() => invitee.context.close());
     const page = await invitee.context.newPage();
@@ -494,6 +494,19 @@ describe("the dashboard", () => {
     expect(await owner.page.locator(`[data-member='${COLLEAGUE}']`).textContent()).toContain("member");
     await page.goto("/");
     await page.waitForURL(new RegExp(`/w/${slug}$`));
+
+    // Removed while the workspace is open in their tab: the page says so at once, without a
+    // reload, instead of freezing on live updates that will never come.
+    await expect.poll(() => page.locator(".live").textContent()).toBe("Live");
+    await owner.page.getByRole("button", { name: `Remove ${COLLEAGUE}` }).click();
+    await owner.page.getByRole("button", { name: `Yes, remove ${COLLEAGUE}` }).click();
+    await expect.poll(() => notices(owner.page)).toContain(`Removed ${COLLEAGUE}`);
+    await expect
+      .poll(() => notices(page))
+      .toContain("You no longer have access to owner: an owner removed you. Ask an owner to invite you again");
+    expect(await page.locator(".live").textContent()).toBe("No access");
+    expect(await page.getByRole("link", { name: "Go to your workspaces" }).getAttribute("href")).toBe("/");
+    expect((await page.goto(`/w/${slug}`))?.status()).toBe(404);
     expect(invitee.problems).toEqual([]);
     expect(owner.problems).toEqual([]);
   });
@@ -609,8 +622,17 @@ describe("the dashboard", () => {
   it("signs out, and after signing in again from a page that needed it, returns to that page", async () => {
     const { context, page } = owner;
     await page.goto(`/w/${slug}`);
+    // Another tab of the same session: signing out here ends its live updates, and it says so.
+    const otherTab = await context.newPage();
+    await otherTab.goto(`/w/${slug}`);
+    await expect.poll(() => otherTab.locator(".live").textContent()).toBe("Live");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/sign-in$/);
+    await expect
+      .poll(() => notices(otherTab))
+      .toContain("Your session has expired or you signed out: sign in again with a new link");
+    expect(await otherTab.getByRole("link", { name: "Sign in" }).getAttribute("href")).toBe("/sign-in");
+    await otherTab.close();
     expect((await context.cookies()).some((cookie) => cookie.name === "pc_session")).toBe(false);
     await page.goto(`/w/${slug}/shares`);
     await page.waitForURL(/\/sign-in/);

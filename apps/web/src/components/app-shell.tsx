@@ -28,7 +28,7 @@ export function AppShell({
 }) {
   const pathname = usePathname();
   const router = useRouter();
-  const { isLive } = useWorkspace();
+  const { isLive, accessEnded } = useWorkspace();
   const base = `/w/${current.slug}`;
 
   return (
@@ -55,7 +55,7 @@ export function AppShell({
           </select>
         </div>
         <span className={`live ${isLive ? "live-on" : "live-off"}`} title={isLive ? "Live updates on" : "Live updates paused"}>
-          {isLive ? "Live" : "Connecting…"}
+          {isLive ? "Live" : accessEnded === undefined ? "Connecting…" : "No access"}
         </span>
         <div className="account">
           <span className="account-email">
@@ -76,6 +76,17 @@ export function AppShell({
           );
         })}
       </nav>
+      {accessEnded !== undefined && (
+        <p role="alert" className="notice notice-error">
+          {accessEnded.message}{" "}
+          {accessEnded.isSignedOut ? (
+            <Link href="/sign-in">Sign in</Link>
+          ) : (
+            // The front door sends them to a workspace they still belong to, or to make one.
+            <Link href="/">Go to your workspaces</Link>
+          )}
+        </p>
+      )}
       <main className="content">{children}</main>
     </div>
   );

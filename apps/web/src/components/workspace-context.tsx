@@ -2,7 +2,7 @@
 
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useState } from "react";
-import { type ApiClient, createApiClient } from "@/lib/api-client";
+import { type ApiClient, createApiClient, describeError, errorCodeOf } from "@/lib/api-client";
 
 export interface WorkspaceInfo {
   id: string;
@@ -20,6 +20,17 @@ interface WorkspaceContextValue {
   now: number;
   /** Whether live updates are flowing (the subscription is open). */
   isLive: boolean;
+  /**
+   * Set when the hub ended the live updates because this tab's access went: the member was
+   * removed (403) or the session signed out elsewhere (401). The message is the hub's.
+   */
+  accessEnded: AccessEnded | undefined;
+}
+
+export interface AccessEnded {
+  message: string;
+  /** 401: the session is gone, so the way back is signing in; otherwise another workspace. */
+  isSignedOut: boolean;
 }
 
 const WorkspaceContext = createContext<WorkspaceContextValue | undefined>(undefined);
@@ -42,6 +53,7 @@ export function WorkspaceProvider({
   const queryClient = useQueryClient();
   const [now, setNow] = useState(serverNow);
   const [isLive, setIsLive] = useState(false);
+  const [accessEnded, setAccessEnded] = useState<AccessEnded>();
 
   useEffect(() => {
     setNow(Date.now());
@@ -53,13 +65,22 @@ export function WorkspaceProvider({
   // what shows them. "subscribed" comes first, and refetching then closes any gap between the
   // page's data and the stream.
   useEffect(() => {
+    setAccessEnded(undefined);
     const subscription = api.events.workspace.subscribe(undefined, {
       onStarted: () => setIsLive(true),
       onData: () => {
         setIsLive(true);
         void queryClient.invalidateQueries({ queryKey: workspaceKey(workspace.id) });
       },
-      onError: () => setIsLive(false),
+      onError: (error) => {
+        setIsLive(false);
+        // The subscription does not come back after these: without a word the page would just
+        // freeze on stale data, so say why and where to go.
+        const code = errorCodeOf(error);
+        if (code === "FORBIDDEN" || code === "UNAUTHORIZED") {
+          setAccessEnded({ message: describeError(error), isSignedOut: code === "UNAUTHORIZED" });
+        }
+      },
       onConnectionStateChange: (state) => setIsLive(state.state === "pending"),
     });
     return () => {
@@ -68,7 +89,7 @@ export function WorkspaceProvider({
     };
   }, [api, queryClient, workspace.id]);
 
-  const value = useMemo(() => ({ workspace, api, now, isLive }), [workspace, api, now, isLive]);
+  const value = useMemo(() => ({ workspace, api, now, isLive, accessEnded }), [workspace, api, now, isLive, accessEnded]);
   return <WorkspaceContext.Provider value={value}>{children}</WorkspaceContext.Provider>;
 }
 

@@ -83,7 +83,7 @@ export function MembersView({
                     done={
                       isMe
                         ? `You left ${workspace.name}.`
-                        : `Removed ${member.email}: their next request to this workspace is refused.`
+                        : `Removed ${member.email}: they lose access at once, in pages they have open too.`
                     }
                     onDone={(message) => {
                       if (isMe) {
