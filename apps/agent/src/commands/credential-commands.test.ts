@@ -2,15 +2,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { format } from "node:util";
 import { Parser } from "@oclif/core";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentIdentity } from "../config/identity.js";
 import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
 import { createControlClient } from "../daemon/control-client.js";
 import { writeLastStop } from "../daemon/last-stop.js";
 import { runDaemon } from "../daemon/run-daemon.js";
 import type { HubClient } from "../sdk/hub-client.js";
+import { captureOutput } from "../test-support/capture-output.js";
 import { FakeTunnel } from "../test-support/fake-tunnel.js";
 import Login from "./login.js";
 import Status from "./status.js";
@@ -19,32 +19,6 @@ import Up from "./up.js";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OLD = "1".repeat(64);
 const NEW = "2".repeat(64);
-
-/**
- * Runs a command in-process and collects what it printed (oclif writes through console.log and
- * console.error). Failing commands report through BaseCommand.catch (stderr and
- * process.exitCode), which is put back afterwards.
- */
-async function captureOutput(run: () => Promise<unknown>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const output = { stdout: "", stderr: "" };
-  const previousExitCode = process.exitCode;
-  process.exitCode = undefined;
-  const logSpy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-    output.stdout += `${format(...args)}\n`;
-  });
-  const errorSpy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-    output.stderr += `${format(...args)}\n`;
-  });
-  try {
-    await run();
-  } finally {
-    logSpy.mockRestore();
-    errorSpy.mockRestore();
-  }
-  const exitCode = typeof process.exitCode === "number" ? process.exitCode : 0;
-  process.exitCode = previousExitCode;
-  return { ...output, exitCode };
-}
 
 describe("connect up flags", () => {
   it("takes --token and --rotate-token, and refuses combinations that contradict them", async () => {
