@@ -17,13 +17,13 @@ import {
   type WorkspaceEvents,
 } from "@private-connect/api";
 import { type Database, openDatabase } from "@private-connect/db";
+import { createTrustedProxies } from "@private-connect/trusted-proxies";
 import type { Logger } from "pino";
 import { runAdminCall } from "./admin/admin-commands.js";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import {
   createClientAddressReader,
-  createTrustedProxies,
   hashFrontEndSecret,
   isFrontEndRequest,
   isSecureRequest,

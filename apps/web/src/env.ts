@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { parseTrustedProxies } from "@private-connect/trusted-proxies";
 import { z } from "zod";
 
 /**
@@ -30,7 +30,7 @@ const webEnvSchema = z.object({
     .string()
     .default("false")
     .transform((value, context) => {
-      const networks = parseTrustedProxies(value);
+      const networks = parseTrustedProxies(value, "the dashboard");
       if (typeof networks === "string") {
         context.addIssue({ code: "custom", message: networks });
         return z.NEVER;
@@ -40,32 +40,6 @@ const webEnvSchema = z.object({
 });
 
 export type WebEnv = z.infer<typeof webEnvSchema> & { PUBLIC_HUB_URL: string };
-
-/**
- * TRUST_PROXY as CIDRs, or the message for a bad entry; the same form the hub takes (the two
- * apps share no server code, so this small parser lives in both).
- */
-export function parseTrustedProxies(value: string): string[] | string {
-  const trimmed = value.trim().toLowerCase();
-  if (trimmed === "" || trimmed === "false" || trimmed === "0") return [];
-  const networks: string[] = [];
-  for (const entry of trimmed.split(",").map((part) => part.trim())) {
-    if (entry === "") continue;
-    if (entry === "loopback" || entry === "true" || entry === "1") {
-      networks.push("127.0.0.0/8", "::1/128");
-      continue;
-    }
-    const [address = "", prefix, extra] = entry.split("/");
-    const family = isIP(address);
-    const maxPrefix = family === 4 ? 32 : 128;
-    const bits = prefix === undefined ? maxPrefix : /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
-    if (family === 0 || extra !== undefined || !(bits <= maxPrefix)) {
-      return `"${entry}" is not an address or CIDR: list the proxies in front of the dashboard, e.g. TRUST_PROXY=10.0.0.0/8,192.0.2.7 (or loopback)`;
-    }
-    networks.push(`${address}/${bits}`);
-  }
-  return networks;
-}
 
 let cached: WebEnv | undefined;
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { BlockList, isIP } from "node:net";
+import type { BlockList } from "node:net";
+import { isTrustedProxy, resolveForwardedClient, unmapIPv4 } from "@private-connect/trusted-proxies";
 
 /** The header in which the dashboard proves it is the dashboard (FRONT_END_SECRET). */
 export const FRONT_END_HEADER = "x-pc-front-end";
@@ -14,17 +15,6 @@ export interface TransportPolicy {
   frontEndSecretHash: Buffer | undefined;
 }
 
-/** TRUST_PROXY's CIDRs (as env.ts normalizes them) as something that answers "is this a proxy?". */
-export function createTrustedProxies(networks: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const network of networks) {
-    const [address = "", prefix = ""] = network.split("/");
-    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    list.addSubnet(address, Number(prefix), family);
-  }
-  return list;
-}
-
 export function hashFrontEndSecret(secret: string): Buffer {
   return createHash("sha256").update(secret).digest();
 }
@@ -33,22 +23,10 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** An address without its IPv4-mapped IPv6 prefix, so 127.0.0.1 matches however the socket reports it. */
-function plainAddress(address: string): string {
-  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-}
-
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
-  const plain = plainAddress(address);
+  const plain = unmapIPv4(address);
   return plain === "::1" || plain.startsWith("127.");
-}
-
-function isTrustedProxy(address: string | undefined, policy: Pick<TransportPolicy, "trustedProxies">): boolean {
-  if (!address) return false;
-  const plain = plainAddress(address);
-  const family = isIP(plain);
-  return family !== 0 && policy.trustedProxies.check(plain, family === 6 ? "ipv6" : "ipv4");
 }
 
 /**
@@ -70,7 +48,7 @@ export function readFrontEndClaim(
  * replaces whatever the browser sent with what it saw itself), or straight from a listed proxy.
  */
 function isForwardingTrusted(request: IncomingMessage, policy: TransportPolicy): boolean {
-  return readFrontEndClaim(request, policy) === "valid" || isTrustedProxy(request.socket?.remoteAddress, policy);
+  return readFrontEndClaim(request, policy) === "valid" || isTrustedProxy(request.socket?.remoteAddress, policy.trustedProxies);
 }
 
 /** The request comes from our own dashboard: it is a dashboard request, never a public link's. */
@@ -89,16 +67,7 @@ export function clientAddress(request: IncomingMessage, policy: TransportPolicy)
   const peer = request.socket?.remoteAddress ?? "unknown";
   if (!isForwardingTrusted(request, policy)) return peer;
   const header = request.headers["x-forwarded-for"];
-  const entries = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((entry) => entry.trim());
-  // Bounded by the header's size (the HTTP parser caps it), and each step is a lookup.
-  let nearest = peer;
-  for (let index = entries.length - 1; index >= 0; index -= 1) {
-    const entry = entries[index] ?? "";
-    if (!isIP(entry)) return nearest;
-    if (!isTrustedProxy(entry, policy)) return entry;
-    nearest = entry;
-  }
-  return nearest;
+  return resolveForwardedClient(peer, Array.isArray(header) ? header.join(",") : (header ?? ""), policy.trustedProxies);
 }
 
 /** Whether the request reached us over TLS (directly, or at a trusted forwarder). */

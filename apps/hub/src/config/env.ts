@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { parseTrustedProxies } from "@private-connect/trusted-proxies";
 import { z } from "zod";
 
 const booleanFlag = z
@@ -56,7 +56,7 @@ const hubEnvSchema = z.object({
     .string()
     .default("false")
     .transform((value, context) => {
-      const entries = parseTrustedProxies(value);
+      const entries = parseTrustedProxies(value, "the hub");
       if (typeof entries === "string") {
         context.addIssue({ code: "custom", message: entries });
         return z.NEVER;
@@ -111,36 +111,6 @@ const hubEnvSchema = z.object({
 });
 
 export type HubEnv = z.infer<typeof hubEnvSchema>;
-
-/** Loopback in both families: what `TRUST_PROXY=true` has always meant in practice. */
-const LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"];
-
-/**
- * TRUST_PROXY as CIDRs (`192.0.2.7` becomes `192.0.2.7/32`), or the message for a bad entry.
- * `false`/`0`/empty trust nobody; `true`/`1`/`loopback` trust this machine only.
- */
-export function parseTrustedProxies(value: string): string[] | string {
-  const trimmed = value.trim().toLowerCase();
-  if (trimmed === "" || trimmed === "false" || trimmed === "0") return [];
-  if (trimmed === "true" || trimmed === "1") return [...LOOPBACK_NETWORKS];
-  const networks: string[] = [];
-  for (const entry of trimmed.split(",").map((part) => part.trim())) {
-    if (entry === "") continue;
-    if (entry === "loopback") {
-      networks.push(...LOOPBACK_NETWORKS);
-      continue;
-    }
-    const [address = "", prefix, extra] = entry.split("/");
-    const family = isIP(address);
-    const maxPrefix = family === 4 ? 32 : 128;
-    const bits = prefix === undefined ? maxPrefix : /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
-    if (family === 0 || extra !== undefined || !(bits <= maxPrefix)) {
-      return `"${entry}" is not an address or CIDR: list the proxies in front of the hub, e.g. TRUST_PROXY=10.0.0.0/8,192.0.2.7 (or loopback)`;
-    }
-    networks.push(`${address}/${bits}`);
-  }
-  return networks;
-}
 
 export class EnvError extends Error {}
 

@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { BlockList, isIP } from "node:net";
+import { type BlockList, isIP } from "node:net";
 import { Readable } from "node:stream";
+import { createTrustedProxies, isTrustedProxy, resolveForwardedClient, unmapIPv4 } from "@private-connect/trusted-proxies";
 
 /**
  * The connection's peer, as server.mjs stamps it on every request before Next.js sees it
@@ -73,24 +74,6 @@ export function proxyTargetFrom(env: {
   return target;
 }
 
-export function createTrustedProxies(networks: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const network of networks) {
-    const [address = "", prefix = ""] = network.split("/");
-    list.addSubnet(address, Number(prefix), isIP(address) === 6 ? "ipv6" : "ipv4");
-  }
-  return list;
-}
-
-function plainAddress(address: string): string {
-  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-}
-
-function isListed(address: string, list: BlockList | undefined): boolean {
-  const family = isIP(address);
-  return list !== undefined && family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
-}
-
 function firstValue(header: string | null): string | undefined {
   return header?.split(",")[0]?.trim() || undefined;
 }
@@ -102,16 +85,10 @@ function firstValue(header: string | null): string | undefined {
  */
 export function describeVisitor(headers: Headers, trustedProxies?: BlockList): Visitor {
   const peerHeader = isPeerStamped() ? headers.get(PEER_HEADER) : null;
-  const peer = peerHeader && isIP(plainAddress(peerHeader)) ? plainAddress(peerHeader) : undefined;
-  if (peer === undefined || !isListed(peer, trustedProxies)) return { address: peer, proto: "http", host: headers.get("host") };
-  let address = peer;
-  const entries = (headers.get("x-forwarded-for") ?? "").split(",").map((entry) => plainAddress(entry.trim()));
-  for (let index = entries.length - 1; index >= 0; index -= 1) {
-    const entry = entries[index] ?? "";
-    if (!isIP(entry)) break;
-    address = entry;
-    if (!isListed(entry, trustedProxies)) break;
-  }
+  const peer = peerHeader && isIP(unmapIPv4(peerHeader)) ? unmapIPv4(peerHeader) : undefined;
+  if (peer === undefined || !isTrustedProxy(peer, trustedProxies))
+    return { address: peer, proto: "http", host: headers.get("host") };
+  const address = resolveForwardedClient(peer, headers.get("x-forwarded-for") ?? "", trustedProxies);
   return {
     address,
     proto: firstValue(headers.get("x-forwarded-proto")) === "https" ? "https" : "http",
