@@ -8,6 +8,7 @@ import { CommandLine } from "@/components/copy-button";
 import { EmptyState } from "@/components/empty-state";
 import { Notice } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
+import { TableHead } from "@/components/table-head";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { describeTokenState, formatBytes, formatRelative, formatTime } from "@/lib/format";
 import { useAgents, useServices, useTraffic } from "@/lib/queries";
@@ -145,20 +146,7 @@ function AgentTable({
   const isOwner = workspace.role === "owner";
   return (
     <table className="table" data-testid="agents-table">
-      <thead>
-        <tr>
-          <th scope="col">Agent</th>
-          <th scope="col">Status</th>
-          <th scope="col">Created by</th>
-          <th scope="col">Last seen</th>
-          <th scope="col">Address</th>
-          <th scope="col">Client</th>
-          <th scope="col">Token</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={["Agent", "Status", "Created by", "Last seen", "Address", "Client", "Token"]} />
       <tbody>
         {agents.map((agent) => {
           const tokenState = describeTokenState(agent.tokenExpiresAt, now);

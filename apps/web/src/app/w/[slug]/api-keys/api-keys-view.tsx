@@ -7,6 +7,7 @@ import { CommandLine, RevealedSecret } from "@/components/copy-button";
 import { EmptyState } from "@/components/empty-state";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
+import { TableHead } from "@/components/table-head";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { formatRelative, formatTime } from "@/lib/format";
 import { useAgents } from "@/lib/queries";
@@ -125,17 +126,7 @@ function KeyTable({ keys, onRevoked }: { keys: ApiKeyView[]; onRevoked: (message
   const agents = useAgents().data;
   return (
     <table className="table" data-testid="api-keys-table">
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Prefix</th>
-          <th scope="col">Created</th>
-          <th scope="col">Last used</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={["Name", "Prefix", "Created", "Last used"]} />
       <tbody>
         {keys.map((key) => (
           <tr key={key.id} data-key={key.name}>

@@ -8,6 +8,7 @@ import { EmptyState } from "@/components/empty-state";
 import { GrantStatus } from "@/components/grant-status";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
+import { TableHead } from "@/components/table-head";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { EXPIRY_CHOICES, formatRelative, formatTime, maskAddress } from "@/lib/format";
 import { useServices } from "@/lib/queries";
@@ -184,18 +185,7 @@ function LinkTable({ links, accesses, onRevoked }: { links: LinkView[]; accesses
   const { now } = useWorkspace();
   return (
     <table className="table" data-testid="links-table">
-      <thead>
-        <tr>
-          <th scope="col">Link</th>
-          <th scope="col">Allows</th>
-          <th scope="col">Status</th>
-          <th scope="col">Requests</th>
-          <th scope="col">Recent requests</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={["Link", "Allows", "Status", "Requests", "Recent requests"]} />
       <tbody>
         {links.map((link) => {
           const recent = accesses.filter((event) => event.data.linkId === link.id).slice(0, ACCESSES_PER_LINK);

@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
+import { TableHead } from "@/components/table-head";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { formatRelative } from "@/lib/format";
 
@@ -51,16 +52,7 @@ export function MembersView({
       <h2>People</h2>
       <Notice notice={removed === undefined ? undefined : { kind: "success", text: removed }} />
       <table className="table" data-testid="members-table">
-        <thead>
-          <tr>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">Joined</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Email", "Role", "Joined"]} />
         <tbody>
           {members.map((member) => {
             const isMe = member.userId === currentUserId;
@@ -107,16 +99,7 @@ export function MembersView({
         <p>No invitation is waiting for an answer.</p>
       ) : (
         <table className="table" data-testid="invitations-table">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Invited</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Email", "Role", "Invited"]} />
           <tbody>
             {invitations.map((invitation) => (
               <tr key={invitation.id} data-invitation={invitation.email}>

@@ -8,6 +8,7 @@ import { EmptyState } from "@/components/empty-state";
 import { GrantStatus } from "@/components/grant-status";
 import { Notice, useAction } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
+import { TableHead } from "@/components/table-head";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
 import { EXPIRY_CHOICES, formatRelative, formatTime } from "@/lib/format";
 import { useServices } from "@/lib/queries";
@@ -149,18 +150,7 @@ function ShareTable({ shares, onRevoked }: { shares: ShareView[]; onRevoked: () 
   const { now } = useWorkspace();
   return (
     <table className="table" data-testid="shares-table">
-      <thead>
-        <tr>
-          <th scope="col">Share</th>
-          <th scope="col">Services</th>
-          <th scope="col">Status</th>
-          <th scope="col">Joined by</th>
-          <th scope="col">Uses</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={["Share", "Services", "Status", "Joined by", "Uses"]} />
       <tbody>
         {shares.map((share) => (
           <tr key={share.id} data-share={share.name}>
