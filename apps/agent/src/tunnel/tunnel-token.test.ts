@@ -68,24 +68,30 @@ function welcome(socket: WebSocket): void {
   );
 }
 
+/** A tunnel with OLD as its token, connected to the fake relay and welcomed; returns its socket there. */
+async function connectTunnel(
+  relay: FakeRelay,
+  options: Omit<ConstructorParameters<typeof TunnelClient>[0], "hubUrl" | "token" | "resolveTarget">,
+): Promise<{ tunnel: TunnelClient; socket: WebSocket }> {
+  const tunnel = new TunnelClient({ hubUrl: relay.url, token: OLD, resolveTarget: () => undefined, ...options });
+  cleanups.push(() => tunnel.close());
+  const first = relay.nextConnection();
+  tunnel.start();
+  const socket = await first;
+  welcome(socket);
+  await tunnel.waitConnected(5000);
+  return { tunnel, socket };
+}
+
 describe("TunnelClient and token changes", () => {
   it("reconnects with the new token when the hub ends a connection of the replaced one as expired", async () => {
     const relay = await startRelay();
     cleanups.push(relay.close);
     const fatal: Error[] = [];
-    const tunnel = new TunnelClient({
-      hubUrl: relay.url,
-      token: OLD,
-      resolveTarget: () => undefined,
+    const { tunnel, socket: firstSocket } = await connectTunnel(relay, {
       onFatal: (error) => fatal.push(error),
       backoff: new Backoff(10, 50),
     });
-    cleanups.push(() => tunnel.close());
-    const first = relay.nextConnection();
-    tunnel.start();
-    const firstSocket = await first;
-    welcome(firstSocket);
-    await tunnel.waitConnected(5000);
 
     tunnel.setToken(NEW);
     // The open connection is not touched by the change.
@@ -107,22 +113,13 @@ describe("TunnelClient and token changes", () => {
     const stopped = new Promise<void>((resolve) => {
       markStopped = resolve;
     });
-    const tunnel = new TunnelClient({
-      hubUrl: relay.url,
-      token: OLD,
-      resolveTarget: () => undefined,
+    const { tunnel, socket } = await connectTunnel(relay, {
       onFatal: (error) => fatal.push(error),
       onStateChange: (state) => {
         if (state === "closed") markStopped();
       },
       backoff: new Backoff(10, 50),
     });
-    cleanups.push(() => tunnel.close());
-    const first = relay.nextConnection();
-    tunnel.start();
-    const socket = await first;
-    welcome(socket);
-    await tunnel.waitConnected(5000);
     const reason = "Provisioned agent token expired: provision a new one and run connect up --token <token>";
     socket.send(encodeControl({ type: "error", code: "token_expired", message: reason }));
     socket.close(CloseCode.TOKEN_EXPIRED, "agent token expired");
@@ -150,20 +147,11 @@ async function revokeBesideReference(
   cleanups.push(relay.close);
   const fatal: TunnelFatalError[] = [];
   const states: string[] = [];
-  const tunnel = new TunnelClient({
-    hubUrl: relay.url,
-    token: OLD,
-    resolveTarget: () => undefined,
+  const { tunnel, socket } = await connectTunnel(relay, {
     onFatal: (error) => fatal.push(error),
     onStateChange: (state) => states.push(state),
     backoff: new Backoff(5, 20),
   });
-  cleanups.push(() => tunnel.close());
-  const first = relay.nextConnection();
-  tunnel.start();
-  const socket = await first;
-  welcome(socket);
-  await tunnel.waitConnected(5000);
   // A rotation saved a new token: before, any refusal of the old one led to a redial with it.
   if (options.rotateFirst === true) tunnel.setToken(NEW);
 
