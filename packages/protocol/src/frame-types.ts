@@ -83,6 +83,15 @@ export const CloseCode = {
   AGENT_REVOKED: 4410,
 } as const;
 
+/** The control error code the hub sends a revoked agent just before closing with AGENT_REVOKED. */
+export const AGENT_REVOKED_ERROR_CODE = "agent_revoked";
+
+/**
+ * How every refusal of a revoked agent's token begins, on the relay (its upgrade's 401) and on
+ * tRPC alike, so an agent that was offline when it happened still learns it was revoked.
+ */
+export const AGENT_REVOKED_MESSAGE_PREFIX = "This agent was revoked";
+
 /** Close codes after which reconnecting with the same credentials cannot help. */
 export function isFatalCloseCode(code: number): boolean {
   return (

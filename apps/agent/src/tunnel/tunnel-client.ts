@@ -1,5 +1,7 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import {
+  AGENT_REVOKED_ERROR_CODE,
+  AGENT_REVOKED_MESSAGE_PREFIX,
   CloseCode,
   decodeControl,
   decodeOpen,
@@ -81,14 +83,8 @@ export class TunnelFatalError extends Error {
   }
 }
 
-/** The hub's control error code for an agent an owner (or a key's or member's removal) revoked. */
-export const AGENT_REVOKED_ERROR_CODE = "agent_revoked";
-
-/**
- * How the hub's refusals of a revoked agent's token begin (the relay upgrade's 401 and tRPC's
- * alike): the agent learns it was revoked even when it was offline as it happened.
- */
-export const AGENT_REVOKED_MESSAGE_PREFIX = "This agent was revoked";
+/** The hub's control error code for a revoked agent, re-exported for the SDK (it is the protocol's). */
+export { AGENT_REVOKED_ERROR_CODE };
 
 export function isAgentRevokedMessage(message: string): boolean {
   return message.startsWith(AGENT_REVOKED_MESSAGE_PREFIX);

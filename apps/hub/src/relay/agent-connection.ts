@@ -1,4 +1,5 @@
 import {
+  AGENT_REVOKED_ERROR_CODE,
   CloseCode,
   clampStreamWindow,
   decodeControl,
@@ -195,7 +196,7 @@ export class AgentConnection implements StreamPeer {
   closeRevoked(message: string): void {
     if (this.isClosed || this.isRevoked) return;
     this.isRevoked = true;
-    this.sendFrame(encodeControl({ type: "error", code: "agent_revoked", message }));
+    this.sendFrame(encodeControl({ type: "error", code: AGENT_REVOKED_ERROR_CODE, message }));
     for (const slot of [...this.slots.values()]) {
       const reason = slot.side === "client" ? "The reaching agent was revoked" : "The exposing agent was revoked";
       slot.stream.reset(ResetCode.REVOKED, reason);

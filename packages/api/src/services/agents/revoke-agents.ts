@@ -1,4 +1,5 @@
 import type { WorkspaceTx } from "@private-connect/db";
+import { AGENT_REVOKED_MESSAGE_PREFIX } from "@private-connect/protocol";
 import type { ApiDeps } from "../../deps.js";
 import type { Revocation } from "../../events/revocations.js";
 import { type AuditActor, recordAuditEvent } from "../audit/record-audit-event.js";
@@ -20,7 +21,7 @@ export interface RevokedAgent {
  * Only the token's holder ever sees it, so naming the workspace tells an outsider nothing.
  */
 export function describeAgentRevocation(workspaceName: string, cause: AgentRevocationCause = "revoked"): string {
-  const prefix = `This agent was revoked by an owner of ${workspaceName}`;
+  const prefix = `${AGENT_REVOKED_MESSAGE_PREFIX} by an owner of ${workspaceName}`;
   switch (cause) {
     case "member_removed":
       return `${prefix} (the member who let it in was removed from the workspace): ask them to let you in again`;
