@@ -108,6 +108,40 @@ const hubEnvSchema = z.object({
     .min(16, "must be at least 16 characters of random text, e.g. from: openssl rand -hex 32")
     .regex(/^\S+$/, "must not contain spaces (it is sent as Authorization: Bearer <token>)")
     .optional(),
+  // --- Several hubs (docs/cluster.md). Without REDIS_URL the hub runs alone, as the embedded default.
+  /** redis:// or rediss:// URL of the Redis the hubs of a cluster share: where things are, never the bytes. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379")
+    .optional(),
+  /** Prepended to every Redis key and channel, so several clusters (or test runs) share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 letters, digits or _ . : -")
+    .default("pc:"),
+  /** This hub's name in the cluster. Unset: <hostname>-<port>. */
+  HUB_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits or _ . -")
+    .optional(),
+  /** Where the other hubs reach this one (ws:// or wss://). Unset: ws://127.0.0.1:<port>, right on one machine only. */
+  HUB_PEER_URL: z
+    .string()
+    .regex(/^wss?:\/\/[^/\s]+\/?$/, "must be a ws:// or wss:// URL of this hub such as ws://10.0.0.5:3001")
+    .optional(),
+  /** Authenticates hubs to each other; the same on every hub of a cluster. Unset: generated in the data directory. */
+  CLUSTER_SECRET: z.string().min(32, "must be at least 32 characters of random text, e.g. from: openssl rand -hex 32").optional(),
+  /** PEM files for mutual TLS between hubs: this hub's certificate and key, and the CA that signed every hub's. */
+  HUB_PEER_TLS_CERT: z.string().min(1).optional(),
+  HUB_PEER_TLS_KEY: z.string().min(1).optional(),
+  HUB_PEER_TLS_CA: z.string().min(1).optional(),
+  /** Relay connections this hub keeps open to each other hub; streams spread over them. */
+  HUB_PEER_CONNECTIONS: z.coerce
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 16")
+    .max(16, "must be between 1 and 16")
+    .default(2),
 });
 
 export type HubEnv = z.infer<typeof hubEnvSchema>;
@@ -127,6 +161,15 @@ export function readHubEnv(source: NodeJS.ProcessEnv = process.env): HubEnv {
       message: "must be at least TOKEN_EXPIRY_DAYS: a new token must not outlive the agent's maximum lifetime",
       path: ["TOKEN_MAX_LIFETIME_DAYS"],
     })
+    .refine(
+      (env) =>
+        [env.HUB_PEER_TLS_CERT, env.HUB_PEER_TLS_KEY, env.HUB_PEER_TLS_CA].every((v) => v === undefined) ||
+        [env.HUB_PEER_TLS_CERT, env.HUB_PEER_TLS_KEY, env.HUB_PEER_TLS_CA].every((v) => v !== undefined),
+      {
+        message: "set all three of HUB_PEER_TLS_CERT, HUB_PEER_TLS_KEY and HUB_PEER_TLS_CA, or none",
+        path: ["HUB_PEER_TLS_CERT"],
+      },
+    )
     .safeParse(relevant);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
