@@ -5,4 +5,5 @@ export * from "./display-text.js";
 export * from "./frame-types.js";
 export * from "./frame-writer.js";
 export * from "./limits.js";
+export * from "./peer-open.js";
 export * from "./relay-process.js";
