@@ -40,7 +40,12 @@ export interface ApiDeps {
   /** Injected clock, for tests of expiry. */
   now?: () => Date;
   presence: {
-    isAgentOnline(agentId: string): boolean;
+    /**
+     * Which of these agents hold a relay connection right now, on any hub of the cluster. One
+     * call per listing (with several hubs it is one Redis round trip, not one per row). A hub that
+     * cannot reach Redis should answer for its own agents rather than fail the listing.
+     */
+    findOnlineAgents(agentIds: string[]): Promise<Set<string>>;
     /**
      * Live traffic of a service through this hub's relay (the dashboard's open connections and
      * bytes). Optional: a process without a relay (the admin CLI) reports none.

@@ -73,6 +73,9 @@ export const PROVISIONED_TOKEN_EXPIRED =
 export const INTERNAL_ERROR = "Internal error in the hub: try again; if it keeps failing, check the hub logs";
 export const DATABASE_UNAVAILABLE =
   "The hub cannot reach its database right now: try again shortly (connections already open keep working)";
+// Here rather than in the hub's Redis client so the shared rate limiter's UNAVAILABLE and the
+// hub's refusals of opens that need Redis say the one same thing.
+export const REDIS_UNAVAILABLE_MESSAGE = "The hub cannot reach Redis right now: try again in a moment";
 
 export function serviceNotFound(): AppError {
   return new AppError("NOT_FOUND", SERVICE_NOT_FOUND);

@@ -24,6 +24,7 @@ export {
   isAppError,
   MEMBER_NOT_FOUND,
   PROVISIONED_TOKEN_EXPIRED,
+  REDIS_UNAVAILABLE_MESSAGE,
   SERVICE_NOT_FOUND,
   SESSION_EXPIRED,
   SIGN_IN_LINK_INVALID,
@@ -126,6 +127,11 @@ export {
   type RecordAgentSeenResult,
   recordAgentSeen,
 } from "./services/agents/record-agent-seen.js";
+export {
+  DUPLICATE_CONNECTION_REASON,
+  type DuplicateConnection,
+  recordDuplicateConnection,
+} from "./services/agents/record-duplicate-connection.js";
 export { registerAgent } from "./services/agents/register-agent.js";
 export { resolveOperatorWorkspace } from "./services/agents/resolve-operator-workspace.js";
 export { revokeAgent, revokeAgentAsHubOperator } from "./services/agents/revoke-agent.js";

@@ -124,7 +124,7 @@ export async function openHarness(engine: EngineName): Promise<Harness> {
     // A fresh ENCRYPTION_KEY per harness, as each hub has its own.
     config: { tokenExpiryDays: 30, publicUrl: "https://app.private-connect.test", secretHashKey: randomBytes(32) },
     now: () => now ?? new Date(),
-    presence: { isAgentOnline: (agentId) => online.has(agentId) },
+    presence: { findOnlineAgents: async (agentIds) => new Set(agentIds.filter((agentId) => online.has(agentId))) },
     events: createWorkspaceEvents(),
     mailer: {
       async sendMagicLink(to, url) {

@@ -68,12 +68,13 @@ export async function listAgents(
     principal.kind === "agent" && rows.some((row) => row.id === principal.agentId && row.provisionedAt !== null);
   const visibleKeyNames = isProvisionedCaller ? new Map<string, string>() : keyNames;
   const visibleEmails = isProvisionedCaller ? new Map<string, string>() : userEmails;
+  const onlineAgents = await deps.presence.findOnlineAgents(rows.map((row) => row.id));
   const agents = rows.map(
     (row): AgentListItem => ({
       agentId: row.id,
       label: row.label,
       clientType: row.clientType,
-      online: deps.presence.isAgentOnline(row.id),
+      online: onlineAgents.has(row.id),
       lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
       lastIp: maskIp(row.lastIp ?? undefined) ?? null,
       tokenExpiresAt: row.tokenExpiresAt.toISOString(),

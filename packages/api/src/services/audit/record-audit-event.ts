@@ -14,6 +14,8 @@ export type AuditAction =
   | "provisioned"
   | "rotated"
   | "ip_change"
+  // A second live connection of one agent token (possibly a copied credential).
+  | "duplicate_connection"
   | "expose"
   | "unexpose"
   | "create"

@@ -44,7 +44,7 @@ export async function reportAgentAction(
   const occurredAt = currentTime(deps);
   const { workspaceId } = principal;
   const reporter = principal.kind === "agent" ? `agent:${principal.agentId}` : `api_key:${principal.apiKeyId}`;
-  const decision = deps.rateLimiter.take(
+  const decision = await deps.rateLimiter.take(
     [{ key: `report-action:${reporter}`, rule: { limit: REPORTS_PER_MINUTE, windowMs: 60_000 } }],
     occurredAt.getTime(),
   );

@@ -14,8 +14,9 @@ export type RateLimitDecision =
     };
 
 /**
- * Counts attempts per key in a sliding window. In memory, so per hub process: with several hubs
- * each one counts on its own (a shared store is the Redis issue's job).
+ * Counts attempts per key in a sliding window. Asynchronous because the store may be remote: a
+ * cluster of hubs shares one budget through Redis (the hub's createSharedRateLimiter), where a
+ * store that cannot be reached throws AppError UNAVAILABLE (REDIS_UNAVAILABLE_MESSAGE).
  */
 export interface RateLimiter {
   /**
@@ -23,13 +24,13 @@ export interface RateLimiter {
    * any is over (so a request refused for its address does not also use up its IP's budget).
    * `nowMs` comes from the caller's clock, which tests inject.
    */
-  take(attempts: { key: string; rule: RateLimitRule }[], nowMs: number): RateLimitDecision;
+  take(attempts: { key: string; rule: RateLimitRule }[], nowMs: number): Promise<RateLimitDecision>;
 }
 
 const DEFAULT_MAX_KEYS = 100_000;
 
 /**
- * `maxKeys` bounds memory whatever a caller sprays (random addresses, many IPs): past it the
+ * In memory, so per process: the embedded default's one hub. `maxKeys` bounds memory whatever a caller sprays (random addresses, many IPs): past it the
  * least recently used keys are forgotten, which can only make the limiter more lenient for them.
  */
 export function createRateLimiter(options: { maxKeys?: number } = {}): RateLimiter {
@@ -45,7 +46,7 @@ export function createRateLimiter(options: { maxKeys?: number } = {}): RateLimit
   }
 
   return {
-    take(attempts, nowMs) {
+    async take(attempts, nowMs) {
       const recentByKey = attempts.map(({ key, rule }) => ({ key, rule, recent: readRecent(key, rule, nowMs) }));
       let retryAfterMs = 0;
       const limitedKeys: string[] = [];

@@ -12,7 +12,7 @@ export async function requestMagicLink(
   input: { email: string },
   request: { ip: string | undefined },
 ): Promise<RequestMagicLinkOutput> {
-  takeSignInLinkAttempt(deps, input.email, request.ip);
+  await takeSignInLinkAttempt(deps, input.email, request.ip);
   await sendSignInLink(deps, input.email);
   return { expiresInMinutes: MAGIC_LINK_TTL_MS / 60_000 };
 }

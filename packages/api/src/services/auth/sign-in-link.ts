@@ -15,11 +15,11 @@ export const MAGIC_LINKS_PER_IP: RateLimitRule = { limit: 20, windowMs: FIFTEEN_
  * null, for the requesting network (so nobody can spray addresses). Throws RATE_LIMITED with
  * when to retry. Invitations pass ip null: their sender is an authenticated owner.
  */
-export function takeSignInLinkAttempt(deps: ApiDeps, email: string, ip: string | undefined | null): void {
+export async function takeSignInLinkAttempt(deps: ApiDeps, email: string, ip: string | undefined | null): Promise<void> {
   const addressKey = `sign-in-link:address:${email}`;
   const attempts = [{ key: addressKey, rule: MAGIC_LINKS_PER_ADDRESS }];
   if (ip !== null) attempts.push({ key: `sign-in-link:ip:${describeNetwork(ip)}`, rule: MAGIC_LINKS_PER_IP });
-  const decision = deps.rateLimiter.take(attempts, currentTime(deps).getTime());
+  const decision = await deps.rateLimiter.take(attempts, currentTime(deps).getTime());
   if (decision.isAllowed) return;
   const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
   // Which limit was hit is no secret: both apply whether or not the address has an account.

@@ -22,7 +22,7 @@ export async function startDeviceAuthorization(
 ): Promise<StartDeviceAuthorizationOutput> {
   const now = currentTime(deps);
   const ip = normalizeIp(request.ip);
-  takeDeviceStart(deps, ip);
+  await takeDeviceStart(deps, ip);
   // The approval page is the dashboard's.
   const baseUrl = deps.config.dashboardUrl || deps.config.publicUrl || input.hubUrl;
   if (baseUrl === undefined) {

@@ -10,10 +10,10 @@ export const DEVICE_STARTS_PER_WINDOW = 10;
 export const DEVICE_START_WINDOW_MS = 10 * 60 * 1000;
 
 /** Counts one start for `ip` on the hub's limiter; throws RATE_LIMITED when the address is over. */
-export function takeDeviceStart(deps: ApiDeps, ip: string | undefined): void {
+export async function takeDeviceStart(deps: ApiDeps, ip: string | undefined): Promise<void> {
   // Callers without a known address (in-process callers) share one bucket.
   const key = `device-start:ip:${ip ?? "unknown"}`;
-  const decision = deps.rateLimiter.take(
+  const decision = await deps.rateLimiter.take(
     [{ key, rule: { limit: DEVICE_STARTS_PER_WINDOW, windowMs: DEVICE_START_WINDOW_MS } }],
     currentTime(deps).getTime(),
   );

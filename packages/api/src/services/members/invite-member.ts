@@ -23,7 +23,7 @@ export async function inviteMember(
   const owner = requireMembersOwner(principal);
   const { workspaceId } = owner;
   const { email, role } = input;
-  takeSignInLinkAttempt(deps, email, null);
+  await takeSignInLinkAttempt(deps, email, null);
   const now = currentTime(deps);
   const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS);
   let invitation: InvitationView;

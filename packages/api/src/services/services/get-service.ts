@@ -1,7 +1,7 @@
 import type { ApiDeps, Principal } from "../../deps.js";
 import { serviceNotFound } from "../../errors.js";
 import type { GetServiceInput, ServiceView } from "../../schemas/services.js";
-import { serviceViewSelect, toServiceView } from "./service-view.js";
+import { serviceViewSelect, toServiceViews } from "./service-view.js";
 
 /** One service of the caller's workspace; "Service not found" whether it exists elsewhere or nowhere. */
 export async function getService(deps: ApiDeps, principal: Principal, input: GetServiceInput): Promise<ServiceView> {
@@ -10,5 +10,7 @@ export async function getService(deps: ApiDeps, principal: Principal, input: Get
     tx.service.findFirst({ where: { workspaceId, name: input.name }, select: serviceViewSelect }),
   );
   if (row === null) throw serviceNotFound();
-  return toServiceView(deps, row);
+  const [view] = await toServiceViews(deps, [row]);
+  if (view === undefined) throw serviceNotFound();
+  return view;
 }

@@ -1,6 +1,6 @@
 import type { ApiDeps, Principal } from "../../deps.js";
 import type { ServiceView } from "../../schemas/services.js";
-import { serviceViewSelect, toServiceView } from "./service-view.js";
+import { serviceViewSelect, toServiceViews } from "./service-view.js";
 
 /** Every service of the caller's workspace, by name. */
 export async function listServices(deps: ApiDeps, principal: Principal): Promise<ServiceView[]> {
@@ -8,5 +8,5 @@ export async function listServices(deps: ApiDeps, principal: Principal): Promise
   const rows = await deps.db.withWorkspace(workspaceId, (tx) =>
     tx.service.findMany({ where: { workspaceId }, select: serviceViewSelect, orderBy: { name: "asc" } }),
   );
-  return rows.map((row) => toServiceView(deps, row));
+  return toServiceViews(deps, rows);
 }

@@ -20,7 +20,13 @@ interface ServiceViewRow {
   agent: { label: string };
 }
 
-export function toServiceView(deps: ApiDeps, row: ServiceViewRow): ServiceView {
+/** Asks presence once for all the rows' agents, however many services each agent exposes. */
+export async function toServiceViews(deps: ApiDeps, rows: ServiceViewRow[]): Promise<ServiceView[]> {
+  const onlineAgents = await deps.presence.findOnlineAgents([...new Set(rows.map((row) => row.agentId))]);
+  return rows.map((row) => toServiceView(row, onlineAgents));
+}
+
+function toServiceView(row: ServiceViewRow, onlineAgents: ReadonlySet<string>): ServiceView {
   return {
     id: row.id,
     name: row.name,
@@ -28,6 +34,6 @@ export function toServiceView(deps: ApiDeps, row: ServiceViewRow): ServiceView {
     agentLabel: row.agent.label,
     targetHost: row.targetHost,
     targetPort: row.targetPort,
-    online: deps.presence.isAgentOnline(row.agentId),
+    online: onlineAgents.has(row.agentId),
   };
 }

@@ -30,7 +30,7 @@ export async function joinShare(
   ip: string | undefined,
 ): Promise<JoinedShareView> {
   const now = currentTime(deps);
-  takeJoinAttempt(deps, ip, now);
+  await takeJoinAttempt(deps, ip, now);
   const key = requireSecretHashKey(deps);
   const codeHash = hashShareCode(key, input.code);
   if (codeHash === undefined) throw new AppError("NOT_FOUND", SHARE_CODE_NOT_VALID);
@@ -75,8 +75,8 @@ export async function joinShare(
   };
 }
 
-function takeJoinAttempt(deps: ApiDeps, ip: string | undefined, now: Date): void {
-  const decision = deps.rateLimiter.take(
+async function takeJoinAttempt(deps: ApiDeps, ip: string | undefined, now: Date): Promise<void> {
+  const decision = await deps.rateLimiter.take(
     [{ key: `share-join:ip:${describeNetwork(ip)}`, rule: { limit: SHARE_JOINS_PER_WINDOW, windowMs: SHARE_JOIN_WINDOW_MS } }],
     now.getTime(),
   );

@@ -17,7 +17,7 @@ export async function recordShareOpen(
 ): Promise<void> {
   const now = currentTime(deps);
   if (route.rateLimitPerMinute !== null) {
-    const decision = deps.rateLimiter.take(
+    const decision = await deps.rateLimiter.take(
       [{ key: `share-open:${route.shareId}`, rule: { limit: route.rateLimitPerMinute, windowMs: 60_000 } }],
       now.getTime(),
     );
