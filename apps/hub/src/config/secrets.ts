@@ -73,3 +73,25 @@ export async function loadFrontEndSecret(env: { FRONT_END_SECRET?: string | unde
     throw new Error(`${path} is damaged: delete it (the hub makes a new one, npm start passes it on) or set FRONT_END_SECRET`);
   return secret;
 }
+
+/** Where a hub keeps a generated CLUSTER_SECRET (mode 0600), for hubs that share one machine. */
+export const CLUSTER_SECRET_FILE = "cluster-secret";
+
+/**
+ * CLUSTER_SECRET, which hubs prove themselves to each other with: from the environment, or made
+ * once in the data directory. A generated one suits hub workers of one machine (`--workers`), which
+ * share the data directory; hubs on several machines must be given the same value, and a hub
+ * whose secret differs from the running hubs' refuses to start (cluster/hub-registry.ts).
+ */
+export async function loadClusterSecret(env: { CLUSTER_SECRET?: string | undefined }, dataDir: string): Promise<string> {
+  if (env.CLUSTER_SECRET) return env.CLUSTER_SECRET;
+  const path = join(dataDir, CLUSTER_SECRET_FILE);
+  try {
+    await writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const secret = (await readFile(path, "utf8")).trim();
+  if (secret.length < 32) throw new Error(`${path} is damaged: delete it (the hub makes a new one) or set CLUSTER_SECRET`);
+  return secret;
+}
