@@ -62,15 +62,21 @@ export const FRONT_END_SECRET_FILE = "front-end-secret";
  */
 export async function loadFrontEndSecret(env: { FRONT_END_SECRET?: string | undefined }, dataDir: string): Promise<string> {
   if (env.FRONT_END_SECRET) return env.FRONT_END_SECRET;
-  const path = join(dataDir, FRONT_END_SECRET_FILE);
+  return loadSecretFile(
+    join(dataDir, FRONT_END_SECRET_FILE),
+    "(the hub makes a new one, npm start passes it on) or set FRONT_END_SECRET",
+  );
+}
+
+/** A random secret in a file of its own (mode 0600), made on first use; `damagedHint` says what to do if it is unusable. */
+async function loadSecretFile(path: string, damagedHint: string): Promise<string> {
   try {
     await writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
   const secret = (await readFile(path, "utf8")).trim();
-  if (secret.length < 32)
-    throw new Error(`${path} is damaged: delete it (the hub makes a new one, npm start passes it on) or set FRONT_END_SECRET`);
+  if (secret.length < 32) throw new Error(`${path} is damaged: delete it ${damagedHint}`);
   return secret;
 }
 
@@ -85,13 +91,5 @@ export const CLUSTER_SECRET_FILE = "cluster-secret";
  */
 export async function loadClusterSecret(env: { CLUSTER_SECRET?: string | undefined }, dataDir: string): Promise<string> {
   if (env.CLUSTER_SECRET) return env.CLUSTER_SECRET;
-  const path = join(dataDir, CLUSTER_SECRET_FILE);
-  try {
-    await writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  const secret = (await readFile(path, "utf8")).trim();
-  if (secret.length < 32) throw new Error(`${path} is damaged: delete it (the hub makes a new one) or set CLUSTER_SECRET`);
-  return secret;
+  return loadSecretFile(join(dataDir, CLUSTER_SECRET_FILE), "(the hub makes a new one) or set CLUSTER_SECRET");
 }
