@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import type { RevokedAgentView } from "@private-connect/api";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
@@ -5,6 +6,7 @@ import { escapeUnprintable, tuneGarbageCollectorForRelaying } from "@private-con
 import { type OperatorAgentList, runAdminCall } from "./admin/admin-commands.js";
 import { type AdminCall, callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
+import { announceWorkerListening, parseWorkerCount, readWorkerIndex, startWorkers, WorkersError } from "./cluster/workers.js";
 import { EnvError, readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
 import { createLogger } from "./logger.js";
@@ -12,14 +14,17 @@ import { createLogger } from "./logger.js";
 const usage = `connect-hub: the Private Connect hub
 
 Usage:
-  connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data]
+  connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data] [--workers N|auto]
   connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data]
   connect-hub agent list --workspace SLUG|ID [--json] [--data ./.data]
   connect-hub agent revoke LABEL|ID --workspace SLUG|ID [--json] [--data ./.data]
 
 Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
+--workers N|auto: N hub processes on one port (auto: one per core), a cluster of hubs on one
+  machine; needs REDIS_URL and DATABASE_URL (docs/cluster.md).
 Examples:
   npx connect-hub start --port 3001 --data ./.data
+  REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgresql://... npx connect-hub start --workers auto
   npx connect-hub workspace create acme --owner ops@acme.test --data ./.data
   npx connect-hub agent revoke laptop --workspace acme --data ./.data`;
 
@@ -32,25 +37,49 @@ async function runStart(argv: string[]): Promise<void> {
       port: { type: "string", default: "3001" },
       host: { type: "string", default: "127.0.0.1" },
       data: { type: "string", default: ".data" },
+      workers: { type: "string" },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid --port "${values.port}": use a number from 0 to 65535`);
+  const workers = parseWorkerCount(values.workers);
   const env = readHubEnv();
-  const log = createLogger(env.LOG_LEVEL);
+  // A forked worker runs this same command line; the primary told it which worker it is.
+  const workerIndex = readWorkerIndex();
+  const rootLog = createLogger(env.LOG_LEVEL);
+  // The workers share the primary's stdout: each line says which worker wrote it.
+  const log = workerIndex === undefined ? rootLog : rootLog.child({ worker: workerIndex });
+  if (workerIndex === undefined && workers > 1) {
+    const running = await startWorkers({ env, log, port, host: values.host, dataDir: values.data, workers });
+    stopOnSignals(log, running.close);
+    return;
+  }
   let hub: Awaited<ReturnType<typeof startHub>>;
   try {
-    hub = await startHub({ env, log, port, host: values.host, dataDir: values.data });
+    hub = await startHub({
+      env,
+      log,
+      port,
+      host: values.host,
+      dataDir: values.data,
+      worker: workerIndex === undefined ? undefined : { index: workerIndex },
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new UsageError(`Port ${port} is already in use: choose another with --port`);
     throw error;
   }
+  if (workerIndex !== undefined) announceWorkerListening(hub.url);
   tuneGarbageCollectorForRelaying({ bytesRelayed: () => hub.relay.snapshot().bytesRelayed });
+  stopOnSignals(log, hub.close);
+}
+
+/** SIGINT/SIGTERM: a graceful stop (a hub's drain, or a primary's workers' drains), then exit. */
+function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promise<void>): void {
   const stop = (signal: string) => {
     log.info({ signal }, "hub stopping");
-    hub.close().then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: String(error) }, "hub did not stop cleanly");
@@ -105,7 +134,7 @@ async function runOnHubOrDatabase(dataDir: string, call: AdminCall, options: { p
   const env = readHubEnv();
   const db = await openHubDatabase(env, dataDir);
   try {
-    const result = await runAdminCall(createApiDeps(db, env, { isAgentOnline: () => false }), call);
+    const result = await runAdminCall(createApiDeps(db, env, { findOnlineAgents: async () => new Set() }), call);
     if (call.method === "agent.revoke" && env.DATABASE_URL) {
       // Only the hub holding the connection can close it; one elsewhere finds out at its sweep.
       process.stderr.write(
@@ -211,9 +240,15 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const isExpected =
-    error instanceof UsageError || error instanceof EnvError || (error instanceof Error && error.name === "AppError");
+    error instanceof UsageError ||
+    error instanceof EnvError ||
+    error instanceof WorkersError ||
+    (error instanceof Error && error.name === "AppError");
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`Error: ${message}\n`);
   if (!isExpected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   process.exitCode = 1;
+  // A worker that could not start must end, so the primary sees it; open handles (a Redis client
+  // reconnecting, a database pool) would otherwise keep it alive.
+  if (cluster.isWorker) process.exit();
 });
