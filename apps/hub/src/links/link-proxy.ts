@@ -1,29 +1,25 @@
-import { type ClientRequest, request as httpRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import { isIPv6 } from "node:net";
+import { type ClientRequest, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import {
-  type ApiDeps,
-  createRateLimiter,
-  type LinkAccess,
-  PUBLIC_LINK_EXPIRED,
-  PUBLIC_LINK_NOT_FOUND,
-  PUBLIC_LINK_SERVICE_GONE,
-  type ResolvedLink,
-  recordLinkAccess,
-  resolveLinkForRequest,
-} from "@private-connect/api";
+import { type ApiDeps, createRateLimiter, type RateLimiter, recordLinkAccess } from "@private-connect/api";
 import { ResetCode } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type { LocalStream } from "../relay/local-stream.js";
-import { OpenRefusal } from "../relay/relay-server.js";
+import { OpenRefusal } from "../relay/relay-authority.js";
+import { auditPath, createAccessRecords } from "./access-records.js";
 import { buildDownstreamHeaders, buildUpstreamHeaders, type DownstreamContext } from "./forward-headers.js";
+import { createLinkAdmission, type LinkAdmitted, type LinkRefusal } from "./link-admission.js";
+import { CUT_ANSWERS, type Cut, createLinkCuts } from "./link-cuts.js";
+import { sendText, serializeResponseHead, writeProxiedHead, writeRawText } from "./link-responses.js";
 import type { LinkTarget } from "./link-routing.js";
-import { findForbiddenOverride } from "./method-override.js";
-import { checkRequestPath } from "./path-policy.js";
 
 /** What the proxy needs of the relay: a stream to the exposing agent (RelayServer.openLocalStream). */
 export interface LocalStreamOpener {
-  openLocalStream(route: { agentId: string; serviceName: string }, label: string): LocalStream;
+  /**
+   * `grant` is the exposing agent, its service and its workspace (the link's). Rejects with an
+   * OpenRefusal when the service cannot be reached (its agent offline, the hub shutting down or
+   * unable to ask Redis which hub holds the agent).
+   */
+  openLocalStream(grant: { agentId: string; serviceName: string; workspaceId: string }, label: string): Promise<LocalStream>;
 }
 
 export interface LinkProxyOptions {
@@ -34,8 +30,13 @@ export interface LinkProxyOptions {
   readClientIp(req: IncomingMessage): string;
   /** Whether the visitor reached the hub over TLS, for X-Forwarded-Proto. */
   isSecureRequest(req: IncomingMessage): boolean;
-  /** Clock of the rate limiter, in ms. */
+  /** Clock of the rate limiter and of link expiry, in ms. */
   now?: () => number;
+  /**
+   * Counts each link's visitors per address. Default: in memory, for one hub; a cluster passes
+   * the Redis-backed one so the limit holds across hubs.
+   */
+  rateLimiter?: RateLimiter;
   /**
    * Access records being written at once. Past it a record is dropped (and counted in the log):
    * a flood of requests must not queue unbounded database writes behind it.
@@ -50,44 +51,12 @@ export interface LinkProxy {
   close(): void;
 }
 
-type LinkSummary = Pick<ResolvedLink, "id" | "workspaceId" | "serviceName" | "slugHint">;
-
-type Admission =
-  | {
-      kind: "refused";
-      status: number;
-      message: string;
-      headers?: Record<string, string>;
-      /** Set when the refusal concerns an existing link, so it can be recorded. */
-      link?: LinkSummary;
-      /** Refusals that cost nothing to repeat (429) are not recorded: a flood must not write. */
-      isRecorded?: boolean;
-    }
-  | {
-      kind: "admitted";
-      link: ResolvedLink;
-      route: { agentId: string; serviceName: string };
-      path: string;
-      forwardTarget: string;
-    };
-
-/** Why a request in flight is cut. */
-type Cut = "revoked" | "expired";
-
-const RATE_WINDOW_MS = 60_000;
-/** A request that read its link just before a revocation committed is still caught for this long. */
-const REVOKED_MEMORY_MS = 10 * 60_000;
-const MAX_REMEMBERED_REVOCATIONS = 10_000;
 /** After a response completed, how long the service may take to close its end before the hub resets it. */
 const STREAM_LINGER_MS = 5_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const AUDIT_PATH_MAX = 512;
 
 const MESSAGES = {
-  revoked: PUBLIC_LINK_NOT_FOUND,
-  expired: PUBLIC_LINK_EXPIRED,
   unavailable: "The hub cannot check this link right now: try again in a moment.",
-  notExposed: PUBLIC_LINK_SERVICE_GONE,
+  offline: "The service behind this link is offline: its agent is not connected to the hub.",
   noAnswer: "The service behind this link did not answer: try again later.",
   badTarget: "Bad request: the request target cannot be forwarded.",
   redirectOut:
@@ -95,243 +64,28 @@ const MESSAGES = {
 } as const;
 
 /**
- * The key a visitor is rate limited under: the IPv4 address, or the /64 of an IPv6 address (one
- * host usually holds a whole /64, and would otherwise get 2^64 budgets).
- */
-export function rateLimitKeyForIp(ip: string): string {
-  const plain = ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
-  if (!isIPv6(plain)) return plain;
-  const [head = "", tail] = plain.toLowerCase().split("::");
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups =
-    tail === undefined
-      ? headGroups
-      : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
-}
-
-function plainTextHeaders(body: string, extra: Record<string, string> = {}): Record<string, string | number> {
-  return {
-    "content-type": "text/plain; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    ...extra,
-  };
-}
-
-function hasRequestBody(req: IncomingMessage): boolean {
-  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-}
-
-/** A plain-text answer from the hub itself (a refusal, or an upstream failure). */
-function sendText(
-  res: ServerResponse,
-  req: IncomingMessage,
-  status: number,
-  message: string,
-  extra?: Record<string, string>,
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = `${message}\n`;
-  // An unread body would otherwise be read and thrown away to keep the connection: refuse both.
-  const connection: Record<string, string> = !req.complete && hasRequestBody(req) ? { connection: "close" } : {};
-  res.writeHead(status, plainTextHeaders(body, { ...extra, ...connection }));
-  res.end(body);
-}
-
-/** The same answer on a raw socket, for an upgrade request. */
-function writeRawText(socket: Duplex, status: number, message: string, extra: Record<string, string> = {}): void {
-  const body = `${message}\n`;
-  const headers = { ...plainTextHeaders(body, extra), connection: "close" };
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${lines.join("")}\r\n${body}`);
-}
-
-/**
- * Writes a proxied response head with every header line kept. Appended one by one because
- * writeHead(status, rawList) on a response that already has headers (the request id) keeps only
- * the last of repeated names, and two Set-Cookie must stay two.
- */
-function writeProxiedHead(
-  res: ServerResponse,
-  status: number,
-  statusMessage: string | undefined,
-  headers: readonly string[],
-): void {
-  for (let index = 0; index + 1 < headers.length; index += 2) res.appendHeader(headers[index] ?? "", headers[index + 1] ?? "");
-  res.writeHead(status, statusMessage);
-}
-
-/** A response's head on a raw socket, for the answer to an upgrade request. */
-function serializeResponseHead(status: number, statusMessage: string | undefined, headers: readonly string[]): string {
-  let head = `HTTP/1.1 ${status} ${statusMessage || (STATUS_CODES[status] ?? "")}\r\n`;
-  for (let index = 0; index + 1 < headers.length; index += 2) head += `${headers[index]}: ${headers[index + 1]}\r\n`;
-  return `${head}\r\n`;
-}
-
-function auditPath(target: string): string {
-  return (target.split("?")[0] ?? "/").slice(0, AUDIT_PATH_MAX);
-}
-
-/**
- * The public links proxy. For each request: the link (unknown or revoked 404, expired 410), the
- * method (405 with Allow), the path (403, or 400 when malformed), the visitor's rate (429 with
- * Retry-After), the service (502 when not reachable), then one stream through the relay to the
- * exposing agent, with the request and response bodies streamed under its flow control. Never
- * retries: a request reaches the service at most once. Revoking a link cuts its requests and
- * WebSockets in flight; so does its expiry.
+ * The public links proxy. Each request is admitted (link-admission.ts: link, method, path, rate,
+ * route), then goes over one stream through the relay to the exposing agent, with the request and
+ * response bodies streamed under its flow control. Never retries: a request reaches the service at
+ * most once. Revoking a link cuts its requests and WebSockets in flight, and so does its expiry
+ * (link-cuts.ts); every request is recorded in the link's access log (access-records.ts).
  */
 export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
   const { deps, relay, log } = options;
   const now = options.now ?? Date.now;
-  const maxPendingRecords = options.maxPendingAccessRecords ?? 256;
-  const rateLimiter = createRateLimiter();
-  const inFlight = new Map<string, Set<(why: Cut) => void>>();
-  const revokedAt = new Map<string, number>();
-  let pendingRecords = 0;
-  let droppedRecords = 0;
-
-  const stopListening = deps.revocations.subscribe((revocation) => {
-    if (revocation.kind !== "link") return;
-    revokedAt.delete(revocation.linkId);
-    revokedAt.set(revocation.linkId, now());
-    for (const [linkId, at] of revokedAt) {
-      if (revokedAt.size <= MAX_REMEMBERED_REVOCATIONS && at > now() - REVOKED_MEMORY_MS) break;
-      revokedAt.delete(linkId);
-    }
-    const cuts = inFlight.get(revocation.linkId);
-    if (cuts === undefined) return;
-    log.info({ linkId: revocation.linkId, requests: cuts.size }, "cutting the requests of a revoked link");
-    for (const cut of [...cuts]) cut("revoked");
+  const admission = createLinkAdmission({ deps, rateLimiter: options.rateLimiter ?? createRateLimiter(), now });
+  const cuts = createLinkCuts({ revocations: deps.revocations, log, now });
+  const records = createAccessRecords({
+    write: (access) => recordLinkAccess(deps, access),
+    log,
+    maxPending: options.maxPendingAccessRecords ?? 256,
   });
-
-  /** Registers a request in flight; returns the function that forgets it. */
-  function track(link: ResolvedLink, cut: (why: Cut) => void): () => void {
-    let cuts = inFlight.get(link.id);
-    if (cuts === undefined) {
-      cuts = new Set();
-      inFlight.set(link.id, cuts);
-    }
-    let isCut = false;
-    const once = (why: Cut) => {
-      if (isCut) return;
-      isCut = true;
-      forget();
-      cut(why);
-    };
-    cuts.add(once);
-    let expiry: NodeJS.Timeout | undefined;
-    // Timers cap at ~24.8 days, so a longer wait hops until the link's expiry is really there.
-    const armExpiry = () => {
-      const untilExpiry = link.expiresAt.getTime() - now();
-      if (untilExpiry <= 0) {
-        once("expired");
-        return;
-      }
-      expiry = setTimeout(armExpiry, Math.min(untilExpiry, MAX_TIMER_MS));
-      expiry.unref();
-    };
-    function forget(): void {
-      clearTimeout(expiry);
-      cuts?.delete(once);
-      if (cuts?.size === 0) inFlight.delete(link.id);
-    }
-    // Revoked between our read of the link and now: the notice went by before we listened.
-    if (revokedAt.has(link.id)) queueMicrotask(() => once("revoked"));
-    else expiry = setTimeout(armExpiry, 0);
-    return forget;
-  }
-
-  function record(
-    link: LinkSummary,
-    access: Omit<LinkAccess, "linkId" | "workspaceId" | "serviceName" | "slugHint" | "at">,
-  ): void {
-    if (pendingRecords >= maxPendingRecords) {
-      droppedRecords++;
-      if (droppedRecords === 1 || droppedRecords % 1_000 === 0) {
-        log.warn({ dropped: droppedRecords }, "link access records dropped: the database is not keeping up");
-      }
-      return;
-    }
-    pendingRecords++;
-    const entry: LinkAccess = {
-      ...access,
-      linkId: link.id,
-      workspaceId: link.workspaceId,
-      serviceName: link.serviceName,
-      slugHint: link.slugHint,
-      at: new Date(),
-    };
-    recordLinkAccess(deps, entry)
-      .catch((error: unknown) => log.warn({ linkId: link.id, err: String(error) }, "could not record a link access"))
-      .finally(() => {
-        pendingRecords--;
-      });
-  }
-
-  async function admit(target: LinkTarget, req: IncomingMessage, ip: string): Promise<Admission> {
-    const method = req.method ?? "GET";
-    const resolution = await resolveLinkForRequest(deps, target.slug);
-    if (resolution.kind === "refused") {
-      return { kind: "refused", status: resolution.status, message: resolution.message, link: resolution.link };
-    }
-    const { link } = resolution;
-    if (link.methods.length > 0 && !link.methods.includes(method)) {
-      return {
-        kind: "refused",
-        status: 405,
-        message: `Method not allowed: this link accepts ${link.methods.join(", ")}.`,
-        headers: { allow: link.methods.join(", ") },
-        link,
-      };
-    }
-    // A POST that the service would run as a DELETE is a DELETE.
-    const override = findForbiddenOverride(req.rawHeaders, target.target, link.methods);
-    if (override !== undefined) {
-      return {
-        kind: "refused",
-        status: 405,
-        message: `Method not allowed: this link accepts ${link.methods.join(", ")}, and ${override.source} asks for ${override.method}.`,
-        headers: { allow: link.methods.join(", ") },
-        link,
-      };
-    }
-    const decision = checkRequestPath(target.target, link.paths);
-    if (decision.kind === "refused") return { ...decision, link };
-    if (link.rateLimitPerMinute !== null) {
-      const limit = rateLimiter.take(
-        [{ key: `${link.id} ${rateLimitKeyForIp(ip)}`, rule: { limit: link.rateLimitPerMinute, windowMs: RATE_WINDOW_MS } }],
-        now(),
-      );
-      if (!limit.isAllowed) {
-        const seconds = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
-        return {
-          kind: "refused",
-          status: 429,
-          message: `Too many requests: this link allows ${link.rateLimitPerMinute} per minute from one address. Try again in ${seconds} s.`,
-          headers: { "retry-after": String(seconds) },
-          link,
-          isRecorded: false,
-        };
-      }
-    }
-    if (link.route === undefined) return { kind: "refused", status: 502, message: MESSAGES.notExposed, link };
-    return { kind: "admitted", link, route: link.route, path: decision.path, forwardTarget: decision.forwardTarget };
-  }
 
   /** What the response filter needs to know of the request it answers. */
   function downstreamContext(
     req: IncomingMessage,
     target: LinkTarget,
-    admission: Extract<Admission, { kind: "admitted" }>,
+    admitted: LinkAdmitted,
     status: number,
     isUpgrade: boolean,
   ): DownstreamContext {
@@ -342,28 +96,28 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       pathFormPrefix: target.form === "path" ? `/l/${target.slug}` : undefined,
       linkHostName: target.form === "host" ? host?.split(":")[0]?.toLowerCase().replace(/\.$/, "") : undefined,
       visitorOrigin: host === undefined ? undefined : `${options.isSecureRequest(req) ? "https" : "http"}://${host}`,
-      servicePath: admission.forwardTarget,
+      servicePath: admitted.forwardTarget,
     };
   }
 
   /** Says, once per response, which cookies a service tried to set and did not: its owner may wonder. */
-  function noteDroppedCookies(link: ResolvedLink, reasons: readonly string[]): void {
-    if (reasons.length > 0) log.info({ linkId: link.id, reasons }, "dropped Set-Cookie headers of a link response");
+  function noteDroppedCookies(admitted: LinkAdmitted, reasons: readonly string[]): void {
+    if (reasons.length > 0) log.info({ linkId: admitted.link.id, reasons }, "dropped Set-Cookie headers of a link response");
   }
 
   /** Opens the relay stream, or says (502/503) why not. */
-  function openStream(admission: Extract<Admission, { kind: "admitted" }>): LocalStream | { status: number; message: string } {
+  async function openStream(admitted: LinkAdmitted): Promise<LocalStream | { status: number; message: string }> {
     try {
-      const stream = relay.openLocalStream(admission.route, `link ${admission.link.slugHint}`);
+      const grant = { ...admitted.route, workspaceId: admitted.link.workspaceId };
+      const stream = await relay.openLocalStream(grant, `link ${admitted.link.slugHint}`);
       // Errors reach the request through node:http; this keeps a late one from being unhandled.
       stream.on("error", () => {});
       return stream;
     } catch (error) {
       if (!(error instanceof OpenRefusal)) throw error;
-      const isOffline = error.code === ResetCode.SERVICE_OFFLINE;
       return {
         status: error.code === ResetCode.UNAVAILABLE ? 503 : 502,
-        message: isOffline ? "The service behind this link is offline: its agent is not connected to the hub." : error.message,
+        message: error.code === ResetCode.SERVICE_OFFLINE ? MESSAGES.offline : error.message,
       };
     }
   }
@@ -375,7 +129,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
    */
   function requestUpstream(
     req: IncomingMessage,
-    admission: Extract<Admission, { kind: "admitted" }>,
+    admitted: LinkAdmitted,
     stream: LocalStream,
     ip: string,
     isUpgrade: boolean,
@@ -383,7 +137,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     try {
       return httpRequest({
         method: req.method ?? "GET",
-        path: admission.forwardTarget,
+        path: admitted.forwardTarget,
         headers: buildUpstreamHeaders(req.rawHeaders, {
           clientIp: ip,
           proto: options.isSecureRequest(req) ? "https" : "http",
@@ -398,26 +152,40 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     }
   }
 
-  function proxyRequest(
+  async function proxyRequest(
     req: IncomingMessage,
     res: ServerResponse,
     target: LinkTarget,
-    admission: Extract<Admission, { kind: "admitted" }>,
+    admitted: LinkAdmitted,
     ip: string,
     startedAt: number,
-  ): void {
-    const { link } = admission;
+  ): Promise<void> {
+    const { link } = admitted;
     const method = req.method ?? "GET";
     const finish = (status: number, isServed: boolean) =>
-      record(link, { ip, method, path: admission.path, status, durationMs: Math.round(performance.now() - startedAt), isServed });
-    const opened = openStream(admission);
+      records.record(link, {
+        ip,
+        method,
+        path: admitted.path,
+        status,
+        durationMs: Math.round(performance.now() - startedAt),
+        isServed,
+      });
+    const opened = await openStream(admitted);
     if (!("destroy" in opened)) {
       sendText(res, req, opened.status, opened.message);
       finish(opened.status, false);
       return;
     }
     const stream = opened;
-    const upstream = requestUpstream(req, admission, stream, ip, false);
+    // The visitor left while the stream was being opened: its response closed already, so no
+    // 'close' below would ever tear the stream down.
+    if (req.socket.destroyed) {
+      stream.destroy();
+      finish(499, false);
+      return;
+    }
+    const upstream = requestUpstream(req, admitted, stream, ip, false);
     if (upstream === undefined) {
       sendText(res, req, 400, MESSAGES.badTarget);
       finish(400, false);
@@ -425,24 +193,25 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     }
     let hasResponse = false;
     let cutBy: Cut | undefined;
-    const forget = track(link, (why) => {
+    const forget = cuts.track(link, (why) => {
       cutBy = why;
-      stream.abort(ResetCode.REVOKED, why === "revoked" ? "The link was revoked" : "The link expired");
+      const answer = CUT_ANSWERS[why];
+      stream.abort(ResetCode.REVOKED, answer.resetReason);
       upstream.destroy();
       if (res.headersSent) res.destroy();
-      else sendText(res, req, why === "revoked" ? 404 : 410, why === "revoked" ? MESSAGES.revoked : MESSAGES.expired);
+      else sendText(res, req, answer.status, answer.message);
     });
     upstream.on("response", (upstreamRes) => {
       hasResponse = true;
       const status = upstreamRes.statusCode ?? 502;
-      const head = buildDownstreamHeaders(upstreamRes.rawHeaders, downstreamContext(req, target, admission, status, false));
+      const head = buildDownstreamHeaders(upstreamRes.rawHeaders, downstreamContext(req, target, admitted, status, false));
       if (head.kind === "refused") {
         log.info({ linkId: link.id, status, header: head.header }, "refused a redirect out of a /l/ link");
         upstreamRes.resume();
         sendText(res, req, 502, MESSAGES.redirectOut);
         return;
       }
-      noteDroppedCookies(link, head.droppedCookies);
+      noteDroppedCookies(admitted, head.droppedCookies);
       writeProxiedHead(res, status, upstreamRes.statusMessage, head.headers);
       upstreamRes.pipe(res);
       // The stream was reset mid-body: the visitor must see a cut response, not a short one.
@@ -471,28 +240,28 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     });
   }
 
-  function proxyUpgrade(
+  async function proxyUpgrade(
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     target: LinkTarget,
-    admission: Extract<Admission, { kind: "admitted" }>,
+    admitted: LinkAdmitted,
     ip: string,
     startedAt: number,
-  ): void {
-    const { link } = admission;
+  ): Promise<void> {
+    const { link } = admitted;
     const method = req.method ?? "GET";
     let status = 0;
     const finish = () =>
-      record(link, {
+      records.record(link, {
         ip,
         method,
-        path: admission.path,
+        path: admitted.path,
         status: status || 499,
         durationMs: Math.round(performance.now() - startedAt),
         isServed: status !== 0 && status !== 502,
       });
-    const opened = openStream(admission);
+    const opened = await openStream(admitted);
     if (!("destroy" in opened)) {
       status = opened.status;
       writeRawText(socket, opened.status, opened.message);
@@ -500,7 +269,13 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       return;
     }
     const stream = opened;
-    const upstream = requestUpstream(req, admission, stream, ip, true);
+    // The visitor left while the stream was being opened: its 'close' went by already.
+    if (socket.destroyed) {
+      stream.destroy();
+      finish();
+      return;
+    }
+    const upstream = requestUpstream(req, admitted, stream, ip, true);
     if (upstream === undefined) {
       status = 400;
       writeRawText(socket, 400, MESSAGES.badTarget);
@@ -508,20 +283,21 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       return;
     }
     let isCut = false;
-    const forget = track(link, (why) => {
+    const forget = cuts.track(link, (why) => {
       isCut = true;
-      stream.abort(ResetCode.REVOKED, why === "revoked" ? "The link was revoked" : "The link expired");
+      const answer = CUT_ANSWERS[why];
+      stream.abort(ResetCode.REVOKED, answer.resetReason);
       upstream.destroy();
       if (status === 0) {
-        status = why === "revoked" ? 404 : 410;
-        writeRawText(socket, status, why === "revoked" ? MESSAGES.revoked : MESSAGES.expired);
+        status = answer.status;
+        writeRawText(socket, status, answer.message);
       } else socket.destroy();
     });
     upstream.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
       const upgradeStatus = upstreamRes.statusCode ?? 101;
       const downstream = buildDownstreamHeaders(
         upstreamRes.rawHeaders,
-        downstreamContext(req, target, admission, upgradeStatus, true),
+        downstreamContext(req, target, admitted, upgradeStatus, true),
       );
       if (downstream.kind === "refused") {
         status = 502;
@@ -530,7 +306,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
         return;
       }
       status = upgradeStatus;
-      noteDroppedCookies(link, downstream.droppedCookies);
+      noteDroppedCookies(admitted, downstream.droppedCookies);
       socket.write(serializeResponseHead(status, upstreamRes.statusMessage, downstream.headers));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstreamSocket.write(head);
@@ -550,7 +326,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       const declinedStatus = upstreamRes.statusCode ?? 502;
       const downstream = buildDownstreamHeaders(
         upstreamRes.rawHeaders,
-        downstreamContext(req, target, admission, declinedStatus, false),
+        downstreamContext(req, target, admitted, declinedStatus, false),
       );
       if (downstream.kind === "refused") {
         status = 502;
@@ -559,7 +335,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
         return;
       }
       status = declinedStatus;
-      noteDroppedCookies(link, downstream.droppedCookies);
+      noteDroppedCookies(admitted, downstream.droppedCookies);
       socket.write(serializeResponseHead(status, upstreamRes.statusMessage, [...downstream.headers, "Connection", "close"]));
       upstreamRes.pipe(socket);
       upstreamRes.on("aborted", () => socket.destroy());
@@ -580,23 +356,17 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     upstream.end();
   }
 
-  function refuse(
-    admission: Extract<Admission, { kind: "refused" }>,
-    method: string,
-    target: LinkTarget,
-    ip: string,
-    startedAt: number,
-  ) {
-    if (admission.link !== undefined && admission.isRecorded !== false) {
-      record(admission.link, {
-        ip,
-        method,
-        path: auditPath(target.target),
-        status: admission.status,
-        durationMs: Math.round(performance.now() - startedAt),
-        isServed: false,
-      });
-    }
+  /** Records a refusal of an existing link, except those a flood could repeat for free. */
+  function recordRefusal(refusal: LinkRefusal, method: string, target: LinkTarget, ip: string, startedAt: number): void {
+    if (refusal.link === undefined || refusal.isRecorded === false) return;
+    records.record(refusal.link, {
+      ip,
+      method,
+      path: auditPath(target.target),
+      status: refusal.status,
+      durationMs: Math.round(performance.now() - startedAt),
+      isServed: false,
+    });
   }
 
   return {
@@ -604,16 +374,17 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       const startedAt = performance.now();
       const ip = options.readClientIp(req);
       const method = req.method ?? "GET";
-      admit(target, req, ip)
-        .then((admission) => {
-          if (admission.kind === "refused") {
-            sendText(res, req, admission.status, admission.message, admission.headers);
-            refuse(admission, method, target, ip, startedAt);
+      admission
+        .admit(target, req, ip)
+        .then((admitted) => {
+          if (admitted.kind === "refused") {
+            sendText(res, req, admitted.status, admitted.message, admitted.headers);
+            recordRefusal(admitted, method, target, ip, startedAt);
             return;
           }
           // The visitor left while the link was being checked: nothing to open a stream for.
           if (req.socket.destroyed) return;
-          proxyRequest(req, res, target, admission, ip, startedAt);
+          return proxyRequest(req, res, target, admitted, ip, startedAt);
         })
         .catch((error: unknown) => {
           // The database is unreachable, or a fault of ours: never a crash of the hub.
@@ -627,15 +398,16 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
       const startedAt = performance.now();
       const ip = options.readClientIp(req);
       const method = req.method ?? "GET";
-      admit(target, req, ip)
-        .then((admission) => {
-          if (admission.kind === "refused") {
-            writeRawText(socket, admission.status, admission.message, admission.headers);
-            refuse(admission, method, target, ip, startedAt);
+      admission
+        .admit(target, req, ip)
+        .then((admitted) => {
+          if (admitted.kind === "refused") {
+            writeRawText(socket, admitted.status, admitted.message, admitted.headers);
+            recordRefusal(admitted, method, target, ip, startedAt);
             return;
           }
           if (socket.destroyed) return;
-          proxyUpgrade(req, socket, head, target, admission, ip, startedAt);
+          return proxyUpgrade(req, socket, head, target, admitted, ip, startedAt);
         })
         .catch((error: unknown) => {
           log.error({ err: String(error) }, "could not serve a link upgrade");
@@ -645,7 +417,7 @@ export function createLinkProxy(options: LinkProxyOptions): LinkProxy {
     },
 
     close() {
-      stopListening();
+      cuts.close();
     },
   };
 }

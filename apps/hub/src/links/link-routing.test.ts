@@ -6,7 +6,6 @@ import {
   PATH_FORM_CONTENT_SECURITY_POLICY,
   withoutSessionCookie,
 } from "./forward-headers.js";
-import { rateLimitKeyForIp } from "./link-proxy.js";
 import { createLinkMatcher } from "./link-routing.js";
 
 const SLUG = "abcdefghijklmnopqrstuvwxyz";
@@ -218,17 +217,5 @@ describe("forwarded headers", () => {
         status: 101,
       }),
     ).toMatchObject({ kind: "passed", headers: ["Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "x"] });
-  });
-});
-
-describe("rateLimitKeyForIp", () => {
-  it("counts IPv4 per address and IPv6 per /64", () => {
-    expect(rateLimitKeyForIp("203.0.113.9")).toBe("203.0.113.9");
-    expect(rateLimitKeyForIp("::ffff:203.0.113.9")).toBe("203.0.113.9");
-    expect(rateLimitKeyForIp("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:db8:1:2::7")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:db8::1")).toBe("2001:db8:0:0::/64");
-    expect(rateLimitKeyForIp("::1")).toBe("0:0:0:0::/64");
   });
 });
