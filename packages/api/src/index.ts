@@ -34,7 +34,7 @@ export {
   WORKSPACE_NOT_FOUND,
   WORKSPACE_REQUIRED,
 } from "./errors.js";
-export { createRevocations, type Revocation, type Revocations } from "./events/revocations.js";
+export { createRevocations, type Revocation, type Revocations, revocationSchema } from "./events/revocations.js";
 export {
   type CreateWorkspaceEventsOptions,
   createWorkspaceEvents,
@@ -82,7 +82,7 @@ export type {
   PollDeviceAuthorizationOutput,
   StartDeviceAuthorizationOutput,
 } from "./schemas/device-auth.js";
-export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEventMessage } from "./schemas/events.js";
+export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEvent, workspaceEventMessage } from "./schemas/events.js";
 export {
   type CreatedLink,
   type CreateLinkInput,

@@ -4,7 +4,8 @@ import type { WorkspaceEvent } from "../schemas/events.js";
 /**
  * In-process live updates, one channel per workspace. A subscriber names no channel itself: the
  * caller passes the workspace of an authenticated principal, so one workspace can never listen
- * to another's. With several hubs this moves to Redis pub/sub behind the same interface.
+ * to another's. With several hubs the hub's cluster bus wraps this one and
+ * carries each event to the other hubs' subscribers through Redis.
  */
 export interface WorkspaceEvents {
   /** Hands the event to the workspace's current subscribers; never blocks and never throws. */
