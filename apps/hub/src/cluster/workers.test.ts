@@ -30,7 +30,7 @@ describe("parseWorkerCount", () => {
 });
 
 describe("checkWorkersEnvironment", () => {
-  const complete = { REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgresql://db/hub", HUB_PEER_URL: undefined };
+  const complete = { REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgresql://db/hub" };
 
   it("accepts Redis and PostgreSQL", () => {
     expect(() => checkWorkersEnvironment(complete)).not.toThrow();
@@ -45,12 +45,6 @@ describe("checkWorkersEnvironment", () => {
   it("refuses without DATABASE_URL (PGlite serves one process)", () => {
     expect(() => checkWorkersEnvironment({ ...complete, DATABASE_URL: undefined })).toThrow(
       "--workers needs DATABASE_URL: the embedded PGlite database serves one process",
-    );
-  });
-
-  it("refuses HUB_PEER_URL, which can name only one of the workers", () => {
-    expect(() => checkWorkersEnvironment({ ...complete, HUB_PEER_URL: "ws://10.0.0.5:3001" })).toThrow(
-      /HUB_PEER_URL names one hub, but --workers runs several: unset it/,
     );
   });
 });

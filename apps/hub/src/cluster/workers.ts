@@ -47,17 +47,13 @@ export function parseWorkerCount(value: string | undefined, cores: number = avai
 
 /**
  * Several workers are several hubs: they need what several hubs need. Refuses with what to do
- * when the environment cannot carry them.
+ * when the environment cannot carry them. (HUB_PEER_URL stays allowed: a worker listens for the
+ * other hubs on its host, on a port of its own, so workers may join hubs on other machines.)
  */
-export function checkWorkersEnvironment(env: Pick<HubEnv, "REDIS_URL" | "DATABASE_URL" | "HUB_PEER_URL">): void {
+export function checkWorkersEnvironment(env: Pick<HubEnv, "REDIS_URL" | "DATABASE_URL">): void {
   if (!env.REDIS_URL)
     throw new WorkersError("--workers needs REDIS_URL: the workers share state through Redis, see docs/cluster.md");
   if (!env.DATABASE_URL) throw new WorkersError("--workers needs DATABASE_URL: the embedded PGlite database serves one process");
-  // One address cannot name N workers, and the shared port hands a connection to any of them.
-  if (env.HUB_PEER_URL)
-    throw new WorkersError(
-      "HUB_PEER_URL names one hub, but --workers runs several: unset it (each worker listens for the other hubs on a loopback port of its own), or run one hub per machine with HUB_PEER_URL",
-    );
 }
 
 /**

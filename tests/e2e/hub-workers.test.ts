@@ -1,0 +1,346 @@
+// `connect-hub start --workers 2` with real processes: one primary, two hub workers on one port
+// sharing PostgreSQL and Redis (their own key prefix). Agents land on both workers, a reach from
+// one worker's agent to the other's service carries every byte, a killed worker comes back, and
+// signals to the primary end every worker. Without REDIS_URL or DATABASE_URL it refuses.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { agentIdOf, DEFAULT_REDIS_URL, deleteKeys, randomRedisPrefix } from "../support/cluster.ts";
+import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
+import { roundTrip, sha256Hex, startSha256Server, type TestServer, waitFor } from "../support/net.ts";
+import type { TestDatabase } from "../support/postgres.ts";
+import {
+  type Agent,
+  createWorkspace,
+  expectSuccess,
+  HUB_BIN,
+  type Hub,
+  isAlive,
+  makeTempDir,
+  parseJsonOutput,
+  REPO_ROOT,
+  startAgent,
+} from "../support/processes.ts";
+
+const KiB = 1024;
+const pgTarget = postgresServer();
+if (!pgTarget) console.warn(`${NO_POSTGRES_WARNING}: SKIPPING the --workers tests, which need PostgreSQL`);
+
+// ---------------------------------------------------------------------------------------------
+// A hub started with extra arguments (processes.startHub takes none): the same environment rules
+// (no test-runner variables, no developer DATABASE_URL), the same "hub listening" wait.
+
+const started = new Set<ChildProcess>();
+let output = "";
+
+process.once("exit", () => {
+  for (const child of started) child.kill("SIGKILL");
+});
+
+function childEnv(extra: Record<string, string | undefined>, home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith("CONNECT_") || key.startsWith("VITEST") || key.startsWith("REDIS_") || key.startsWith("HUB_")) continue;
+    if (["DATABASE_URL", "NODE_OPTIONS", "PC_TEST_POSTGRES", "TEST", "NODE_ENV", "CLUSTER_SECRET"].includes(key)) continue;
+    env[key] = value;
+  }
+  Object.assign(env, { HOME: home, NO_COLOR: "1", FORCE_COLOR: "0" });
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+function spawnHub(args: string[], env: Record<string, string | undefined>, dataDir: string): ChildProcess {
+  const child = spawn(process.execPath, [HUB_BIN, "start", "--port", "0", "--host", "127.0.0.1", "--data", dataDir, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(env, tmpdir()),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.add(child);
+  child.once("exit", () => started.delete(child));
+  const append = (s: string) => {
+    if (output.length < 4 * 1024 * 1024) output += s;
+  };
+  child.stdout?.setEncoding("utf8").on("data", append);
+  child.stderr?.setEncoding("utf8").on("data", append);
+  return child;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** `connect-hub start ARGS` that is expected to refuse: its exit code and stderr. */
+async function runRefusedStart(args: string[], env: Record<string, string | undefined>) {
+  const dataDir = join(await makeTempDir("workers-refused"), "data");
+  const child = spawnHub(args, env, dataDir);
+  let stderr = "";
+  child.stderr?.on("data", (s: string) => {
+    stderr += s;
+  });
+  if (!(await waitForExit(child, 30_000))) {
+    child.kill("SIGKILL");
+    throw new Error(`connect-hub start ${args.join(" ")} did not exit within 30 s`);
+  }
+  return { code: child.exitCode, stderr, dataDir };
+}
+
+interface LogLine {
+  msg?: string;
+  url?: string;
+  worker?: number;
+  workers?: string[];
+  hubId?: string;
+}
+
+function logLines(): LogLine[] {
+  return output.split("\n").flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });
+}
+
+interface WorkersHub extends Hub {
+  /** The workers' HUB_IDs, as the primary's "hub listening" line names them. */
+  hubIds: string[];
+  /** Live worker processes by index (from each child's PC_HUB_WORKER_INDEX). */
+  workerPids(): Map<number, number>;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function workerIndexOf(pid: number): number | undefined {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .find((variable) => variable.startsWith("PC_HUB_WORKER_INDEX="));
+    return entry === undefined ? undefined : Number(entry.split("=")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function startWorkersHub(workers: number, env: Record<string, string | undefined>): Promise<WorkersHub> {
+  const dataDir = join(await makeTempDir("workers-hub"), "data");
+  const child = spawnHub(["--workers", String(workers)], env, dataDir);
+  const from = output.length;
+  const primary = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`connect-hub exited (${child.exitCode}) before it was listening`);
+      // The primary's line is the one no worker wrote (workers' lines carry `worker`).
+      return logLines().find((line) => line.msg === "hub listening" && line.worker === undefined && line.workers);
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `"hub listening" from the --workers ${workers} primary` },
+  ).catch((error: unknown) => {
+    child.kill("SIGKILL");
+    throw new Error(`${String(error)}\n----- hub output -----\n${output.slice(from).slice(-8000)}`);
+  });
+  const url = primary.url as string;
+  const pid = child.pid as number;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dataDir,
+    databaseUrl: env.DATABASE_URL,
+    process: child,
+    logs: () => output,
+    hubIds: primary.workers as string[],
+    workerPids() {
+      const byIndex = new Map<number, number>();
+      for (const childPid of childPids(pid)) {
+        const index = workerIndexOf(childPid);
+        if (index !== undefined) byIndex.set(index, childPid);
+      }
+      return byIndex;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      if (!(await waitForExit(child, 40_000))) child.kill("SIGKILL");
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await waitForExit(child, 5_000);
+    },
+  };
+}
+
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => console.error(`\n===== --workers hub output =====\n${output.slice(-12_000)}\n`));
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe("connect-hub start --workers refusals", () => {
+  it("refuses without REDIS_URL, saying the workers share state through Redis", async () => {
+    const result = await runRefusedStart(["--workers", "2"], { DATABASE_URL: "postgresql://127.0.0.1:5432/unused" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "Error: --workers needs REDIS_URL: the workers share state through Redis, see docs/cluster.md",
+    );
+    // Refused before it took anything: no lock left behind in the data directory.
+    expect(existsSync(join(result.dataDir, "hub.pid"))).toBe(false);
+  });
+
+  it("refuses without DATABASE_URL, saying PGlite serves one process", async () => {
+    const result = await runRefusedStart(["--workers", "2"], { REDIS_URL: DEFAULT_REDIS_URL });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Error: --workers needs DATABASE_URL: the embedded PGlite database serves one process");
+  });
+
+  it("refuses a worker count it cannot run, saying what it takes", async () => {
+    const result = await runRefusedStart(["--workers", "many"], { REDIS_URL: DEFAULT_REDIS_URL });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Error: Invalid --workers "many": use a number of hub processes from 1 to');
+  });
+});
+
+describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
+  const prefix = randomRedisPrefix();
+  const hubIdBase = `wk-${randomBytes(3).toString("hex")}`;
+  let database: TestDatabase;
+  let redis: Redis;
+  let hub: WorkersHub;
+  let apiKey: string;
+  let sha: TestServer;
+  /** One agent per worker, by the worker's HUB_ID. */
+  const agentOn = new Map<string, Agent>();
+  let reachPort: number;
+
+  const hubOf = async (agent: Agent) => (await redis.hget(`${prefix}agent:${agentIdOf(agent)}`, "hub")) ?? undefined;
+
+  beforeAll(async () => {
+    database = (await createTestDatabase()) as TestDatabase;
+    redis = new Redis(DEFAULT_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    redis.on("error", () => {});
+    await redis.connect();
+    hub = await startWorkersHub(2, {
+      REDIS_URL: DEFAULT_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      HUB_ID: hubIdBase,
+    });
+    ({ apiKey } = await createWorkspace(hub, "workers", "ops@workers.test"));
+    sha = await startSha256Server();
+  });
+
+  afterAll(async () => {
+    await Promise.all([...agentOn.values()].map((agent) => agent.down().catch(() => {})));
+    await hub?.stop();
+    await Promise.all(
+      [...started].map(async (child) => {
+        child.kill("SIGKILL");
+        await waitForExit(child, 5_000);
+      }),
+    );
+    if (redis) {
+      await deleteKeys(redis, prefix).catch((error: unknown) => console.warn(`could not delete ${prefix}*: ${String(error)}`));
+      redis.disconnect();
+    }
+    await database?.drop();
+  });
+
+  it("runs two workers, each a hub of the cluster with its own HUB_ID and heartbeat", async () => {
+    expect(hub.hubIds).toEqual([`${hubIdBase}-w0`, `${hubIdBase}-w1`]);
+    expect([...hub.workerPids().keys()].sort()).toEqual([0, 1]);
+    for (const hubId of hub.hubIds) expect(await redis.exists(`${prefix}hub:${hubId}`)).toBe(1);
+    // One "hub listening" for the whole, from the primary, once both workers were listening.
+    const listening = logLines().filter((line) => line.msg === "hub listening" && line.worker === undefined);
+    expect(listening).toHaveLength(1);
+  });
+
+  it("spreads agents over both workers, and a reach across workers carries every byte", async () => {
+    // The shared port hands each connection to the next worker in turn; an agent's earlier HTTP
+    // calls move the turn too, so start agents until each worker holds one (bounded).
+    for (let i = 0; i < 8 && agentOn.size < 2; i++) {
+      const agent = await startAgent({ hub, apiKey, label: `agent-${i}` });
+      const hubId = await waitFor(() => hubOf(agent), { timeoutMs: 10_000, what: `Redis to place agent-${i}` });
+      if (agentOn.has(hubId)) await agent.down();
+      else agentOn.set(hubId, agent);
+    }
+    expect([...agentOn.keys()].sort()).toEqual(hub.hubIds);
+    const exposer = agentOn.get(`${hubIdBase}-w0`) as Agent;
+    const reacher = agentOn.get(`${hubIdBase}-w1`) as Agent;
+
+    expectSuccess(await exposer.run(["expose", sha.address, "--name", "sha"]));
+    reachPort = parseJsonOutput<{ port: number }>(expectSuccess(await reacher.run(["reach", "sha", "--json"]))).port;
+    const payloads = Array.from({ length: 8 }, () => randomBytes(randomInt(64 * KiB, 512 * KiB)));
+    const replies = await Promise.all(payloads.map((payload) => roundTrip(reachPort, payload, 30_000)));
+    expect(replies.map((reply) => reply.toString("utf8"))).toEqual(payloads.map((payload) => sha256Hex(payload)));
+  });
+
+  it("restarts a worker that dies, and the reach works again without a command", async () => {
+    const before = hub.workerPids().get(1);
+    expect(before).toBeDefined();
+    process.kill(before as number, "SIGKILL");
+    const after = await waitFor(
+      () => {
+        const pid = hub.workerPids().get(1);
+        return pid !== undefined && pid !== before ? pid : undefined;
+      },
+      { timeoutMs: 20_000, what: "the primary to start worker 1 again" },
+    );
+    expect(isAlive(after)).toBe(true);
+    await waitFor(() => logLines().some((line) => line.msg === "hub worker restarted" && line.hubId === `${hubIdBase}-w1`), {
+      timeoutMs: 30_000,
+      what: 'the primary\'s "hub worker restarted"',
+    });
+    // The reacher was on the dead worker: it reconnects (to either worker) and its port carries again.
+    const payload = randomBytes(128 * KiB);
+    const reply = await waitFor(() => roundTrip(reachPort, payload, 5_000).then((r) => r.toString("utf8")), {
+      timeoutMs: 45_000,
+      intervalMs: 500,
+      what: "the reach port to carry bytes again after the worker's restart",
+    });
+    expect(reply).toBe(sha256Hex(payload));
+  });
+
+  it("stops every worker on SIGTERM to the primary, and exits 0", async () => {
+    const workers = [...hub.workerPids().values()];
+    expect(workers).toHaveLength(2);
+    hub.process.kill("SIGTERM");
+    expect(await waitForExit(hub.process, 40_000)).toBe(true);
+    expect(hub.process.exitCode).toBe(0);
+    expect(workers.filter((pid) => isAlive(pid))).toEqual([]);
+    expect(existsSync(join(hub.dataDir, "hub.pid"))).toBe(false);
+    // Their presence goes with them (deleted at stop, else expired within the 3 s TTL).
+    await waitFor(async () => (await redis.exists(...hub.hubIds.map((id) => `${prefix}hub:${id}`))) === 0, {
+      timeoutMs: 5_000,
+      what: "the workers' heartbeats to leave Redis",
+    });
+  });
+
+  it("leaves no worker behind when the primary is killed", async () => {
+    const second = await startWorkersHub(2, {
+      REDIS_URL: DEFAULT_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      HUB_ID: `${hubIdBase}-b`,
+    });
+    const workers = [...second.workerPids().values()];
+    expect(workers).toHaveLength(2);
+    await second.kill();
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), {
+      timeoutMs: 10_000,
+      what: "the workers of a SIGKILLed primary to exit",
+    });
+  });
+});
