@@ -24,7 +24,7 @@ import {
 } from "@private-connect/protocol";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import WebSocket from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { RelayStream, type StreamPeer } from "../relay/relay-stream.js";
 import { signPeerRequest } from "./peer-auth.js";
 import type { PeerConnection, PeerHost } from "./peer-connection.js";
@@ -389,6 +389,47 @@ describe("the peer pool", () => {
     await expect(slowPool.connectionTo({ hubId: "hub-b", peerUrl: url })).rejects.toThrow(/cannot be reached/);
     for (const socket of held) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
+  });
+});
+
+describe("a peer that stops answering", () => {
+  it("is terminated after two missed heartbeats, and its streams are reset", async () => {
+    // A hub whose process hangs: the connection is up, but pings go unanswered.
+    const hung = createServer();
+    const wss = new WebSocketServer({ noServer: true, autoPong: false });
+    hung.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, () => {}));
+    hung.listen(0, "127.0.0.1");
+    await once(hung, "listening");
+    const quickPool = createPeerPool({
+      selfHubId: "hub-a",
+      clusterSecret,
+      connectionsPerPeer: 1,
+      host: dialingHost,
+      log,
+      heartbeatMs: 50,
+    });
+    extraPools.push(quickPool);
+    const connection = await quickPool.connectionTo({
+      hubId: "hub-h",
+      peerUrl: `ws://127.0.0.1:${(hung.address() as AddressInfo).port}`,
+    });
+    const client = new FakeAgentEnd("reaching agent", 1, "client");
+    const stream = new RelayStream({ peer: client, id: client.id }, "db", () => {});
+    client.stream = stream;
+    const id = connection.allocateStreamId();
+    connection.attach(id, stream, "server");
+    stream.openOn({ peer: connection, id }, (windowLimit) =>
+      encodePeerOpen(id, { ...request("agent-exposing"), maxWindow: windowLimit }),
+    );
+    const startedAt = Date.now();
+    await client.until(() => client.reset() !== undefined);
+    expect(client.reset()).toEqual({ code: ResetCode.PEER_GONE, reason: "The hub hub-h holding the other end went away" });
+    expect(connection.isOpen).toBe(false);
+    // Two missed pings, at most three intervals.
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    await new Promise((resolve) => hung.close(resolve));
   });
 });
 
