@@ -333,6 +333,16 @@ describe("a stream across two hubs over a peer connection", () => {
     const next = await pool.connectionTo({ hubId: "hub-b", peerUrl });
     expect(next.isOpen).toBe(true);
   });
+  it("lets open streams finish when the serving hub goes away, and routes no new one there", async () => {
+    const { connection, client, agent } = await openAcross();
+    acceptor.goAway("hub restarting");
+    await vi.waitFor(() => expect(connection.hasCapacity()).toBe(false));
+    const bytes = randomBytes(300 * 1024);
+    agent.sendBytes(bytes, true);
+    await client.until(() => client.has(FrameType.FIN));
+    expect(client.data().equals(bytes)).toBe(true);
+    await expect(pool.connectionTo({ hubId: "hub-b", peerUrl })).rejects.toThrow(/503: This hub is shutting down/);
+  });
 });
 
 describe("the peer pool", () => {

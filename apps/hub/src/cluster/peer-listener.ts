@@ -30,6 +30,11 @@ export interface PeerAcceptor {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Peer connections other hubs opened to this one, still open. */
   readonly connections: ReadonlySet<PeerConnection>;
+  /**
+   * This hub is stopping: new peer connections are refused (503) and the accepted ones told to send
+   * no new stream here, while open streams finish. `close` ends them when the drain is over.
+   */
+  goAway(reason: string): void;
   /** Closes every accepted connection (their streams here are reset) and refuses new ones. */
   close(): void;
 }
@@ -40,12 +45,13 @@ export function createPeerAcceptor(options: PeerAcceptorOptions): PeerAcceptor {
   const seenNonces = new SeenNonces();
   const now = options.now ?? Date.now;
   let isClosed = false;
+  let isDraining = false;
 
   return {
     connections,
     handleUpgrade(request, socket, head) {
       socket.on("error", () => socket.destroy());
-      if (isClosed) {
+      if (isClosed || isDraining) {
         refuseUpgrade(socket, 503, "This hub is shutting down: route to another hub of the cluster");
         return;
       }
@@ -86,6 +92,10 @@ export function createPeerAcceptor(options: PeerAcceptorOptions): PeerAcceptor {
         connections.add(connection);
         options.log.info({ peerHub: fromHubId }, "peer connection accepted");
       });
+    },
+    goAway(reason) {
+      isDraining = true;
+      for (const connection of connections) connection.goAway(reason);
     },
     close() {
       isClosed = true;

@@ -109,6 +109,10 @@ export function createPeerPool(options: PeerPoolOptions): PeerPool {
           perMessageDeflate: false,
           maxPayload: MAX_WS_MESSAGE_BYTES,
           handshakeTimeout: connectTimeoutMs,
+          // Masking guards HTTP caches against bytes a browser script chose; a peer connection is
+          // hub to hub, and masking would copy every relayed byte on its way out. A zero mask is
+          // skipped by ws.
+          generateMask: zeroMask,
           ...(options.tls ? { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca } : {}),
         });
       } catch (error) {
@@ -196,6 +200,10 @@ export function createPeerPool(options: PeerPoolOptions): PeerPool {
       entries.clear();
     },
   };
+}
+
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
 
 function describeDialError(error: Error & { code?: string }): string {
