@@ -75,7 +75,7 @@ const authority: RelayAuthority = {
     if (authorizeDelayMs) await new Promise((r) => setTimeout(r, authorizeDelayMs));
     const owner = services[agent.workspaceId]?.[request.service];
     if (!owner) throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Service not found");
-    return { agentId: owner, serviceName: request.service };
+    return { agentId: owner, serviceName: request.service, workspaceId: "ws-1" };
   },
 };
 

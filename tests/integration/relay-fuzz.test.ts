@@ -36,7 +36,7 @@ const authority: RelayAuthority = {
   },
   async authorizeOpen(_agent, request) {
     if (request.service !== "echo") throw new OpenRefusal(ResetCode.SERVICE_NOT_FOUND, "Service not found");
-    return { agentId: "a-server", serviceName: "echo" };
+    return { agentId: "a-server", serviceName: "echo", workspaceId: "ws-1" };
   },
 };
 

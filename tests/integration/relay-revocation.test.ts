@@ -118,7 +118,7 @@ describe("agent revocation in the relay", () => {
 
     expect(hub.relay.closeRevokedAgent("a-server", REASON)).toBe(1);
     // The control plane answered before it knew: the grant names the agent just revoked.
-    openGate.release({ agentId: "a-server", serviceName: "echo" });
+    openGate.release({ agentId: "a-server", serviceName: "echo", workspaceId: "ws-1" });
 
     const reset = await nextFrame(laptop, (frame) => frame.type === FrameType.RST && frame.streamId === 1);
     expect(decodeReset(reset.payload)).toEqual({

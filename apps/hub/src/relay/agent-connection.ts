@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   AGENT_REVOKED_ERROR_CODE,
   CloseCode,
@@ -10,7 +11,6 @@ import {
   type FrameTypeValue,
   forEachFrame,
   LEGACY_MAX_STREAM_WINDOW,
-  MAX_WS_MESSAGE_BYTES,
   negotiateVersion,
   type OpenRequest,
   PROTOCOL_VERSIONS,
@@ -19,6 +19,7 @@ import {
 } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type WebSocket from "ws";
+import { OutgoingFrames } from "./outgoing-frames.js";
 import type { RelayStream, StreamPeer } from "./relay-stream.js";
 
 export interface AgentIdentity {
@@ -77,7 +78,7 @@ export class AgentConnection implements StreamPeer {
   private isRevoked = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private pendingOut: Buffer | undefined;
+  private readonly outgoing: OutgoingFrames;
   /** The most credit this agent accepts as a sender: what its hello said, else protocol 1's limit. */
   maxStreamWindow = LEGACY_MAX_STREAM_WINDOW;
   /** Agents from before growing windows state no limit, and reject DATA flags. */
@@ -91,7 +92,10 @@ export class AgentConnection implements StreamPeer {
     private readonly host: ConnectionHost,
     private readonly limits: ConnectionLimits,
     readonly log: Logger,
+    /** Unique per connection: its epoch in the cluster's record of where the agent is. */
+    readonly connectionId: string = randomUUID(),
   ) {
+    this.outgoing = new OutgoingFrames(ws);
     this.helloTimer = setTimeout(() => this.fail("no hello within the handshake timeout"), limits.helloTimeoutMs);
     ws.on("message", (data, isBinary) => {
       this.isAlive = true;
@@ -116,32 +120,11 @@ export class AgentConnection implements StreamPeer {
     return this.slots.size;
   }
 
-  /**
-   * Frames leave in batches, once per event-loop turn. Relayed frames are views into the
-   * message they arrived in, so consecutive frames of one incoming batch that go to this
-   * connection sit next to each other in memory and leave as one message, without a copy.
-   */
+  /** Queued to leave with the rest of this event-loop turn's frames (see OutgoingFrames). */
   sendFrame(frame: Buffer): void {
     if (this.isClosed) return;
-    const pending = this.pendingOut;
-    if (pending) {
-      const isAdjacent = pending.buffer === frame.buffer && pending.byteOffset + pending.length === frame.byteOffset;
-      if (isAdjacent && pending.length + frame.length <= MAX_WS_MESSAGE_BYTES) {
-        this.pendingOut = Buffer.from(pending.buffer, pending.byteOffset, pending.length + frame.length);
-        return;
-      }
-      this.ws.send(pending);
-    } else {
-      setImmediate(this.flushPending);
-    }
-    this.pendingOut = frame;
+    this.outgoing.send(frame);
   }
-
-  private readonly flushPending = (): void => {
-    const pending = this.pendingOut;
-    this.pendingOut = undefined;
-    if (pending && !this.isClosed) this.ws.send(pending);
-  };
 
   sendReset(streamId: number, code: number, reason: string): void {
     this.pendingOpens.delete(streamId);
@@ -207,7 +190,7 @@ export class AgentConnection implements StreamPeer {
 
   close(code: number, reason: string): void {
     if (this.isClosed) return;
-    this.flushPending();
+    this.outgoing.flush();
     this.ws.close(code, reason);
   }
 
@@ -312,6 +295,7 @@ export class AgentConnection implements StreamPeer {
   private onClose(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.outgoing.close();
     clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
     for (const slot of [...this.slots.values()]) {

@@ -10,11 +10,12 @@ import {
   readAgentCredential,
   recordAgentDisconnected,
   recordAgentSeen,
+  recordDuplicateConnection,
 } from "@private-connect/api";
 import { ResetCode } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type { AgentIdentity } from "./agent-connection.js";
-import { OpenRefusal, type RelayAuthority } from "./relay-server.js";
+import { OpenRefusal, type RelayAuthority } from "./relay-authority.js";
 
 /** The relay's access decisions, delegated to the control plane's one authorization path. */
 export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
@@ -48,7 +49,7 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
           { service: request.service, from: request.from },
           { ip },
         );
-        return { agentId: route.agentId, serviceName: route.serviceName, share: route.share };
+        return { agentId: route.agentId, serviceName: route.serviceName, workspaceId: route.workspaceId, share: route.share };
       } catch (error) {
         // Every refusal the control plane words (not found, expired, limited) reaches the agent as is.
         if (error instanceof AppError) {
@@ -95,6 +96,10 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
     async readTokenExpiry(agent) {
       const credential = await readAgentCredential(deps, { kind: "agent", ...agent });
       return credential && !credential.isRevoked ? credential.tokenExpiresAt : undefined;
+    },
+
+    async onDuplicateConnection(agent, connections) {
+      await recordDuplicateConnection(deps, agent, connections);
     },
 
     onAgentDisconnected(agent, ip, connectionLog = log) {

@@ -7,6 +7,7 @@ import {
   decodeReset,
   decodeWindow,
   encodeFrame,
+  encodeOpen,
   encodeWindow,
   FRAME_HEADER_BYTES,
   FrameType,
@@ -96,7 +97,7 @@ function openPair(): {
   });
   agent.stream = relay;
   local.attach(relay);
-  relay.openOn({ peer: agent, id: AGENT_STREAM_ID }, "svc");
+  relay.openOn({ peer: agent, id: AGENT_STREAM_ID }, (maxWindow) => encodeOpen(AGENT_STREAM_ID, { service: "svc", maxWindow }));
   // The OPEN is checked once below; the other tests look at what follows it.
   const [open] = agent.frames.splice(0);
   return { local, agent, relay, open, isClosed: () => isClosed };

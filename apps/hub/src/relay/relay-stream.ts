@@ -1,5 +1,5 @@
 import {
-  encodeOpen,
+  decodeOpenOk,
   encodeOpenOk,
   FRAME_HEADER_BYTES,
   FrameType,
@@ -15,6 +15,8 @@ export interface StreamPeer {
   readonly maxStreamWindow: number;
   /** Whether this end understands DATA flags (agents that stated a window limit do). */
   readonly understandsDataFlags: boolean;
+  /** True for another hub of the cluster (a peer connection): its OPEN_OK carries a window limit. */
+  readonly isHub?: boolean;
   sendFrame(frame: Buffer): void;
   sendReset(streamId: number, code: number, reason: string): void;
   detachStream(streamId: number): void;
@@ -51,6 +53,10 @@ export class RelayStream {
   bytesFromServer = 0;
   /** Set for a stream that crosses workspaces through a share: its revocation or expiry ends it. */
   share: { id: string; expiresAt: Date } | undefined;
+  /** The reaching agent, when an agent (not a public link) opened the stream, on whichever hub. */
+  clientAgentId: string | undefined;
+  /** The exposing agent, once routed to one connected to this hub (not for a stream sent on to a peer hub). */
+  servingAgentId: string | undefined;
 
   constructor(
     readonly client: StreamEnd,
@@ -67,15 +73,13 @@ export class RelayStream {
   }
 
   /**
-   * Authorization succeeded: send OPEN for `serviceName` (the exposing agent's own name for
-   * it) to the exposing end, then replay what the client sent. The OPEN also tells the
-   * exposing agent how far it may grow the window of the client's uploads.
+   * Routed: send the OPEN `buildOpen` makes to the serving end, then replay what the client sent.
+   * The OPEN tells the serving end (an exposing agent, or the peer hub that holds it) how far it
+   * may grow the window of the client's uploads: `windowLimit`, the smaller of both ends' limits.
    */
-  openOn(server: StreamEnd, serviceName: string): void {
-    this.windowLimit = Math.min(this.client.peer.maxStreamWindow, server.peer.maxStreamWindow);
-    this.clientToServer.setMax(this.windowLimit);
-    this.serverToClient.setMax(this.windowLimit);
-    server.peer.sendFrame(encodeOpen(server.id, { service: serviceName, maxWindow: this.windowLimit }));
+  openOn(server: StreamEnd, buildOpen: (windowLimit: number) => Buffer): void {
+    this.setWindowLimit(Math.min(this.client.peer.maxStreamWindow, server.peer.maxStreamWindow));
+    server.peer.sendFrame(buildOpen(this.windowLimit));
     this.server = server;
     const early = this.early;
     this.early = [];
@@ -107,12 +111,19 @@ export class RelayStream {
         if (fromClient) this.hasClientFin = true;
         else this.hasServerFin = true;
         break;
-      case FrameType.OPEN_OK:
+      case FrameType.OPEN_OK: {
         if (fromClient) return false;
+        // A peer hub's OPEN_OK states the limit it agreed with the exposing agent, which may be
+        // lower than ours: both hubs and both agents then keep the same books. An agent's states none.
+        const agreed = this.server?.peer.isHub
+          ? decodeOpenOk(message.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + payloadLength))
+          : undefined;
+        if (agreed !== undefined && agreed < this.windowLimit) this.setWindowLimit(agreed);
         // Our own OPEN_OK instead of the agent's: it tells the client how far it may grow
         // the window of its downloads.
         this.client.peer.sendFrame(encodeOpenOk(this.client.id, this.windowLimit));
         return true;
+      }
       case FrameType.RST:
         this.relayTo(fromClient ? "server" : "client", message, offset, payloadLength);
         this.close();
@@ -121,6 +132,12 @@ export class RelayStream {
     this.relayTo(fromClient ? "server" : "client", message, offset, payloadLength);
     if (this.hasClientFin && this.hasServerFin) this.close();
     return true;
+  }
+
+  private setWindowLimit(limit: number): void {
+    this.windowLimit = limit;
+    this.clientToServer.setMax(limit);
+    this.serverToClient.setMax(limit);
   }
 
   /** Resets both ends (for example on revocation, a limit, or a vanished agent). */

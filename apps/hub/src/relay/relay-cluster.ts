@@ -1,0 +1,39 @@
+import type { AgentConnection } from "./agent-connection.js";
+import type { RelayStream, StreamPeer } from "./relay-stream.js";
+
+/** A relay connection to another hub of the cluster, as streams are routed onto it. */
+export interface HubConnection extends StreamPeer {
+  readonly remoteHubId: string;
+  /** A fresh stream id on this connection (only the dialing hub opens streams on it). */
+  allocateStreamId(): number;
+  attach(streamId: number, stream: RelayStream, side: "client" | "server"): void;
+  hasCapacity(): boolean;
+}
+
+/** An agent's live connection on another hub that a newer connection here replaced. */
+export interface ReplacedConnection {
+  hubId: string;
+  ip: string;
+}
+
+/**
+ * What the relay asks of the cluster (apps/hub/src/cluster/cluster-node.ts). Absent for a hub
+ * that runs alone: then every route is local and every count is this process's own.
+ */
+export interface RelayCluster {
+  readonly hubId: string;
+  /**
+   * A connection to the live hub that holds `agentId`, or undefined when no live hub holds it.
+   * Rejects with an OpenRefusal (UNAVAILABLE) when Redis or that hub cannot be reached.
+   */
+  connectToHubOf(agentId: string): Promise<HubConnection | undefined>;
+  /**
+   * The agent's connection is ready here: records where it is, and tells the hub of an older
+   * live connection to close it. Resolves to that older connection, if there was one.
+   */
+  agentConnected(connection: AgentConnection): Promise<ReplacedConnection | undefined>;
+  agentDisconnected(connection: AgentConnection): void;
+  /** Counts a relay connection of `ip` if all hubs together hold fewer than `limit`. */
+  acquireAddress(ip: string, limit: number): Promise<boolean>;
+  releaseAddress(ip: string): void;
+}
