@@ -1,6 +1,8 @@
 // The cluster test harness itself, before any cluster behaviour is asked of it: hubs on one
 // database and one Redis prefix behind a real HAProxy that health-checks /readyz, so that a hub
-// killed with SIGKILL leaves the rotation within about a second and requests keep being served.
+// killed with SIGKILL leaves the rotation within about a second and requests keep being served;
+// and the one start-time check of a cluster: a hub with other secrets than the cluster's refuses to start.
+import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeClusters, deleteKeys, isRedisUp, listKeys, readyz, startCluster } from "../support/cluster.ts";
 import { closeHaproxies, findHaproxy, startHaproxy } from "../support/haproxy.ts";
@@ -61,5 +63,29 @@ describe("cluster harness", () => {
       await deleteKeys(probe, cluster.prefix).catch(() => {});
       probe.disconnect();
     }
+  });
+
+  it("refuses to start a hub whose JWT_SECRET or CLUSTER_SECRET differs from the cluster's, naming the variable", {
+    timeout: 120_000,
+  }, async (ctx) => {
+    if (!(await isRedisUp())) {
+      console.warn("WARNING: no Redis on 127.0.0.1:6379: SKIPPING the cluster secrets test");
+      ctx.skip();
+      return;
+    }
+    const cluster = await startCluster({ hubs: 1 });
+    if (!cluster) {
+      ctx.skip();
+      return;
+    }
+    await expect(
+      cluster.addHub({ hubId: "hub-odd", env: { JWT_SECRET: randomBytes(32).toString("base64url") }, readyTimeoutMs: 30_000 }),
+    ).rejects.toThrow(/JWT_SECRET differs from the cluster's[^\n]*give every hub the same JWT_SECRET/);
+    await expect(
+      cluster.addHub({ hubId: "hub-odd", env: { CLUSTER_SECRET: randomBytes(32).toString("hex") }, readyTimeoutMs: 30_000 }),
+    ).rejects.toThrow(/CLUSTER_SECRET differs from the cluster's[^\n]*give every hub the same CLUSTER_SECRET/);
+    // The same secrets join.
+    expect((await cluster.addHub({ hubId: "hub-even" })).hubId).toBe("hub-even");
+    await cluster.close();
   });
 });

@@ -12,7 +12,15 @@ import { Redis } from "ioredis";
 import { createTestDatabase, NO_POSTGRES_WARNING } from "./harness.ts";
 import { findFreePort, LOOPBACK, waitFor } from "./net.ts";
 import type { TestDatabase } from "./postgres.ts";
-import { type Agent, type Hub, type StartAgentOptions, startAgent, startHub } from "./processes.ts";
+import {
+  type Agent,
+  expectSuccess,
+  type Hub,
+  parseJsonOutput,
+  type StartAgentOptions,
+  startAgent,
+  startHub,
+} from "./processes.ts";
 
 /** The machine's Redis; every cluster works under a prefix of its own there. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -49,7 +57,12 @@ export interface Cluster {
   /** A command client on the cluster's Redis, for assertions; fails fast when Redis is down. */
   redis: Redis;
   /** Starts one more hub in the cluster (hubId defaults to the next hub-N). */
-  addHub(options?: { hubId?: string; env?: Record<string, string | undefined> }): Promise<ClusterHub>;
+  addHub(options?: {
+    hubId?: string;
+    env?: Record<string, string | undefined>;
+    extraArgs?: string[];
+    readyTimeoutMs?: number;
+  }): Promise<ClusterHub>;
   /** SIGKILL: the hub gets no chance to clean up (its Redis records expire on their own). */
   killHub(hub: ClusterHub): Promise<void>;
   /** Where Redis says the agent is connected now, or undefined. */
@@ -192,7 +205,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   const addHub: Cluster["addHub"] = async (hubOptions = {}) => {
     const hubId = hubOptions.hubId ?? `hub-${hubs.length + 1}`;
     const env = hubEnv({ prefix, redisUrl, secrets }, hubId, { ...sharedEnv, ...hubOptions.env });
-    const hub = await startHub({ databaseUrl, env });
+    const hub = await startHub({ databaseUrl, env, extraArgs: hubOptions.extraArgs, readyTimeoutMs: hubOptions.readyTimeoutMs });
     const clusterHub: ClusterHub = Object.assign(hub, { hubId, env });
     hubs.push(clusterHub);
     return clusterHub;
@@ -287,6 +300,25 @@ export function agentTokenOf(agent: Agent): string {
   const identity = JSON.parse(readFileSync(join(agent.configDir, "identity.json"), "utf8")) as { token?: unknown };
   if (typeof identity.token !== "string") throw new Error(`no token in ${agent.configDir}/identity.json`);
   return identity.token;
+}
+
+/** `connect reach SERVICE --port <free> --json ...extra`; returns the local port. */
+export async function reachPort(agent: Agent, service: string, extra: string[] = []): Promise<number> {
+  const port = await findFreePort();
+  const reached = parseJsonOutput<{ port: number }>(
+    expectSuccess(await agent.run(["reach", service, "--port", String(port), "--json", ...extra])),
+  );
+  if (reached.port !== port) throw new Error(`reach ${service} listened on ${reached.port}, not the ${port} asked for`);
+  return port;
+}
+
+/** The agent's log (agent.log in its config directory), or "" before it has one. */
+export function agentLog(agent: Agent): string {
+  try {
+    return readFileSync(join(agent.configDir, "agent.log"), "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /**

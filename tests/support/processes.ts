@@ -302,6 +302,8 @@ export interface StartHubOptions {
   dataDir?: string;
   env?: Record<string, string | undefined>;
   readyTimeoutMs?: number;
+  /** More `connect-hub start` flags, such as ["--workers", "2"]. */
+  extraArgs?: string[];
 }
 
 let hubCount = 0;
@@ -310,7 +312,16 @@ export async function startHub(options: StartHubOptions = {}): Promise<Hub> {
   requireBin(HUB_BIN);
   const dataDir = options.dataDir ?? join(await makeTempDir("hub"), "data");
   const home = await makeTempDir("hub-home");
-  const args = ["start", "--port", String(options.port ?? 0), "--host", "127.0.0.1", "--data", dataDir];
+  const args = [
+    "start",
+    "--port",
+    String(options.port ?? 0),
+    "--host",
+    "127.0.0.1",
+    "--data",
+    dataDir,
+    ...(options.extraArgs ?? []),
+  ];
   const child = spawn(process.execPath, [HUB_BIN, ...args], {
     cwd: REPO_ROOT,
     env: childEnv({ ...options.env, DATABASE_URL: options.databaseUrl }, home),

@@ -1,0 +1,256 @@
+// Revocation and rate limits across three hubs. A revocation made through one hub cuts a stream
+// that two other hubs relay within a second (a share, an agent, a link); a share's
+// `--rate-limit 3`, a link's per-address limit and the sign-in link limit hold for the cluster as
+// a whole, whichever hub each attempt reaches.
+import { once } from "node:events";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Cluster,
+  type ClusterAgent,
+  type ClusterHub,
+  closeClusters,
+  isRedisUp,
+  reachPort,
+  startCluster,
+  startClusterAgent,
+} from "../support/cluster.ts";
+import { connectTcp, LOOPBACK, roundTrip, startEchoServer, type TestServer, waitFor, waitForClose } from "../support/net.ts";
+import { createWorkspace, expectSuccess, isAlive, parseJsonOutput, waitForPidExit } from "../support/processes.ts";
+
+/** How long a revocation may take to cut a stream on another hub. */
+const CUT_WITHIN_MS = 1_000;
+
+let cluster: Cluster | null = null;
+let hub1: ClusterHub;
+let hub2: ClusterHub;
+let hub3: ClusterHub;
+let acmeKey: string;
+/** acme's exposing agent, on hub-1. */
+let server: ClusterAgent;
+/** acme's agents on hub-3 and hub-2: they revoke, so the revocation is made on neither hub of the stream. */
+let admin: ClusterAgent;
+let admin2: ClusterAgent;
+/** contractor's agents, on hub-2 and hub-3. */
+let partner2: ClusterAgent;
+let partner3: ClusterAgent;
+let echo: TestServer;
+let web: Server;
+/** Streaming responses the web service is writing, and whether each one's connection closed. */
+const streamsClosed: boolean[] = [];
+
+function handleWeb(req: IncomingMessage, res: ServerResponse): void {
+  if (req.url === "/stream") {
+    const index = streamsClosed.push(false) - 1;
+    res.writeHead(200, { "content-type": "text/plain" });
+    const timer = setInterval(() => res.write(`tick ${Date.now()}\n`), 50);
+    res.on("close", () => {
+      clearInterval(timer);
+      streamsClosed[index] = true;
+    });
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/plain" });
+  res.end(`served ${req.url}\n`);
+}
+
+beforeAll(async () => {
+  if (!(await isRedisUp())) {
+    console.warn("WARNING: no Redis on 127.0.0.1:6379: SKIPPING the cluster revocation tests");
+    return;
+  }
+  cluster = await startCluster({ hubs: 3 });
+  if (!cluster) return;
+  [hub1, hub2, hub3] = cluster.hubs as [ClusterHub, ClusterHub, ClusterHub];
+  ({ apiKey: acmeKey } = await createWorkspace(hub1, "acme", "ops@acme.test"));
+  const { apiKey: contractorKey } = await createWorkspace(hub1, "contractor", "dev@contractor.test");
+  [server, admin, admin2, partner2, partner3] = await Promise.all([
+    startClusterAgent(hub1, { apiKey: acmeKey, label: "server" }),
+    startClusterAgent(hub3, { apiKey: acmeKey, label: "admin" }),
+    startClusterAgent(hub2, { apiKey: acmeKey, label: "admin-2" }),
+    startClusterAgent(hub2, { apiKey: contractorKey, label: "partner-2" }),
+    startClusterAgent(hub3, { apiKey: contractorKey, label: "partner-3" }),
+  ]);
+  echo = await startEchoServer();
+  web = createServer(handleWeb);
+  web.listen(0, LOOPBACK);
+  await once(web, "listening");
+  expectSuccess(await server.run(["expose", echo.address, "--name", "echo"]));
+  expectSuccess(await server.run(["expose", `${LOOPBACK}:${(web.address() as AddressInfo).port}`, "--name", "web"]));
+}, 180_000);
+
+afterAll(async () => {
+  web?.closeAllConnections();
+  await new Promise((resolve) => (web ? web.close(resolve) : resolve(undefined)));
+  await closeClusters();
+});
+
+function requireCluster(ctx: { skip: () => void }): Cluster {
+  if (!cluster) {
+    ctx.skip();
+    throw new Error("unreachable");
+  }
+  return cluster;
+}
+
+/** An open stream through `port`, its echo checked once; `closedAt` resolves when it ends. */
+async function openEchoStream(port: number): Promise<{ closedAt: Promise<number>; destroy(): void }> {
+  const socket = await connectTcp(port);
+  socket.on("error", () => {});
+  socket.write("before");
+  await waitFor(() => socket.bytesRead >= "before".length, { timeoutMs: 10_000, what: "the echo before the revocation" });
+  const closedAt = waitForClose(socket, 10_000).then(() => Date.now());
+  return { closedAt, destroy: () => socket.destroy() };
+}
+
+async function share(args: string[]): Promise<{ id: string; code: string }> {
+  return parseJsonOutput<{ id: string; code: string }>(expectSuccess(await server.run(["share", ...args, "--json"])));
+}
+
+/** One HTTP request to a hub with the path as given; resolves with the status. */
+function statusOf(hub: ClusterHub, path: string): Promise<number> {
+  return fetch(`${hub.url}${path}`, { signal: AbortSignal.timeout(15_000) }).then(async (response) => {
+    await response.arrayBuffer();
+    return response.status;
+  });
+}
+
+describe("revocation on one hub cuts streams on the others", () => {
+  it("a share revoked through hub 3 cuts a stream hub 2 and hub 1 relay within a second", async (ctx) => {
+    requireCluster(ctx);
+    const created = await share(["--name", "to-revoke", "--expires", "1h", "--services", "echo"]);
+    expectSuccess(await partner2.run(["join", created.code]));
+    const port = await reachPort(partner2, "echo", ["--from", "acme"]);
+    const stream = await openEchoStream(port);
+    try {
+      const revoked = parseJsonOutput<{ revokedAt: string }>(
+        expectSuccess(await admin.run(["share", "--revoke", created.code, "--json"])),
+      );
+      const cutMs = (await stream.closedAt) - Date.parse(revoked.revokedAt);
+      console.info(`share revoked on hub-3: stream between hub-2 and hub-1 cut ${cutMs} ms after the revocation`);
+      expect(cutMs).toBeLessThan(CUT_WITHIN_MS);
+      // Nothing opens through it again, on any hub.
+      const fresh = await connectTcp(port);
+      expect((await waitForClose(fresh, 5_000)).bytes).toBe(0);
+    } finally {
+      stream.destroy();
+      await partner2.run(["reach", "--stop", "echo"]);
+    }
+  });
+
+  it("an agent revoked through hub 3 is cut on hub 1 within a second, with the stream hub 2 relays", async (ctx) => {
+    requireCluster(ctx);
+    const victim = await startClusterAgent(hub1, { apiKey: acmeKey, label: "victim" });
+    const laptop = await startClusterAgent(hub2, { apiKey: acmeKey, label: "laptop" });
+    expectSuccess(await victim.run(["expose", echo.address, "--name", "victim-echo"]));
+    const port = await reachPort(laptop, "victim-echo");
+    const stream = await openEchoStream(port);
+    try {
+      const revoked = parseJsonOutput<{ revokedAt: string }>(
+        expectSuccess(await admin.run(["agents", "revoke", "victim", "--json"])),
+      );
+      const cutMs = (await stream.closedAt) - Date.parse(revoked.revokedAt);
+      console.info(`agent revoked on hub-3: its stream through hub-1 and hub-2 cut ${cutMs} ms after the revocation`);
+      expect(cutMs).toBeLessThan(CUT_WITHIN_MS);
+      // Its own hub closed its connection: the revoked agent stops and does not retry.
+      const pid = victim.pid();
+      if (pid) {
+        await waitForPidExit(pid, 10_000);
+        expect(isAlive(pid)).toBe(false);
+      }
+    } finally {
+      stream.destroy();
+      await laptop.down();
+    }
+  });
+
+  it("a link revoked through hub 2 cuts a response hub 3 serves from hub 1 within a second", async (ctx) => {
+    requireCluster(ctx);
+    const created = parseJsonOutput<{ id: string; url: string }>(
+      expectSuccess(await server.run(["link", "web", "--expires", "1h", "--json"])),
+    );
+    const slug = /\/l\/([a-z2-7]{26})\/$/.exec(created.url)?.[1];
+    if (!slug) throw new Error(`unexpected link URL ${created.url}`);
+    const ended = await new Promise<Promise<number>>((resolve, reject) => {
+      const req = request({ host: LOOPBACK, port: hub3.port, path: `/l/${slug}/stream`, agent: false });
+      req.on("error", reject);
+      req.on("response", (res) => {
+        res.on("data", () => {});
+        resolve(
+          new Promise<number>((done) => {
+            res.on("close", () => done(Date.now()));
+            res.on("error", () => done(Date.now()));
+          }),
+        );
+      });
+      req.end();
+    });
+    const revoked = expectSuccess(await admin2.run(["link", "--revoke", created.id, "--json"]));
+    const revokedAt = Date.now();
+    const endedAt = await Promise.race([
+      ended,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error("the response was still open 5 s after")), 5_000)),
+    ]);
+    console.info(`link revoked on hub-2: response served by hub-3 cut ${endedAt - revokedAt} ms after the command returned`);
+    expect(endedAt - revokedAt).toBeLessThan(CUT_WITHIN_MS);
+    expect(revoked.code).toBe(0);
+    // The service's side of the response ended too: nothing is left streaming on hub-1's agent.
+    await waitFor(() => streamsClosed.at(-1) === true, { timeoutMs: 5_000, what: "the service to see its response closed" });
+    expect(await statusOf(hub3, `/l/${slug}/hello`)).toBe(404);
+  });
+});
+
+describe("rate limits hold across hubs", () => {
+  it("a share's --rate-limit 3 refuses the 4th open whichever hub it reaches", async (ctx) => {
+    requireCluster(ctx);
+    const created = await share(["--name", "limited", "--expires", "1h", "--services", "echo", "--rate-limit", "3"]);
+    expectSuccess(await partner2.run(["join", created.code]));
+    expectSuccess(await partner3.run(["join", created.code]));
+    const viaHub2 = await reachPort(partner2, "echo", ["--from", "acme"]);
+    const viaHub3 = await reachPort(partner3, "echo", ["--from", "acme"]);
+    const before = echo.connections;
+    for (const [index, port] of [viaHub2, viaHub3, viaHub2].entries()) {
+      expect((await roundTrip(port, Buffer.from(`open ${index}`), 10_000)).toString()).toBe(`open ${index}`);
+    }
+    expect(echo.connections - before).toBe(3);
+    for (const port of [viaHub3, viaHub2]) {
+      const refused = await connectTcp(port);
+      refused.write("one too many");
+      expect((await waitForClose(refused, 5_000)).bytes).toBe(0);
+    }
+    expect(echo.connections - before).toBe(3);
+  });
+
+  it("a link's per-address limit counts requests on every hub together", async (ctx) => {
+    requireCluster(ctx);
+    const created = parseJsonOutput<{ url: string }>(
+      expectSuccess(await server.run(["link", "web", "--expires", "1h", "--rate-limit", "3", "--json"])),
+    );
+    const slug = /\/l\/([a-z2-7]{26})\/$/.exec(created.url)?.[1];
+    if (!slug) throw new Error(`unexpected link URL ${created.url}`);
+    const path = `/l/${slug}/hello`;
+    const statuses = [];
+    for (const hub of [hub1, hub2, hub3, hub2, hub3]) statuses.push(await statusOf(hub, path));
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+
+  it("the sign-in link limit per address counts requests on every hub together", async (ctx) => {
+    requireCluster(ctx);
+    const email = `limited-${Date.now()}@acme.test`;
+    const ask = async (hub: ClusterHub) => {
+      const response = await fetch(`${hub.url}/trpc/auth.requestMagicLink`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    // Five links per address every 15 minutes (MAGIC_LINKS_PER_ADDRESS), spread over three hubs.
+    const answers = [];
+    for (const hub of [hub1, hub2, hub3, hub1, hub2, hub3]) answers.push(await ask(hub));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(answers[5]?.text).toContain("Too many sign-in links requested for this address");
+  });
+});
