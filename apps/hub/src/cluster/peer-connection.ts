@@ -2,6 +2,8 @@ import {
   CloseCode,
   decodeControl,
   decodePeerOpen,
+  decodeReset,
+  decodeWindow,
   encodeControl,
   encodeReset,
   FrameType,
@@ -197,10 +199,23 @@ export class PeerConnection implements StreamPeer {
       this.receiveOpen(streamId, payload);
       return;
     }
+    // Malformed payloads would otherwise be read past (WINDOW) or forwarded to an agent (RST).
+    if (type === FrameType.WINDOW) decodeWindow(payload);
+    else if (type === FrameType.RST) decodeReset(payload);
     const slot = this.slots.get(streamId);
     // Frames of a stream we already reset or closed: a harmless race with our RST.
     if (!slot) return;
-    if (!slot.stream.receive(slot.side, type, payload.length, message, offset)) {
+    let isWithinWindow: boolean;
+    try {
+      isWithinWindow = slot.stream.receive(slot.side, type, payload.length, message, offset);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      // Credit beyond the stream's limit: the two hubs' books for this one stream disagree. The
+      // peer is authenticated, so this is a bug, not an attack: it ends that stream, not all of them.
+      slot.stream.reset(ResetCode.FLOW_CONTROL, `Stream closed: ${error.message}`);
+      return;
+    }
+    if (!isWithinWindow) {
       slot.stream.reset(ResetCode.FLOW_CONTROL, "Stream closed: the peer sent more than its flow-control window");
     }
   }

@@ -319,6 +319,21 @@ describe("a stream across two hubs over a peer connection", () => {
     expect(connection.isOpen).toBe(true);
   });
 
+  it("ends only the stream whose credit exceeds its limit, not the connection", async () => {
+    const { connection, client, id } = await openAcross();
+    const other = await openAcross();
+    const accepted = [...acceptor.connections][0];
+    if (!accepted) throw new Error("no accepted connection");
+    accepted.sendFrame(encodeWindow(id, 2 ** 31));
+    await client.until(() => client.reset() !== undefined);
+    expect(client.reset()?.code).toBe(ResetCode.FLOW_CONTROL);
+    expect(connection.isOpen).toBe(true);
+    const bytes = randomBytes(1000);
+    other.agent.sendBytes(bytes, true);
+    await other.client.until(() => other.client.has(FrameType.FIN));
+    expect(other.client.data().equals(bytes)).toBe(true);
+  });
+
   it("closes only the connection that sent something malformed, or an OPEN toward the dialing hub", async () => {
     const { client } = await openAcross();
     const accepted = [...acceptor.connections][0];
