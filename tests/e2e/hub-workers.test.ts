@@ -23,6 +23,7 @@ import {
   makeTempDir,
   parseJsonOutput,
   REPO_ROOT,
+  runHubCli,
   startAgent,
 } from "../support/processes.ts";
 
@@ -103,14 +104,18 @@ interface LogLine {
   hubId?: string;
 }
 
-function logLines(): LogLine[] {
-  return output.split("\n").flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
+/** The JSON log lines of every hub this file started, or of those written since `from`. */
+function logLines(from = 0): LogLine[] {
+  return output
+    .slice(from)
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as LogLine];
+      } catch {
+        return [];
+      }
+    });
 }
 
 interface WorkersHub extends Hub {
@@ -141,13 +146,13 @@ function workerIndexOf(pid: number): number | undefined {
 
 async function startWorkersHub(workers: number, env: Record<string, string | undefined>): Promise<WorkersHub> {
   const dataDir = join(await makeTempDir("workers-hub"), "data");
-  const child = spawnHub(["--workers", String(workers)], env, dataDir);
   const from = output.length;
+  const child = spawnHub(["--workers", String(workers)], env, dataDir);
   const primary = await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`connect-hub exited (${child.exitCode}) before it was listening`);
       // The primary's line is the one no worker wrote (workers' lines carry `worker`).
-      return logLines().find((line) => line.msg === "hub listening" && line.worker === undefined && line.workers);
+      return logLines(from).find((line) => line.msg === "hub listening" && line.worker === undefined && line.workers);
     },
     { timeoutMs: 60_000, intervalMs: 100, what: `"hub listening" from the --workers ${workers} primary` },
   ).catch((error: unknown) => {
@@ -261,7 +266,13 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
   it("runs two workers, each a hub of the cluster with its own HUB_ID and heartbeat", async () => {
     expect(hub.hubIds).toEqual([`${hubIdBase}-w0`, `${hubIdBase}-w1`]);
     expect([...hub.workerPids().keys()].sort()).toEqual([0, 1]);
-    for (const hubId of hub.hubIds) expect(await redis.exists(`${prefix}hub:${hubId}`)).toBe(1);
+    const records = await Promise.all(hub.hubIds.map((hubId) => redis.get(`${prefix}hub:${hubId}`)));
+    const peerUrls = records.map((record) => (record ? (JSON.parse(record) as { peerUrl?: string }).peerUrl : undefined));
+    // Every worker is reachable by the others on a port of its own: the shared main port (and a
+    // port the workers shared) would hand a peer's dial to whichever worker is next.
+    expect(peerUrls.every((url) => typeof url === "string")).toBe(true);
+    expect(new Set(peerUrls).size).toBe(2);
+    for (const url of peerUrls) expect(new URL(url as string).port).not.toBe(String(hub.port));
     // One "hub listening" for the whole, from the primary, once both workers were listening.
     const listening = logLines().filter((line) => line.msg === "hub listening" && line.worker === undefined);
     expect(listening).toHaveLength(1);
@@ -285,6 +296,20 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
     const payloads = Array.from({ length: 8 }, () => randomBytes(randomInt(64 * KiB, 512 * KiB)));
     const replies = await Promise.all(payloads.map((payload) => roundTrip(reachPort, payload, 30_000)));
     expect(replies.map((reply) => reply.toString("utf8"))).toEqual(payloads.map((payload) => sha256Hex(payload)));
+  });
+
+  it("answers operator commands through worker 0, with the agents of both workers online", async () => {
+    // The primary holds the data directory; worker 0 serves its admin socket.
+    const listed = parseJsonOutput<{ agents: { label: string; online: boolean }[] }>(
+      expectSuccess(await runHubCli(hub, ["agent", "list", "--workspace", "workers", "--json"])),
+    );
+    const labels = [...agentOn.values()].map((agent) => agent.label).sort();
+    expect(
+      listed.agents
+        .filter((agent) => agent.online)
+        .map((agent) => agent.label)
+        .sort(),
+    ).toEqual(labels);
   });
 
   it("restarts a worker that dies, and the reach works again without a command", async () => {
