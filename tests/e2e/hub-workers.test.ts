@@ -2,13 +2,12 @@
 // sharing PostgreSQL and Redis (their own key prefix). Agents land on both workers, a reach from
 // one worker's agent to the other's service carries every byte, a killed worker comes back, and
 // signals to the primary end every worker. Without REDIS_URL or DATABASE_URL it refuses.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentIdOf, DEFAULT_REDIS_URL, deleteKeys, randomRedisPrefix } from "../support/cluster.ts";
 import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
 import { roundTrip, sha256Hex, startSha256Server, type TestServer, waitFor } from "../support/net.ts";
@@ -17,14 +16,14 @@ import {
   type Agent,
   createWorkspace,
   expectSuccess,
-  HUB_BIN,
   type Hub,
   isAlive,
   makeTempDir,
   parseJsonOutput,
-  REPO_ROOT,
   runHubCli,
+  type StartHubOptions,
   startAgent,
+  startHub,
 } from "../support/processes.ts";
 
 const KiB = 1024;
@@ -32,69 +31,9 @@ const pgTarget = postgresServer();
 if (!pgTarget) console.warn(`${NO_POSTGRES_WARNING}: SKIPPING the --workers tests, which need PostgreSQL`);
 
 // ---------------------------------------------------------------------------------------------
-// A hub started with extra arguments (processes.startHub takes none): the same environment rules
-// (no test-runner variables, no developer DATABASE_URL), the same "hub listening" wait.
-
-const started = new Set<ChildProcess>();
-let output = "";
-
-process.once("exit", () => {
-  for (const child of started) child.kill("SIGKILL");
-});
-
-function childEnv(extra: Record<string, string | undefined>, home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith("CONNECT_") || key.startsWith("VITEST") || key.startsWith("REDIS_") || key.startsWith("HUB_")) continue;
-    if (["DATABASE_URL", "NODE_OPTIONS", "PC_TEST_POSTGRES", "TEST", "NODE_ENV", "CLUSTER_SECRET"].includes(key)) continue;
-    env[key] = value;
-  }
-  Object.assign(env, { HOME: home, NO_COLOR: "1", FORCE_COLOR: "0" });
-  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
-  return env;
-}
-
-function spawnHub(args: string[], env: Record<string, string | undefined>, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, [HUB_BIN, "start", "--port", "0", "--host", "127.0.0.1", "--data", dataDir, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(env, tmpdir()),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.add(child);
-  child.once("exit", () => started.delete(child));
-  const append = (s: string) => {
-    if (output.length < 4 * 1024 * 1024) output += s;
-  };
-  child.stdout?.setEncoding("utf8").on("data", append);
-  child.stderr?.setEncoding("utf8").on("data", append);
-  return child;
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** `connect-hub start ARGS` that is expected to refuse: its exit code and stderr. */
-async function runRefusedStart(args: string[], env: Record<string, string | undefined>) {
-  const dataDir = join(await makeTempDir("workers-refused"), "data");
-  const child = spawnHub(args, env, dataDir);
-  let stderr = "";
-  child.stderr?.on("data", (s: string) => {
-    stderr += s;
-  });
-  if (!(await waitForExit(child, 30_000))) {
-    child.kill("SIGKILL");
-    throw new Error(`connect-hub start ${args.join(" ")} did not exit within 30 s`);
-  }
-  return { code: child.exitCode, stderr, dataDir };
-}
+// The --workers hub through processes.startHub, which returns at the first "hub listening" line
+// (a worker's, or the primary's: the url is the same); the primary's own line, the one no worker
+// wrote, names the workers.
 
 interface LogLine {
   msg?: string;
@@ -104,10 +43,9 @@ interface LogLine {
   hubId?: string;
 }
 
-/** The JSON log lines of every hub this file started, or of those written since `from`. */
-function logLines(from = 0): LogLine[] {
-  return output
-    .slice(from)
+function logLines(hub: Hub): LogLine[] {
+  return hub
+    .logs()
     .split("\n")
     .flatMap((line) => {
       try {
@@ -144,30 +82,14 @@ function workerIndexOf(pid: number): number | undefined {
   }
 }
 
-async function startWorkersHub(workers: number, env: Record<string, string | undefined>): Promise<WorkersHub> {
-  const dataDir = join(await makeTempDir("workers-hub"), "data");
-  const from = output.length;
-  const child = spawnHub(["--workers", String(workers)], env, dataDir);
+async function startWorkersHub(workers: number, options: StartHubOptions): Promise<WorkersHub> {
+  const hub = await startHub({ ...options, extraArgs: ["--workers", String(workers)] });
   const primary = await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`connect-hub exited (${child.exitCode}) before it was listening`);
-      // The primary's line is the one no worker wrote (workers' lines carry `worker`).
-      return logLines(from).find((line) => line.msg === "hub listening" && line.worker === undefined && line.workers);
-    },
-    { timeoutMs: 60_000, intervalMs: 100, what: `"hub listening" from the --workers ${workers} primary` },
-  ).catch((error: unknown) => {
-    child.kill("SIGKILL");
-    throw new Error(`${String(error)}\n----- hub output -----\n${output.slice(from).slice(-8000)}`);
-  });
-  const url = primary.url as string;
-  const pid = child.pid as number;
-  return {
-    url,
-    port: Number(new URL(url).port),
-    dataDir,
-    databaseUrl: env.DATABASE_URL,
-    process: child,
-    logs: () => output,
+    () => logLines(hub).find((line) => line.msg === "hub listening" && line.worker === undefined && line.workers),
+    { timeoutMs: 30_000, what: `"hub listening" from the --workers ${workers} primary` },
+  );
+  const pid = hub.process.pid as number;
+  return Object.assign(hub, {
     hubIds: primary.workers as string[],
     workerPids() {
       const byIndex = new Map<number, number>();
@@ -177,44 +99,51 @@ async function startWorkersHub(workers: number, env: Record<string, string | und
       }
       return byIndex;
     },
-    async stop() {
-      child.kill("SIGTERM");
-      if (!(await waitForExit(child, 40_000))) child.kill("SIGKILL");
-    },
-    async kill() {
-      child.kill("SIGKILL");
-      await waitForExit(child, 5_000);
-    },
-  };
+  });
 }
 
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`\n===== --workers hub output =====\n${output.slice(-12_000)}\n`));
-});
+/** `connect-hub start ARGS` that must refuse: the refusal startHub reports (exit code and output). */
+async function refusedStart(args: string[], env: Record<string, string | undefined>, databaseUrl?: string) {
+  const dataDir = join(await makeTempDir("workers-refused"), "data");
+  const refusal = await startHub({ dataDir, env, databaseUrl, extraArgs: args, readyTimeoutMs: 30_000 }).then(
+    (hub) => {
+      throw new Error(`connect-hub start ${args.join(" ")} started (${hub.url}) where it should refuse`);
+    },
+    (error: unknown) => String(error),
+  );
+  return { refusal, dataDir };
+}
 
-// ---------------------------------------------------------------------------------------------
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
 
 describe("connect-hub start --workers refusals", () => {
   it("refuses without REDIS_URL, saying the workers share state through Redis", async () => {
-    const result = await runRefusedStart(["--workers", "2"], { DATABASE_URL: "postgresql://127.0.0.1:5432/unused" });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(
-      "Error: --workers needs REDIS_URL: the workers share state through Redis, see docs/cluster.md",
-    );
+    const { refusal, dataDir } = await refusedStart(["--workers", "2"], {}, "postgresql://127.0.0.1:5432/unused");
+    expect(refusal).toContain("exited (1) before it was listening");
+    expect(refusal).toContain("Error: --workers needs REDIS_URL: the workers share state through Redis, see docs/cluster.md");
     // Refused before it took anything: no lock left behind in the data directory.
-    expect(existsSync(join(result.dataDir, "hub.pid"))).toBe(false);
+    expect(existsSync(join(dataDir, "hub.pid"))).toBe(false);
   });
 
   it("refuses without DATABASE_URL, saying PGlite serves one process", async () => {
-    const result = await runRefusedStart(["--workers", "2"], { REDIS_URL: DEFAULT_REDIS_URL });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain("Error: --workers needs DATABASE_URL: the embedded PGlite database serves one process");
+    const { refusal } = await refusedStart(["--workers", "2"], { REDIS_URL: DEFAULT_REDIS_URL });
+    expect(refusal).toContain("exited (1) before it was listening");
+    expect(refusal).toContain("Error: --workers needs DATABASE_URL: the embedded PGlite database serves one process");
   });
 
   it("refuses a worker count it cannot run, saying what it takes", async () => {
-    const result = await runRefusedStart(["--workers", "many"], { REDIS_URL: DEFAULT_REDIS_URL });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Error: Invalid --workers "many": use a number of hub processes from 1 to');
+    const { refusal } = await refusedStart(["--workers", "many"], { REDIS_URL: DEFAULT_REDIS_URL });
+    expect(refusal).toContain("exited (1) before it was listening");
+    expect(refusal).toContain('Error: Invalid --workers "many": use a number of hub processes from 1 to');
   });
 });
 
@@ -238,10 +167,8 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
     redis.on("error", () => {});
     await redis.connect();
     hub = await startWorkersHub(2, {
-      REDIS_URL: DEFAULT_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      DATABASE_URL: database.url,
-      HUB_ID: hubIdBase,
+      databaseUrl: database.url,
+      env: { REDIS_URL: DEFAULT_REDIS_URL, REDIS_KEY_PREFIX: prefix, HUB_ID: hubIdBase },
     });
     ({ apiKey } = await createWorkspace(hub, "workers", "ops@workers.test"));
     sha = await startSha256Server();
@@ -250,12 +177,6 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
   afterAll(async () => {
     await Promise.all([...agentOn.values()].map((agent) => agent.down().catch(() => {})));
     await hub?.stop();
-    await Promise.all(
-      [...started].map(async (child) => {
-        child.kill("SIGKILL");
-        await waitForExit(child, 5_000);
-      }),
-    );
     if (redis) {
       await deleteKeys(redis, prefix).catch((error: unknown) => console.warn(`could not delete ${prefix}*: ${String(error)}`));
       redis.disconnect();
@@ -274,7 +195,7 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
     expect(new Set(peerUrls).size).toBe(2);
     for (const url of peerUrls) expect(new URL(url as string).port).not.toBe(String(hub.port));
     // One "hub listening" for the whole, from the primary, once both workers were listening.
-    const listening = logLines().filter((line) => line.msg === "hub listening" && line.worker === undefined);
+    const listening = logLines(hub).filter((line) => line.msg === "hub listening" && line.worker === undefined);
     expect(listening).toHaveLength(1);
   });
 
@@ -324,7 +245,7 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
       { timeoutMs: 20_000, what: "the primary to start worker 1 again" },
     );
     expect(isAlive(after)).toBe(true);
-    await waitFor(() => logLines().some((line) => line.msg === "hub worker restarted" && line.hubId === `${hubIdBase}-w1`), {
+    await waitFor(() => logLines(hub).some((line) => line.msg === "hub worker restarted" && line.hubId === `${hubIdBase}-w1`), {
       timeoutMs: 30_000,
       what: 'the primary\'s "hub worker restarted"',
     });
@@ -355,10 +276,8 @@ describe.skipIf(!pgTarget)("connect-hub start --workers 2", () => {
 
   it("leaves no worker behind when the primary is killed", async () => {
     const second = await startWorkersHub(2, {
-      REDIS_URL: DEFAULT_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      DATABASE_URL: database.url,
-      HUB_ID: `${hubIdBase}-b`,
+      databaseUrl: database.url,
+      env: { REDIS_URL: DEFAULT_REDIS_URL, REDIS_KEY_PREFIX: prefix, HUB_ID: `${hubIdBase}-b` },
     });
     const workers = [...second.workerPids().values()];
     expect(workers).toHaveLength(2);
