@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { checkWorkersEnvironment, MAX_WORKERS, parseWorkerCount, WorkersError, workerHubIdBase } from "./workers.js";
+import {
+  checkWorkersEnvironment,
+  MAX_WORKERS,
+  nextRestartDelay,
+  parseWorkerCount,
+  WorkersError,
+  workerHubIdBase,
+} from "./workers.js";
 
 describe("parseWorkerCount", () => {
   it("is one hub without --workers", () => {
@@ -72,5 +79,22 @@ describe("workerHubIdBase", () => {
     ];
     for (const id of ids) expect(id).toMatch(hubIdPattern);
     expect(ids[2]).toBe(`odd-host_name--pid${process.pid}-w0`);
+  });
+});
+
+describe("nextRestartDelay", () => {
+  it("restarts at once a worker that ran a while", () => {
+    expect(nextRestartDelay(60_000, 0)).toBe(0);
+    expect(nextRestartDelay(60_000, 16_000)).toBe(0);
+  });
+
+  it("backs off, doubling up to 30 s, while a worker keeps dying at once", () => {
+    const delays: number[] = [];
+    let delay = 0;
+    for (let death = 0; death < 8; death++) {
+      delay = nextRestartDelay(500, delay);
+      delays.push(delay);
+    }
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
   });
 });

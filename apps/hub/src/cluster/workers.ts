@@ -68,6 +68,16 @@ export function workerHubIdBase(hubId: string | undefined, port: number, host: s
   return `${name.slice(0, 64 - `-${suffix}-w${MAX_WORKERS}`.length)}-${suffix}`;
 }
 
+/**
+ * How long to wait before starting a dead worker again: at once after a worker that ran a while
+ * (a crash of an otherwise healthy hub), doubling from 1 s up to 30 s while it keeps dying at once
+ * (a database or Redis it cannot reach, a bad certificate), so a broken worker does not spin.
+ */
+export function nextRestartDelay(livedMs: number, previousDelayMs: number): number {
+  if (livedMs >= QUICK_DEATH_MS) return 0;
+  return Math.min(Math.max(previousDelayMs * 2, FIRST_RESTART_DELAY_MS), MAX_RESTART_DELAY_MS);
+}
+
 /** This process's worker index when the primary forked it, else undefined (a primary or a lone hub). */
 export function readWorkerIndex(): number | undefined {
   if (!cluster.isWorker) return undefined;
@@ -179,8 +189,7 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
         return;
       }
       const livedMs = Date.now() - slot.startedAt;
-      slot.restartDelayMs =
-        livedMs < QUICK_DEATH_MS ? Math.min(Math.max(slot.restartDelayMs * 2, FIRST_RESTART_DELAY_MS), MAX_RESTART_DELAY_MS) : 0;
+      slot.restartDelayMs = nextRestartDelay(livedMs, slot.restartDelayMs);
       log.warn(
         { worker: slot.index, hubId: slot.hubId, code, signal, livedMs, restartInMs: slot.restartDelayMs },
         "hub worker exited: restarting it",
