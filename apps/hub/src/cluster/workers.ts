@@ -146,8 +146,8 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
     throw error;
   }
 
-  // Round robin in the primary spreads connections evenly; the operating system's choice among
-  // workers accepting on one socket favours a few (the Linux default is this already, said once).
+  // Round robin in the primary spreads connections evenly, where leaving the shared socket to the
+  // kernel favours a few workers. Node's default outside Windows already: set so nothing else decides.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const base = workerHubIdBase(env.HUB_ID, options.port);
   const slots: WorkerSlot[] = Array.from({ length: options.workers }, (_, index) => ({
