@@ -2,7 +2,9 @@ import { mkdir, readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import {
   type ApiDeps,
   createFileMailer,
@@ -11,6 +13,9 @@ import {
   createSmtpMailer,
   createWorkspaceEvents,
   type Mailer,
+  type RateLimiter,
+  REDIS_UNAVAILABLE_MESSAGE,
+  type Revocations,
   rekeyLegacyHashes,
   SECRET_HASH_KEY_MISMATCH,
   scheduleAuditPruning,
@@ -22,6 +27,8 @@ import type { Logger } from "pino";
 import { runAdminCall } from "./admin/admin-commands.js";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
+import { type ClusterNode, startClusterNode } from "./cluster/cluster-node.js";
+import { PEER_UPGRADE_PATH, type PeerTlsMaterial, peerTlsServerOptions, readPeerTlsFiles } from "./cluster/peer-listener.js";
 import {
   createClientAddressReader,
   hashFrontEndSecret,
@@ -31,7 +38,7 @@ import {
   type TransportPolicy,
 } from "./config/client-address.js";
 import type { HubEnv } from "./config/env.js";
-import { loadFrontEndSecret, loadSecrets } from "./config/secrets.js";
+import { loadClusterSecret, loadFrontEndSecret, loadSecrets } from "./config/secrets.js";
 import { createRequestHandler } from "./http/request-handler.js";
 import { refuseUpgrade, sendJson } from "./http/responses.js";
 import { createLinkProxy } from "./links/link-proxy.js";
@@ -47,12 +54,20 @@ export interface HubOptions {
   host: string;
   /** PGlite data directory; also holds the admin socket. Ignored for storage when DATABASE_URL is set. */
   dataDir: string;
+  /**
+   * Set in a worker of `connect-hub start --workers N` (cluster/workers.ts): the primary holds the
+   * data directory's lock, only worker 0 serves the admin socket, and the worker listens for other
+   * hubs on a port of its own.
+   */
+  worker?: { index: number };
 }
 
 export interface RunningHub {
   url: string;
   db: Database;
   relay: RelayServer;
+  /** This hub's id in its cluster (REDIS_URL set), else undefined. */
+  hubId: string | undefined;
   close(): Promise<void>;
 }
 
@@ -64,12 +79,15 @@ export async function openHubDatabase(env: HubEnv, dataDir: string): Promise<Dat
 
 export interface ApiDepsParts {
   /** One bus per hub process: the relay publishes presence on it, tRPC subscribers read from it. */
-  events?: WorkspaceEvents;
+  events?: WorkspaceEvents | undefined;
   mailer?: Mailer;
   publicUrl?: string;
   sessionSigningSecret?: string;
   /** ENCRYPTION_KEY: keys the stored hashes of share codes and link slugs. */
   secretHashKey?: Uint8Array;
+  /** Cluster-wide buses and limits (cluster/cluster-node.ts); in-process ones otherwise. */
+  revocations?: Revocations | undefined;
+  rateLimiter?: RateLimiter | undefined;
 }
 
 export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presence"], parts: ApiDepsParts = {}): ApiDeps {
@@ -87,8 +105,8 @@ export function createApiDeps(db: Database, env: HubEnv, relay: ApiDeps["presenc
     presence: relay,
     events: parts.events ?? createWorkspaceEvents(),
     mailer: parts.mailer ?? { sendMagicLink: async () => {} },
-    rateLimiter: createRateLimiter(),
-    revocations: createRevocations(),
+    rateLimiter: parts.rateLimiter ?? createRateLimiter(),
+    revocations: parts.revocations ?? createRevocations(),
   };
 }
 
@@ -129,11 +147,58 @@ async function createHttpServer(env: HubEnv, handler: RequestListener): Promise<
 /** How long a stopping hub lets in-flight HTTP requests finish before closing their connections. */
 const SHUTDOWN_DRAIN_MS = 2_000;
 
-/** Starts the hub: database (migrated), relay, control plane and admin socket on one port. */
+/** Where a hub's peers reach it when HUB_PEER_URL is unset: right on one machine only. */
+function defaultPeerUrl(scheme: "ws" | "wss", port: number): string {
+  return `${scheme}://127.0.0.1:${port}`;
+}
+
+/**
+ * The port other hubs dial when the main port cannot take them: a `--workers` worker shares its
+ * main port with its siblings (the kernel picks which worker gets a connection), and mutual TLS
+ * between hubs needs a listener that asks for client certificates. Serves /cluster only.
+ */
+async function listenForPeers(
+  env: HubEnv,
+  options: { peerTls: PeerTlsMaterial | undefined; isWorker: boolean },
+  onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<{ server: Server; url: string }> {
+  const { peerTls } = options;
+  const refuse: RequestListener = (_request, response) =>
+    sendJson(response, 404, { error: "Not found: this port serves other hubs only" });
+  const server = peerTls ? createTlsServer(peerTlsServerOptions(peerTls), refuse) : createServer(refuse);
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((request.url ?? "/").split("?")[0] === PEER_UPGRADE_PATH) onUpgrade(request, socket, head);
+    else refuseUpgrade(socket, 404, `Not found: this port serves other hubs at ${PEER_UPGRADE_PATH} only`);
+  });
+  server.on("clientError", (_error, socket) => socket.destroy());
+  const wanted = env.HUB_PEER_URL ? new URL(env.HUB_PEER_URL) : undefined;
+  // A worker listens where HUB_PEER_URL's host says, on a port of its own.
+  const host = wanted?.hostname.replace(/^\[|\]$/g, "") ?? "127.0.0.1";
+  const port = !options.isWorker && wanted?.port ? Number(wanted.port) : 0;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    // exclusive: in a node:cluster worker a shared listen(0) would give every worker one port.
+    server.listen({ port, host, exclusive: true }, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { server, url: `${peerTls ? "wss" : "ws"}://${shownHost}:${address.port}` };
+}
+
+function readPeerTls(env: HubEnv): PeerTlsMaterial | undefined {
+  if (!env.HUB_PEER_TLS_CERT || !env.HUB_PEER_TLS_KEY || !env.HUB_PEER_TLS_CA) return undefined;
+  return readPeerTlsFiles({ certPath: env.HUB_PEER_TLS_CERT, keyPath: env.HUB_PEER_TLS_KEY, caPath: env.HUB_PEER_TLS_CA });
+}
+
+/**
+ * Starts the hub: database (migrated), relay, control plane and admin socket on one port; with
+ * REDIS_URL also its membership of the cluster (docs/cluster.md).
+ */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { env, log } = options;
   const dataDir = resolve(options.dataDir);
-  const lock = await lockDataDir(dataDir);
+  // A worker's primary holds the data directory (cluster/workers.ts).
+  const lock = options.worker ? { release: async () => {} } : await lockDataDir(dataDir);
   let db: Database;
   try {
     db = await openHubDatabase(env, dataDir);
@@ -141,17 +206,76 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await lock.release();
     throw error;
   }
-  const presence: ApiDeps["presence"] = {
-    isAgentOnline: (agentId) => relay.isAgentOnline(agentId),
-    describeServiceTraffic: (agentId, serviceName) => relay.describeServiceTraffic(agentId, serviceName),
-  };
   const mailer = createMailer(env, log, dataDir);
   const secrets = await loadSecrets(env, dataDir);
   const frontEndSecret = await loadFrontEndSecret(env, dataDir);
+
+  // Listening first: a hub's default id and peer address come from its port (port 0 in tests).
+  // Until the hub is wired, requests get 503 and upgrades are refused.
+  let handleRequest: RequestListener = (_request, response) => sendJson(response, 503, { error: "The hub is starting" });
+  let handleUpgrade = (_request: IncomingMessage, socket: Duplex, _head: Buffer) =>
+    refuseUpgrade(socket, 503, "The hub is starting");
+  const server = await createHttpServer(env, (request, response) => handleRequest(request, response));
+  server.on("upgrade", (request, socket, head) => handleUpgrade(request, socket, head));
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const scheme = env.TLS_CERT ? "https" : "http";
+  const url = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+
+  let cluster: ClusterNode | undefined;
+  let peerListener: Server | undefined;
+  try {
+    if (env.REDIS_URL) {
+      const peerTls = readPeerTls(env);
+      const hubId = env.HUB_ID ?? `${hostname()}-${address.port}`;
+      let peerUrl = env.HUB_PEER_URL ?? defaultPeerUrl(env.TLS_CERT ? "wss" : "ws", address.port);
+      if (options.worker || peerTls) {
+        const peers = await listenForPeers(env, { peerTls, isWorker: options.worker !== undefined }, (request, socket, head) =>
+          cluster?.handlePeerUpgrade(request, socket, head),
+        );
+        peerListener = peers.server;
+        if (options.worker || !env.HUB_PEER_URL) peerUrl = peers.url;
+      }
+      cluster = await startClusterNode({
+        redisUrl: env.REDIS_URL,
+        keyPrefix: env.REDIS_KEY_PREFIX,
+        self: { hubId, peerUrl },
+        secrets: { ...secrets, clusterSecret: await loadClusterSecret(env, dataDir) },
+        connectionsPerPeer: env.HUB_PEER_CONNECTIONS,
+        peerTls,
+        log,
+      });
+      log.info({ hubId, peerUrl, redisKeyPrefix: env.REDIS_KEY_PREFIX }, "joined the cluster");
+    }
+  } catch (error) {
+    peerListener?.close();
+    server.close();
+    mailer.close?.();
+    await db.close();
+    await lock.release();
+    throw error;
+  }
+  const clusterLog = cluster ? log.child({ hubId: cluster.hubId }) : log;
+
+  let relay: RelayServer | undefined;
+  const presence: ApiDeps["presence"] = {
+    findOnlineAgents: async (agentIds) =>
+      cluster ? cluster.findOnlineAgents(agentIds) : new Set(agentIds.filter((agentId) => relay?.isAgentOnline(agentId))),
+    describeServiceTraffic: (agentId, serviceName) =>
+      relay?.describeServiceTraffic(agentId, serviceName) ?? { bytesRelayed: 0, streams: [] },
+  };
   const deps = createApiDeps(db, env, presence, {
     mailer,
     sessionSigningSecret: secrets.jwtSecret,
     secretHashKey: secrets.encryptionKey,
+    events: cluster?.workspaceEvents(createWorkspaceEvents()),
+    revocations: cluster?.revocations(createRevocations()),
+    rateLimiter: cluster?.rateLimiter,
   });
   await rekeySecretHashesAtStart(deps, log);
   // AUDIT_RETENTION_DAYS: now, then daily. The runtime role cannot delete audit rows itself; the
@@ -163,16 +287,19 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     onPruned: (pruned) => log.info({ pruned, retentionDays }, "pruned audit events older than the retention"),
     onError: (error) => log.warn({ err: String(error), retentionDays }, "could not prune the audit log: trying again in a day"),
   });
-  const relay: RelayServer = new RelayServer(createApiAuthority(deps, log), log, {
+  const runningRelay = new RelayServer(createApiAuthority(deps, clusterLog), clusterLog, {
     heartbeatMs: env.HEARTBEAT_SECONDS * 1000,
+    cluster,
   });
-  const stopCuttingRevokedShares = deps.revocations.subscribe((revocation) => {
+  relay = runningRelay;
+  cluster?.attachRelay(runningRelay);
+  const stopCuttingRevoked = deps.revocations.subscribe((revocation) => {
     switch (revocation.kind) {
       case "share":
-        relay.resetShareStreams(revocation.shareId);
+        runningRelay.resetShareStreams(revocation.shareId);
         return;
       case "agent":
-        relay.closeRevokedAgent(revocation.agentId, revocation.reason);
+        runningRelay.closeRevokedAgent(revocation.agentId, revocation.reason);
         return;
       case "link":
       case "member":
@@ -198,27 +325,34 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     match: (request: IncomingMessage) => (isFrontEndRequest(request, policy) ? undefined : matchLink(request)),
     proxy: createLinkProxy({
       deps,
-      relay,
-      log,
+      relay: runningRelay,
+      // Per-address link limits hold across the cluster: the same limiter as sign-in and shares.
+      rateLimiter: deps.rateLimiter,
+      log: clusterLog,
       readClientIp,
       isSecureRequest: (request) => isSecureRequest(request, policy),
     }),
   };
   const handler = createRequestHandler({
     deps,
-    // Ready = accepting (not draining for a shutdown) and the database answers.
-    isReady: async () => {
-      if (!relay.isAccepting) return false;
-      await db.ping();
-      return true;
+    // Ready = accepting (not draining for a shutdown), the database answers, and Redis if clustered.
+    readinessProblem: async () => {
+      if (!runningRelay.isAccepting) return "The hub is shutting down";
+      if (cluster && !cluster.isReady()) return REDIS_UNAVAILABLE_MESSAGE;
+      try {
+        await db.ping();
+      } catch {
+        return "The hub cannot reach its database right now";
+      }
+      return undefined;
     },
-    renderMetrics: () => renderPrometheus(relay.snapshot()),
+    renderMetrics: () => renderPrometheus(runningRelay.snapshot(), cluster?.hubId),
     metricsToken: env.METRICS_TOKEN,
     readClientIp,
     log,
     links,
   });
-  const server = await createHttpServer(env, (request, response) => {
+  handleRequest = (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     // Health probes carry no secret, so load balancers may use plain HTTP for them.
     const refusal = path === "/healthz" || path === "/readyz" ? undefined : refuseRequest(request, policy);
@@ -227,8 +361,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       return;
     }
     handler(request, response);
-  });
-  server.on("upgrade", (request, socket, head) => {
+  };
+  handleUpgrade = (request, socket, head) => {
     const linkTarget = links.match(request);
     if (linkTarget) {
       const refusal = refuseRequest(request, policy);
@@ -237,6 +371,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       return;
     }
     const path = (request.url ?? "/").split("?")[0];
+    // Other hubs dial the main port unless they have one of their own (workers, mutual TLS).
+    if (path === PEER_UPGRADE_PATH && cluster && peerListener === undefined) {
+      cluster.handlePeerUpgrade(request, socket, head);
+      return;
+    }
     if (path !== "/relay") {
       refuseUpgrade(socket, 404, "Not found: agents connect to /relay");
       return;
@@ -246,33 +385,30 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       refuseUpgrade(socket, 403, refusal);
       return;
     }
-    void relay.handleUpgrade(request, socket, head, readClientIp(request));
-  });
-  server.on("clientError", (_error, socket) => socket.destroy());
+    void runningRelay.handleUpgrade(request, socket, head, readClientIp(request));
+  };
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolveListen());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const scheme = env.TLS_CERT ? "https" : "http";
-  const url = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
   // Emailed links need an address users can open; without PUBLIC_URL that is where we listen.
   deps.config.publicUrl ??= url;
 
-  const admin = await serveAdminSocket(dataDir, ({ id: _id, ...call }) => runAdminCall(deps, call, url));
+  // One admin socket per data directory: a worker other than the first leaves it to that one.
+  const admin =
+    options.worker && options.worker.index > 0
+      ? { close: () => {} }
+      : await serveAdminSocket(dataDir, ({ id: _id, ...call }) => runAdminCall(deps, call, url));
 
   // Without SMTP, say once where sign-in links will appear, so a local user knows where to look.
   const signInLinks = env.SMTP_URL ? undefined : join(dataDir, SIGN_IN_LINKS_FILE);
-  log.info({ url, database: db.kind, dataDir, signInLinks }, "hub listening");
+  // A worker's primary says "hub listening" once all its workers are (cluster/workers.ts).
+  clusterLog.info({ url, database: db.kind, dataDir, signInLinks }, options.worker ? "hub worker listening" : "hub listening");
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      stopCuttingRevokedShares();
+      stopCuttingRevoked();
       links.proxy.close();
-      await relay.shutdown();
+      cluster?.beginDrain("hub shutting down");
+      await runningRelay.shutdown();
       admin.close();
       const serverClosed = new Promise<void>((done) => server.close(() => done()));
       // Live-update (SSE) responses never end by themselves, so close() alone would wait for
@@ -282,6 +418,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await serverClosed;
       clearTimeout(cutConnections);
       server.closeAllConnections();
+      peerListener?.close();
+      peerListener?.closeAllConnections();
+      await cluster?.close();
       mailer.close?.();
       await auditPruning.stop();
       await db.close();
@@ -289,5 +428,5 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     })();
     return closing;
   };
-  return { url, db, relay, close };
+  return { url, db, relay: runningRelay, hubId: cluster?.hubId, close };
 }

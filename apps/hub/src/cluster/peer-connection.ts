@@ -2,8 +2,6 @@ import {
   CloseCode,
   decodeControl,
   decodePeerOpen,
-  decodeReset,
-  decodeWindow,
   encodeControl,
   encodeReset,
   FrameType,
@@ -199,9 +197,6 @@ export class PeerConnection implements StreamPeer {
       this.receiveOpen(streamId, payload);
       return;
     }
-    // Malformed payloads would otherwise be read past (WINDOW) or forwarded to an agent (RST).
-    if (type === FrameType.WINDOW) decodeWindow(payload);
-    else if (type === FrameType.RST) decodeReset(payload);
     const slot = this.slots.get(streamId);
     // Frames of a stream we already reset or closed: a harmless race with our RST.
     if (!slot) return;

@@ -21,7 +21,7 @@ afterEach(async () => {
 async function serveHub(host: string, metricsToken?: string): Promise<{ host: string; port: number }> {
   const handler = createRequestHandler({
     deps: { config: {} } as unknown as ApiDeps,
-    isReady: async () => true,
+    readinessProblem: async () => undefined,
     renderMetrics: () => METRICS_TEXT,
     metricsToken,
     readClientIp: (req) => req.socket.remoteAddress ?? "unknown",

@@ -11,7 +11,8 @@ import { sendJson } from "./responses.js";
 
 export interface HttpRoutesOptions {
   deps: ApiDeps;
-  isReady(): Promise<boolean>;
+  /** Undefined when the hub should get traffic; otherwise why not, for /readyz (503). */
+  readinessProblem(): Promise<string | undefined>;
   renderMetrics(): string;
   /** METRICS_TOKEN: /metrics wants it as a bearer token; unset, /metrics answers loopback only. */
   metricsToken?: string | undefined;
@@ -51,9 +52,14 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
       return;
     }
     if (path === "/readyz") {
-      options.isReady().then(
-        (isReady) => sendJson(res, isReady ? 200 : 503, { status: isReady ? "ready" : "unavailable" }),
-        () => sendJson(res, 503, { status: "unavailable" }),
+      options.readinessProblem().then(
+        (problem) =>
+          sendJson(
+            res,
+            problem === undefined ? 200 : 503,
+            problem === undefined ? { status: "ready" } : { status: "unavailable", reason: problem },
+          ),
+        () => sendJson(res, 503, { status: "unavailable", reason: "The hub could not check its readiness" }),
       );
       return;
     }

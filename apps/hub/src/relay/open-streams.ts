@@ -24,19 +24,32 @@ export class OpenStreams {
     return [...this.streams];
   }
 
-  /** A new stream whose client end is `client`; `onClosed` runs once it has closed and been counted. */
-  create(client: StreamEnd, service: string, onClosed?: (closed: RelayStream) => void): RelayStream {
-    const stream = new RelayStream(client, service, (closed) => {
-      this.streams.delete(closed);
-      const bytes = closed.bytesFromClient + closed.bytesFromServer;
-      this.metrics.closedStreamBytes += bytes;
-      if (closed.servingAgentId !== undefined) {
-        const key = serviceKey(closed.servingAgentId, closed.service);
-        this.closedBytesByService.set(key, (this.closedBytesByService.get(key) ?? 0) + bytes);
-      }
-      onClosed?.(closed);
-      if (this.streams.size === 0) this.onDrained?.();
-    });
+  /**
+   * A new stream whose client end is `client`; `onClosed` runs once it has closed and been counted.
+   * `clientMaxWindow` lowers the client end's window limit (a peer hub's OPEN says its agent's).
+   */
+  create(
+    client: StreamEnd,
+    service: string,
+    options: { onClosed?: (closed: RelayStream) => void; clientMaxWindow?: number } = {},
+  ): RelayStream {
+    const { onClosed, clientMaxWindow } = options;
+    const stream = new RelayStream(
+      client,
+      service,
+      (closed) => {
+        this.streams.delete(closed);
+        const bytes = closed.bytesFromClient + closed.bytesFromServer;
+        this.metrics.closedStreamBytes += bytes;
+        if (closed.servingAgentId !== undefined) {
+          const key = serviceKey(closed.servingAgentId, closed.service);
+          this.closedBytesByService.set(key, (this.closedBytesByService.get(key) ?? 0) + bytes);
+        }
+        onClosed?.(closed);
+        if (this.streams.size === 0) this.onDrained?.();
+      },
+      clientMaxWindow,
+    );
     this.streams.add(stream);
     return stream;
   }

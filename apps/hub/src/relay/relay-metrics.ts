@@ -28,12 +28,19 @@ export interface MetricsSnapshot {
 }
 
 /** Prometheus text exposition format, version 0.0.4. */
-export function renderPrometheus(snapshot: MetricsSnapshot): string {
+export function renderPrometheus(snapshot: MetricsSnapshot, hubId?: string): string {
   const lines: string[] = [];
+  // Every sample says which hub it is of: with several hubs, each one's /metrics is its own.
+  const hubLabel = hubId === undefined ? "" : `hub="${hubId.replace(/["\\\n]/g, "_")}"`;
+  const withHub = (labels: string) => {
+    if (hubLabel === "") return labels;
+    return labels === "" ? `{${hubLabel}}` : `{${hubLabel},${labels.slice(1)}`;
+  };
   const metric = (name: string, type: "gauge" | "counter", help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    for (const [labels, value] of samples) lines.push(`${name}${withHub(labels)} ${value}`);
   };
+  if (hubId !== undefined) metric("pc_hub_info", "gauge", "This hub's id in its cluster.", [["", 1]]);
   const { metrics } = snapshot;
   metric("pc_agents_online", "gauge", "Agents connected to this hub.", [["", snapshot.agentsOnline]]);
   metric("pc_relay_connections", "gauge", "Relay WebSocket connections, including those in their handshake.", [

@@ -1,5 +1,7 @@
 import {
   decodeOpenOk,
+  decodeReset,
+  decodeWindow,
   encodeOpenOk,
   FRAME_HEADER_BYTES,
   FrameType,
@@ -58,12 +60,17 @@ export class RelayStream {
   /** The exposing agent, once routed to one connected to this hub (not for a stream sent on to a peer hub). */
   servingAgentId: string | undefined;
 
+  /** The most credit the client end accepts: its connection's, or what a peer hub's OPEN said for it. */
+  private readonly clientMaxWindow: number;
+
   constructor(
     readonly client: StreamEnd,
     readonly service: string,
     private readonly onClosed: (stream: RelayStream) => void,
+    clientMaxWindow?: number,
   ) {
-    this.windowLimit = client.peer.maxStreamWindow;
+    this.clientMaxWindow = Math.min(clientMaxWindow ?? client.peer.maxStreamWindow, client.peer.maxStreamWindow);
+    this.windowLimit = this.clientMaxWindow;
     this.clientToServer = new SendCredit(INITIAL_STREAM_WINDOW, this.windowLimit);
     this.serverToClient = new SendCredit(INITIAL_STREAM_WINDOW, this.windowLimit);
   }
@@ -78,7 +85,7 @@ export class RelayStream {
    * may grow the window of the client's uploads: `windowLimit`, the smaller of both ends' limits.
    */
   openOn(server: StreamEnd, buildOpen: (windowLimit: number) => Buffer): void {
-    this.setWindowLimit(Math.min(this.client.peer.maxStreamWindow, server.peer.maxStreamWindow));
+    this.setWindowLimit(Math.min(this.clientMaxWindow, server.peer.maxStreamWindow));
     server.peer.sendFrame(buildOpen(this.windowLimit));
     this.server = server;
     const early = this.early;
@@ -102,7 +109,8 @@ export class RelayStream {
         break;
       }
       case FrameType.WINDOW: {
-        const increment = message.readUInt32BE(offset + FRAME_HEADER_BYTES);
+        // decodeWindow, not a bare read: a short payload would read the next frame's header.
+        const increment = decodeWindow(payloadOf(message, offset, payloadLength));
         // A WINDOW from one end is credit for the other end's sending.
         (fromClient ? this.serverToClient : this.clientToServer).grant(increment);
         break;
@@ -115,9 +123,7 @@ export class RelayStream {
         if (fromClient) return false;
         // A peer hub's OPEN_OK states the limit it agreed with the exposing agent, which may be
         // lower than ours: both hubs and both agents then keep the same books. An agent's states none.
-        const agreed = this.server?.peer.isHub
-          ? decodeOpenOk(message.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + payloadLength))
-          : undefined;
+        const agreed = this.server?.peer.isHub ? decodeOpenOk(payloadOf(message, offset, payloadLength)) : undefined;
         if (agreed !== undefined && agreed < this.windowLimit) this.setWindowLimit(agreed);
         // Our own OPEN_OK instead of the agent's: it tells the client how far it may grow
         // the window of its downloads.
@@ -125,6 +131,8 @@ export class RelayStream {
         return true;
       }
       case FrameType.RST:
+        // Checked before it reaches the other end, which would reject a malformed one.
+        decodeReset(payloadOf(message, offset, payloadLength));
         this.relayTo(fromClient ? "server" : "client", message, offset, payloadLength);
         this.close();
         return true;
@@ -172,4 +180,9 @@ export class RelayStream {
     if (this.server) this.server.peer.detachStream(this.server.id);
     this.onClosed(this);
   }
+}
+
+function payloadOf(message: Buffer, offset: number, payloadLength: number): Buffer {
+  const start = offset + FRAME_HEADER_BYTES;
+  return message.subarray(start, start + payloadLength);
 }

@@ -94,7 +94,10 @@ export class StreamOpens {
       connection.sendReset(streamId, ResetCode.UNAVAILABLE, SHUTTING_DOWN);
       return;
     }
-    const stream = this.deps.streams.create({ peer: connection, id: streamId }, request.service);
+    // The reaching agent's limit, as its hub told us: both hubs keep the same books.
+    const stream = this.deps.streams.create({ peer: connection, id: streamId }, request.service, {
+      clientMaxWindow: request.maxWindow,
+    });
     stream.clientAgentId = request.client.kind === "agent" ? request.client.agentId : undefined;
     connection.attach(streamId, stream, "client");
     const grant: StreamGrant = {
@@ -113,17 +116,19 @@ export class StreamOpens {
 
   private pending(log: Logger, client: { peer: AgentConnection; id: number }, service: string): RelayStream {
     const openedAt = Date.now();
-    return this.deps.streams.create(client, service, (closed) => {
-      // Counts and timing only: the relay never looks at, keeps or logs the bytes themselves.
-      log.debug(
-        {
-          streamId: client.id,
-          bytesFromClient: closed.bytesFromClient,
-          bytesFromServer: closed.bytesFromServer,
-          durationMs: Date.now() - openedAt,
-        },
-        "stream closed",
-      );
+    return this.deps.streams.create(client, service, {
+      onClosed: (closed) => {
+        // Counts and timing only: the relay never looks at, keeps or logs the bytes themselves.
+        log.debug(
+          {
+            streamId: client.id,
+            bytesFromClient: closed.bytesFromClient,
+            bytesFromServer: closed.bytesFromServer,
+            durationMs: Date.now() - openedAt,
+          },
+          "stream closed",
+        );
+      },
     });
   }
 
