@@ -80,10 +80,10 @@ describe("cluster harness", () => {
     }
     await expect(
       cluster.addHub({ hubId: "hub-odd", env: { JWT_SECRET: randomBytes(32).toString("base64url") }, readyTimeoutMs: 30_000 }),
-    ).rejects.toThrow(/JWT_SECRET differs from the cluster's[^\n]*give every hub the same JWT_SECRET/);
+    ).rejects.toThrow(/JWT_SECRET differs from [^\n]*hub-1[^\n]*give every hub the same JWT_SECRET/);
     await expect(
       cluster.addHub({ hubId: "hub-odd", env: { CLUSTER_SECRET: randomBytes(32).toString("hex") }, readyTimeoutMs: 30_000 }),
-    ).rejects.toThrow(/CLUSTER_SECRET differs from the cluster's[^\n]*give every hub the same CLUSTER_SECRET/);
+    ).rejects.toThrow(/CLUSTER_SECRET differs from [^\n]*hub-1[^\n]*give every hub the same CLUSTER_SECRET/);
     // The same secrets join.
     expect((await cluster.addHub({ hubId: "hub-even" })).hubId).toBe("hub-even");
     await cluster.close();
