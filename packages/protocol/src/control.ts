@@ -17,6 +17,16 @@ export const helloMessage = z.object({
   agentVersion: z.string().max(64),
   /** The largest stream window this agent accepts as a sender; absent: LEGACY_MAX_STREAM_WINDOW. */
   maxStreamWindow: streamWindowLimit.optional(),
+  /**
+   * A random id of this agent process, the same on every reconnect: tells the hub a reconnect
+   * from a second process using the same token (a copied credential). Absent from older agents.
+   */
+  instance: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9-]+$/)
+    .optional(),
 });
 
 /** Hub -> agent, answer to hello: the agreed version and who the hub thinks we are. */

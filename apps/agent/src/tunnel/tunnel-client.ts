@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { connect as connectTcp, type Socket } from "node:net";
 import {
   AGENT_REVOKED_ERROR_CODE,
@@ -126,6 +127,8 @@ export class TunnelClient {
   private readonly corked: StreamBridge[] = [];
   private nextStreamId = 1;
   private readonly backoff: Backoff;
+  /** Sent in every hello: the same across this client's reconnects, another for any other process. */
+  private readonly instance = randomUUID();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
@@ -315,6 +318,7 @@ export class TunnelClient {
           versions: [...PROTOCOL_VERSIONS],
           agentVersion: this.options.agentVersion ?? "0.1.0",
           maxStreamWindow: MAX_STREAM_WINDOW,
+          instance: this.instance,
         }),
       );
     });

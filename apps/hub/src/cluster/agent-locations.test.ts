@@ -30,6 +30,17 @@ describe("agent locations", () => {
     expect(await a.locate("agent-1")).toEqual(onHubB);
   });
 
+  it("keeps the agent process's id, so the next claim can tell a reconnect from a copied token", async () => {
+    const { a, b } = await twoHubs();
+    await a.claim({ ...onHubA, instance: "process-1" });
+    expect(await b.claim({ ...onHubB, instance: "process-2" })).toEqual({ ...onHubA, instance: "process-1" });
+    expect(await a.locate("agent-1")).toEqual({ ...onHubB, instance: "process-2" });
+    // Re-created by a refresh after Redis lost it: the id comes back too.
+    await b.release("agent-1", "epoch-b");
+    await b.refresh([{ ...onHubB, instance: "process-2" }]);
+    expect(await a.locate("agent-1")).toEqual({ ...onHubB, instance: "process-2" });
+  });
+
   it("tells the hub that lost an agent to a newer connection, and keeps the newer record", async () => {
     const { a, b, redis } = await twoHubs();
     await a.claim(onHubA);

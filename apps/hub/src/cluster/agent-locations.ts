@@ -6,6 +6,11 @@ export interface AgentLocation {
   hubId: string;
   epoch: string;
   ip: string;
+  /**
+   * The agent process's own id from its hello (absent from older agents): a reconnect of the same
+   * process keeps it, a second machine with a copied token has another.
+   */
+  instance?: string | undefined;
 }
 
 export interface AgentLocations {
@@ -37,26 +42,29 @@ export const AGENT_LOCATION_TIMINGS: AgentLocationTimings = { ttlMs: 30_000 };
 /** Keys per script call: a refresh of thousands of agents must not block Redis in one long script. */
 const REFRESH_CHUNK = 200;
 
-/** KEYS: the agent's record. ARGV: hub, epoch, ip, at, TTL. Returns the replaced hub, epoch, ip (nil when none). */
+/**
+ * KEYS: the agent's record. ARGV: hub, epoch, ip, at, TTL, instance. Returns the replaced hub,
+ * epoch, ip, instance (nil when none).
+ */
 const CLAIM = defineLuaScript(`
-local previous = redis.call('HMGET', KEYS[1], 'hub', 'epoch', 'ip')
+local previous = redis.call('HMGET', KEYS[1], 'hub', 'epoch', 'ip', 'instance')
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'hub', ARGV[1], 'epoch', ARGV[2], 'ip', ARGV[3], 'at', ARGV[4])
+redis.call('HSET', KEYS[1], 'hub', ARGV[1], 'epoch', ARGV[2], 'ip', ARGV[3], 'at', ARGV[4], 'instance', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return previous
 `);
 
 /**
- * KEYS: agent records. ARGV: TTL, at, then epoch, hub, ip per key. Returns the 1-based indexes
+ * KEYS: agent records. ARGV: TTL, at, then epoch, hub, ip, instance per key. Returns the 1-based indexes
  * of the keys another epoch holds.
  */
 const REFRESH = defineLuaScript(`
 local lost = {}
 for i, key in ipairs(KEYS) do
-  local base = 3 * i
+  local base = 4 * i - 1
   local epoch = redis.call('HGET', key, 'epoch')
   if not epoch then
-    redis.call('HSET', key, 'hub', ARGV[base + 1], 'epoch', ARGV[base], 'ip', ARGV[base + 2], 'at', ARGV[2])
+    redis.call('HSET', key, 'hub', ARGV[base + 1], 'epoch', ARGV[base], 'ip', ARGV[base + 2], 'at', ARGV[2], 'instance', ARGV[base + 3])
     redis.call('PEXPIRE', key, ARGV[1])
   elseif epoch == ARGV[base] then
     redis.call('PEXPIRE', key, ARGV[1])
@@ -82,11 +90,14 @@ export function createAgentLocations(
   return {
     async claim(location) {
       const previous = await redis.run((command) =>
-        CLAIM.run(command, [keyOf(location.agentId)], [location.hubId, location.epoch, location.ip, Date.now(), timings.ttlMs]),
+        CLAIM.run(
+          command,
+          [keyOf(location.agentId)],
+          [location.hubId, location.epoch, location.ip, Date.now(), timings.ttlMs, location.instance ?? ""],
+        ),
       );
-      const [hubId, epoch, ip] = Array.isArray(previous) ? previous : [];
-      if (typeof hubId !== "string" || typeof epoch !== "string") return undefined;
-      return { agentId: location.agentId, hubId, epoch, ip: typeof ip === "string" ? ip : "" };
+      const [hub, epoch, ip, instance] = Array.isArray(previous) ? previous : [];
+      return toLocation(location.agentId, { hub, epoch, ip, instance });
     },
 
     async refresh(entries) {
@@ -103,7 +114,7 @@ export function createAgentLocations(
             REFRESH.run(
               command,
               chunk.map((entry) => keyOf(entry.agentId)),
-              [timings.ttlMs, at, ...chunk.flatMap((entry) => [entry.epoch, entry.hubId, entry.ip])],
+              [timings.ttlMs, at, ...chunk.flatMap((entry) => [entry.epoch, entry.hubId, entry.ip, entry.instance ?? ""])],
             ),
           ),
         ),
@@ -152,7 +163,9 @@ export function createAgentLocations(
 
 function toLocation(agentId: string, fields: unknown): AgentLocation | undefined {
   if (typeof fields !== "object" || fields === null) return undefined;
-  const { hub, epoch, ip } = fields as Record<string, unknown>;
+  const { hub, epoch, ip, instance } = fields as Record<string, unknown>;
   if (typeof hub !== "string" || typeof epoch !== "string") return undefined;
-  return { agentId, hubId: hub, epoch, ip: typeof ip === "string" ? ip : "" };
+  const location: AgentLocation = { agentId, hubId: hub, epoch, ip: typeof ip === "string" ? ip : "" };
+  if (typeof instance === "string" && instance !== "") location.instance = instance;
+  return location;
 }

@@ -98,7 +98,13 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     const byId = new Map(agents.map((agent) => [agent.identity.agentId, agent]));
     try {
       const lost = await locations.refresh(
-        agents.map((agent) => ({ agentId: agent.identity.agentId, epoch: agent.connectionId, hubId, ip: agent.ip })),
+        agents.map((agent) => ({
+          agentId: agent.identity.agentId,
+          epoch: agent.connectionId,
+          hubId,
+          ip: agent.ip,
+          instance: agent.instance,
+        })),
       );
       for (const agentId of lost) relay.closeReplacedConnection(agentId, byId.get(agentId)?.connectionId);
     } catch (error) {
@@ -157,12 +163,18 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
 
     async agentConnected(connection: AgentConnection): Promise<ReplacedConnection | undefined> {
       const { agentId } = connection.identity;
-      const previous = await locations.claim({ agentId, hubId, epoch: connection.connectionId, ip: connection.ip });
+      const previous = await locations.claim({
+        agentId,
+        hubId,
+        epoch: connection.connectionId,
+        ip: connection.ip,
+        instance: connection.instance,
+      });
       // Replaced on this same hub: the registry has already closed and reported the older one.
       if (previous === undefined || previous.hubId === hubId || previous.epoch === connection.connectionId) return undefined;
       if ((await registry.lookup(previous.hubId)) === undefined) return undefined;
       await bus.sendKick(previous.hubId, { agentId, epoch: previous.epoch, reason: "replaced by a newer connection" });
-      return { hubId: previous.hubId, ip: previous.ip };
+      return { hubId: previous.hubId, ip: previous.ip, instance: previous.instance };
     },
 
     agentDisconnected(connection) {

@@ -83,6 +83,8 @@ export class AgentConnection implements StreamPeer {
   maxStreamWindow = LEGACY_MAX_STREAM_WINDOW;
   /** Agents from before growing windows state no limit, and reject DATA flags. */
   understandsDataFlags = false;
+  /** The agent process's id from its hello (see HelloMessage.instance); undefined for older agents. */
+  instance: string | undefined;
   isAlive = true;
 
   constructor(
@@ -273,6 +275,7 @@ export class AgentConnection implements StreamPeer {
     this.isReady = true;
     this.maxStreamWindow = clampStreamWindow(control.maxStreamWindow);
     this.understandsDataFlags = control.maxStreamWindow !== undefined;
+    this.instance = control.instance;
     this.sendFrame(
       encodeControl({
         type: "welcome",

@@ -1,7 +1,7 @@
 import { CloseCode, encodeControl } from "@private-connect/protocol";
 import type { AgentConnection } from "./agent-connection.js";
 import type { RelayAuthority } from "./relay-authority.js";
-import type { RelayCluster } from "./relay-cluster.js";
+import { isPossiblyCloned, type RelayCluster } from "./relay-cluster.js";
 
 /**
  * The agents connected to this hub and past their hello, by id: who streams can be routed to
@@ -33,7 +33,7 @@ export class AgentRegistry {
     const previous = this.online.get(agentId);
     if (previous && previous !== connection) {
       previous.close(CloseCode.REPLACED, "replaced by a newer connection");
-      this.reportDuplicate(connection, { ip: previous.ip });
+      this.reportDuplicate(connection, { ip: previous.ip, instance: previous.instance });
     }
     this.online.set(agentId, connection);
     connection.log.info({ label: connection.label, clientType: connection.identity.clientType }, "agent connected");
@@ -63,7 +63,14 @@ export class AgentRegistry {
     return true;
   }
 
-  private reportDuplicate(connection: AgentConnection, previous: { ip: string; hubId?: string }): void {
+  private reportDuplicate(
+    connection: AgentConnection,
+    previous: { ip: string; hubId?: string; instance?: string | undefined },
+  ): void {
+    if (!isPossiblyCloned(previous, connection)) {
+      connection.log.info({ previousHubId: previous.hubId }, "the agent reconnected before its older connection closed");
+      return;
+    }
     connection.log.warn(
       { previousIp: previous.ip, previousHubId: previous.hubId },
       "a second live connection of this agent's token replaced the first",

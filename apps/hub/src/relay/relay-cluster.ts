@@ -14,6 +14,21 @@ export interface HubConnection extends StreamPeer {
 export interface ReplacedConnection {
   hubId: string;
   ip: string;
+  instance?: string | undefined;
+}
+
+/**
+ * Whether a connection that replaced a live one looks like a second machine with the same token,
+ * rather than the same agent reconnecting before the hub noticed its old connection die (a
+ * network change, a load balancer that dropped it): agents say which process they are in hello.
+ * For agents too old to say, another address is the best sign there is.
+ */
+export function isPossiblyCloned(
+  previous: { ip: string; instance?: string | undefined },
+  current: { ip: string; instance?: string | undefined },
+): boolean {
+  if (previous.instance !== undefined && current.instance !== undefined) return previous.instance !== current.instance;
+  return previous.ip !== current.ip;
 }
 
 /**
