@@ -209,7 +209,7 @@ export class StreamOpens {
       if (error instanceof OpenRefusal) return error;
       throw error;
     }
-    if (!stream.isOpen) return undefined;
+    if (!stream.isOpen) return new OpenRefusal(ResetCode.CANCELLED, "The stream closed before it could open");
     // The agent may have connected here while Redis answered.
     const arrived = this.deps.agents.find(grant.agentId);
     if (arrived !== undefined) return this.route(stream, grant, opener);
