@@ -145,6 +145,11 @@ describe("a hub killed with SIGKILL", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await c.killHub(victim);
     const killedAt = Date.now();
+    // Settled into a value so that a failure waits for its turn below instead of going unhandled.
+    const haproxyNoticed = proxy.waitForServer(victimId, "DOWN", 5_000).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
     // The stream through the victim ends promptly rather than hanging.
     expect((await waitForClose(doomed, 10_000)).ms).toBeLessThan(10_000);
@@ -155,6 +160,8 @@ describe("a hub killed with SIGKILL", () => {
     });
     const presenceGoneMs = Date.now() - killedAt;
 
+    const noticeFailure = await haproxyNoticed;
+    if (noticeFailure) throw noticeFailure;
     // The exposing agent comes back through HAProxy to a surviving hub, and the reach port works again.
     const back = await c.waitForLocation(lbServer.agentId, { hubIds: survivors.map((hub) => hub.hubId), timeoutMs: 45_000 });
     await waitFor(() => works(lbPort), { timeoutMs: 45_000, intervalMs: 250, what: "lb-laptop's reach port to work again" });
@@ -210,10 +217,11 @@ describe("a hub killed with SIGKILL", () => {
     console.info(`open to an agent of a dead hub: ${outcome}, resolved in ${resolvedMs} ms`);
     expect(resolvedMs).toBeLessThan(5_000);
     // The reaching agent was told why, in words (the stream reset's reason).
-    await waitFor(() => /Could not reach stranded-echo: .+/.exec(agentLog(reacher)), {
+    const reason = await waitFor(() => /Could not reach stranded-echo: .+/.exec(agentLog(reacher))?.[0], {
       timeoutMs: 5_000,
       what: "the reason in stale-reacher's agent.log",
     });
+    console.info(`stale-reacher's agent.log: ${reason}`);
   });
 });
 
