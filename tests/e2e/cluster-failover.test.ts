@@ -145,7 +145,20 @@ describe("a hub killed with SIGKILL", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await c.killHub(victim);
     const killedAt = Date.now();
-    // Settled into a value so that a failure waits for its turn below instead of going unhandled.
+    // Measured from the kill, while the checks below run (each settled into a value, so that a
+    // failure waits for its turn below instead of going unhandled).
+    const relocated = c.waitForLocation(lbServer.agentId, { hubIds: survivors.map((hub) => hub.hubId), timeoutMs: 45_000 }).then(
+      (location) => ({ location, ms: Date.now() - killedAt }),
+      (error: unknown) => ({ error }),
+    );
+    const reachBack = waitFor(() => works(lbPort), {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+      what: "lb-laptop's reach port to work again",
+    }).then(
+      () => Date.now() - killedAt,
+      (error: unknown) => ({ error }),
+    );
     const haproxyNoticed = proxy.waitForServer(victimId, "DOWN", 5_000).then(
       () => undefined,
       (error: unknown) => error,
@@ -163,11 +176,12 @@ describe("a hub killed with SIGKILL", () => {
     const noticeFailure = await haproxyNoticed;
     if (noticeFailure) throw noticeFailure;
     // The exposing agent comes back through HAProxy to a surviving hub, and the reach port works again.
-    const back = await c.waitForLocation(lbServer.agentId, { hubIds: survivors.map((hub) => hub.hubId), timeoutMs: 45_000 });
-    await waitFor(() => works(lbPort), { timeoutMs: 45_000, intervalMs: 250, what: "lb-laptop's reach port to work again" });
-    const recoveredMs = Date.now() - killedAt;
+    const back = await relocated;
+    if ("error" in back) throw back.error;
+    const recoveredMs = await reachBack;
+    if (typeof recoveredMs !== "number") throw recoveredMs.error;
     console.info(
-      `hub ${victimId} killed: its heartbeat gone after ${presenceGoneMs} ms; lb-server back on ${back.hub}, ` +
+      `hub ${victimId} killed: its heartbeat gone after ${presenceGoneMs} ms; lb-server back on ${back.location.hub} after ${back.ms} ms, ` +
         `reach working again after ${recoveredMs} ms`,
     );
 
@@ -184,7 +198,7 @@ describe("a hub killed with SIGKILL", () => {
     expect(await roundTrip(directPort, payload, 10_000)).toEqual(payload);
   });
 
-  it("answers an open to an agent whose hub just died fast (retry or offline), before its location expires", {
+  it("answers an open to an agent whose hub just died fast, before its location expires, then forgets that location", {
     timeout: 120_000,
   }, async (ctx) => {
     const c = requireCluster(ctx);
@@ -222,6 +236,26 @@ describe("a hub killed with SIGKILL", () => {
       what: "the reason in stale-reacher's agent.log",
     });
     console.info(`stale-reacher's agent.log: ${reason}`);
+
+    // Once the dead hub's heartbeat has expired (3 s TTL), the router forgets the record it left
+    // behind, and the answer is that the service is offline: still fast, and never routed there again.
+    await waitFor(async () => (await c.redis.exists(`${c.prefix}hub:hub-stale`)) === 0, {
+      timeoutMs: 6_000,
+      what: "hub-stale's heartbeat record to expire",
+    });
+    const again = Date.now();
+    const second = await connectTcp(port);
+    second.on("error", () => {});
+    expect((await waitForClose(second, 10_000)).bytes).toBe(0);
+    expect(Date.now() - again).toBeLessThan(3_000);
+    await waitFor(() => agentLog(reacher).includes("Could not reach stranded-echo: Service stranded-echo is offline"), {
+      timeoutMs: 5_000,
+      what: "an offline reason in stale-reacher's agent.log",
+    });
+    await waitFor(async () => (await c.locationOf(stranded.agentId)) === undefined, {
+      timeoutMs: 5_000,
+      what: "the stale location to be forgotten",
+    });
   });
 });
 
