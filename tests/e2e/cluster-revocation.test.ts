@@ -1,12 +1,13 @@
 // Revocation and rate limits across three hubs. A revocation made through one hub cuts a stream
 // that two other hubs relay within a second (a share, an agent, a link); a share's
-// `--rate-limit 3`, a link's per-address limit and the sign-in link limit hold for the cluster as
-// a whole, whichever hub each attempt reaches.
+// `--rate-limit 3`, a link's per-address limit, the share join limit and the sign-in link limit
+// hold for the cluster as a whole, whichever hub each attempt reaches.
 import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  agentTokenOf,
   type Cluster,
   type ClusterAgent,
   type ClusterHub,
@@ -113,6 +114,44 @@ function statusOf(hub: ClusterHub, path: string): Promise<number> {
   return fetch(`${hub.url}${path}`, { signal: AbortSignal.timeout(15_000) }).then(async (response) => {
     await response.arrayBuffer();
     return response.status;
+  });
+}
+
+/** POST a JSON body to a hub from a chosen loopback address, with an agent's token; resolves with status and text. */
+function postJson(
+  hub: ClusterHub,
+  path: string,
+  body: unknown,
+  options: { from: string; token?: string },
+): Promise<{ status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: LOOPBACK,
+        port: hub.port,
+        path,
+        method: "POST",
+        localAddress: options.from,
+        agent: false,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+        signal: AbortSignal.timeout(15_000),
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.once("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        res.once("error", reject);
+      },
+    );
+    req.once("error", reject);
+    req.end(payload);
   });
 }
 
@@ -236,6 +275,30 @@ describe("rate limits hold across hubs", () => {
     const statuses = [];
     for (const hub of [hub1, hub2, hub3, hub2, hub3]) statuses.push(await statusOf(hub, path));
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+
+  it("the share join limit per address counts attempts on every hub together", async (ctx) => {
+    requireCluster(ctx);
+    // From an address of its own, so the joins the other tests made from 127.0.0.1 do not count.
+    const from = "127.0.0.77";
+    const token = agentTokenOf(partner2);
+    const hubs = [hub1, hub2, hub3];
+    const statuses: number[] = [];
+    let last = "";
+    // Twenty codes per address every ten minutes (SHARE_JOINS_PER_WINDOW), spread over three hubs.
+    for (let attempt = 0; attempt <= 20; attempt++) {
+      const answer = await postJson(
+        hubs[attempt % 3] as ClusterHub,
+        "/trpc/shares.join",
+        { code: "AAAA-BBBB-CCCC-DDDD" },
+        { from, token },
+      );
+      statuses.push(answer.status);
+      last = answer.text;
+    }
+    expect(statuses.slice(0, 20).filter((status) => status === 429)).toEqual([]);
+    expect(statuses[20]).toBe(429);
+    expect(last).toContain("Too many share codes tried from this address");
   });
 
   it("the sign-in link limit per address counts requests on every hub together", async (ctx) => {
