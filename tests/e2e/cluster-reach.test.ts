@@ -1,8 +1,9 @@
 // Three hubs on one PostgreSQL and one Redis: an agent on one hub reaches a service exposed by an
 // agent on another, with every byte checked, through a share between two workspaces on two
-// other hubs, and through a public link served by a hub the service's agent is not on. Half-close
-// and flow control cross hubs like they cross one hub (a reader on hub 2 that stops reading
-// bounds hub 1's memory), /metrics says which hub it is, and `--workers 2` serves a reach.
+// other hubs, and through a public link served by a hub the service's agent is not on. Early
+// data, half-close and flow control cross hubs like they cross one hub (a reader on hub 2 that
+// stops reading bounds hub 1's memory), /metrics says which hub it is, and `--workers 2` serves
+// a reach.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -25,6 +26,7 @@ import {
   readAll,
   roundTrip,
   sha256Hex,
+  startDelayedEchoServer,
   startEchoServer,
   startGreetThenListenServer,
   startReplyAfterFinServer,
@@ -164,6 +166,7 @@ beforeAll(async () => {
   services.echo = await startEchoServer();
   services.sha = await startSha256Server();
   services.replyAfterFin = await startReplyAfterFinServer();
+  services.delayed = await startDelayedEchoServer(750);
   greet = await startGreetThenListenServer(GREETING);
   firehose = await startFirehose(FIREHOSE_BYTES);
   web = createServer(handleWeb);
@@ -173,6 +176,7 @@ beforeAll(async () => {
     ["echo", services.echo.address],
     ["sha", services.sha.address],
     ["reply-after-fin", services.replyAfterFin.address],
+    ["delayed", services.delayed.address],
     ["greet", greet.address],
     ["firehose", firehose.address],
     ["web", `${LOOPBACK}:${(web.address() as AddressInfo).port}`],
@@ -243,6 +247,18 @@ describe("reach across hubs", () => {
     const bigReply = await roundTrip(port, big, 30_000);
     expect(bigReply.length).toBe(big.length);
     expect(sha256Hex(bigReply)).toBe(sha256Hex(big));
+  });
+
+  it("delivers bytes a client sends before the far side has accepted (early data) across hubs", async (ctx) => {
+    requireCluster(ctx);
+    const port = await reachPort(laptop, "delayed");
+    const payload = randomBytes(128 * KiB);
+    const socket = net.connect({ host: LOOPBACK, port });
+    socket.on("error", () => {});
+    // Written and half-closed before our own 'connect' event; the service reads nothing for 750 ms.
+    const reply = readAll(socket, { timeoutMs: 20_000 });
+    socket.end(payload);
+    expect(sha256Hex(await reply)).toBe(sha256Hex(payload));
   });
 
   it("carries half-close across hubs in both directions", async (ctx) => {
