@@ -197,7 +197,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   }
   const redisUrl = options.redisUrl ?? DEFAULT_REDIS_URL;
   const prefix = options.redisPrefix ?? randomRedisPrefix();
-  const redis = await connectRedis(redisUrl);
+  const redis = await connectRedis(redisUrl).catch(async (error: unknown) => {
+    await database?.drop().catch(() => {});
+    throw error;
+  });
   const secrets = newSecrets();
   const hubs: ClusterHub[] = [];
   const sharedEnv = options.env ?? {};
