@@ -1,9 +1,12 @@
 // Redis stopped and started under two running hubs (a throwaway redis-server on a port of its
-// own, never the machine's Redis on 6379): established cross-hub streams keep flowing, a new
-// cross-hub open fails fast with the reason, /readyz says 503 naming Redis, and when Redis is
-// back everything recovers without restarting a hub.
+// own, never the machine's Redis on 6379): established cross-hub streams keep flowing, and so do
+// opens on the service's own hub; a new cross-hub open and a link whose limit Redis counts fail
+// fast with the reason, /readyz says 503 naming Redis, and when Redis is back everything
+// recovers without restarting a hub.
 import { randomBytes } from "node:crypto";
-import type net from "node:net";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   agentLog,
@@ -15,15 +18,28 @@ import {
   startClusterAgent,
   startRedisServer,
 } from "../support/cluster.ts";
-import { connectTcp, roundTrip, sha256Hex, startEchoServer, startSha256Server, waitFor, waitForClose } from "../support/net.ts";
-import { createWorkspace, expectSuccess } from "../support/processes.ts";
+import {
+  connectTcp,
+  LOOPBACK,
+  roundTrip,
+  sha256Hex,
+  startEchoServer,
+  startSha256Server,
+  waitFor,
+  waitForClose,
+} from "../support/net.ts";
+import { createWorkspace, expectSuccess, parseJsonOutput } from "../support/processes.ts";
+
+let web: Server | undefined;
 
 afterAll(async () => {
+  web?.closeAllConnections();
+  await new Promise((resolve) => (web ? web.close(resolve) : resolve(undefined)));
   await closeClusters();
 });
 
 /** Sends `text` on an open socket and waits for its echo. */
-async function echoOn(socket: net.Socket, text: string): Promise<string> {
+async function echoOn(socket: Socket, text: string): Promise<string> {
   const received: Buffer[] = [];
   let got = 0;
   const onData = (chunk: Buffer) => {
@@ -66,14 +82,28 @@ describe("Redis outage under a cluster", () => {
     const [hub1, hub2] = cluster.hubs;
     if (!hub1 || !hub2) throw new Error("expected two hubs");
     const { apiKey } = await createWorkspace(hub1, "acme", "ops@acme.test");
-    const [server, laptop] = await Promise.all([
+    const [server, laptop, neighbour] = await Promise.all([
       startClusterAgent(hub1, { apiKey, label: "server" }),
       startClusterAgent(hub2, { apiKey, label: "laptop" }),
+      // On the service's own hub: its opens need no other hub, so no Redis.
+      startClusterAgent(hub1, { apiKey, label: "neighbour" }),
     ]);
     const echo = await startEchoServer();
     const sha = await startSha256Server();
     expectSuccess(await server.run(["expose", echo.address, "--name", "echo"]));
     expectSuccess(await server.run(["expose", sha.address, "--name", "sha"]));
+    web = createServer((_req, res) => res.end("served\n"));
+    web.listen(0, LOOPBACK);
+    await once(web, "listening");
+    expectSuccess(await server.run(["expose", `${LOOPBACK}:${(web.address() as AddressInfo).port}`, "--name", "web"]));
+    const linkPath = async (extra: string[]) => {
+      const created = parseJsonOutput<{ url: string }>(expectSuccess(await server.run(["link", "web", "--json", ...extra])));
+      return new URL(created.url).pathname;
+    };
+    // Served by hub-1, the service's own hub: one counts visitors in Redis, the other needs no Redis.
+    const limitedLink = await linkPath(["--rate-limit", "100"]);
+    const openLink = await linkPath([]);
+    const localPort = await reachPort(neighbour, "sha");
     const echoPort = await reachPort(laptop, "echo");
     const shaPort = await reachPort(laptop, "sha");
     expect(await hashes(shaPort)).toBe(true);
@@ -84,8 +114,14 @@ describe("Redis outage under a cluster", () => {
     await redis.stop();
     const stoppedAt = Date.now();
 
-    // The streams already open need no Redis.
+    // The streams already open need no Redis, and neither do opens on the service's own hub.
     for (let i = 0; i < 5; i++) expect(await echoOn(established, `during ${i}`)).toBe(`during ${i}`);
+    expect(await hashes(localPort)).toBe(true);
+    expect((await fetch(`${hub1.url}${openLink}`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+    // A link whose limit is counted in Redis refuses rather than serving unlimited, with the reason.
+    const limited = await fetch(`${hub1.url}${limitedLink}`, { signal: AbortSignal.timeout(10_000) });
+    expect(limited.status).toBe(503);
+    expect(await limited.text()).toContain(REDIS_UNAVAILABLE_TEXT);
 
     // /readyz on both hubs says so, naming Redis, within a few seconds.
     for (const hub of [hub1, hub2]) {
@@ -138,6 +174,7 @@ describe("Redis outage under a cluster", () => {
     expect(hub2.process.exitCode).toBeNull();
     // The stream from before the outage is the same one, still flowing.
     expect(await echoOn(established, "still the same stream")).toBe("still the same stream");
+    expect((await fetch(`${hub1.url}${limitedLink}`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
     established.destroy();
   });
 });
