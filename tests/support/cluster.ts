@@ -22,8 +22,8 @@ import {
   startHub,
 } from "./processes.ts";
 
-/** The machine's Redis; every cluster works under a prefix of its own there. */
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+/** The run's Redis (the global setup's pick, tests/support/redis-server.ts); each cluster has a prefix there. */
+export const DEFAULT_REDIS_URL = process.env.PC_TEST_REDIS_URL || "redis://127.0.0.1:6379";
 /** What a hub says when Redis is away (REDIS_UNAVAILABLE_MESSAGE in the hub). */
 export const REDIS_UNAVAILABLE_TEXT = "The hub cannot reach Redis right now";
 

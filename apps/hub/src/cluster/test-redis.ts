@@ -2,16 +2,29 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
+import { beforeEach } from "vitest";
 import type { Logger } from "../logger.js";
 import { createLogger } from "../logger.js";
 import { type ClusterRedis, connectClusterRedis } from "./redis-client.js";
 
 /**
- * For tests only: the Redis the tests share (127.0.0.1:6379, as in CI), a random key prefix per
- * test and a cleanup that deletes every key under it. Nothing here skips when Redis is away:
- * connecting throws, and the test fails saying REDIS_URL cannot be reached.
+ * For tests only: the Redis the tests share, a random key prefix per test and a cleanup that
+ * deletes every key under it. The vitest global setup (tests/support/redis-server.ts) picks the
+ * Redis: REDIS_TEST_URL, else 127.0.0.1:6379 (as in CI), else a throwaway redis-server, and
+ * passes it on as PC_TEST_REDIS_URL. Outside that setup it is 127.0.0.1:6379.
  */
-export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
+export const TEST_REDIS_URL = process.env.PC_TEST_REDIS_URL || "redis://127.0.0.1:6379";
+
+/** Set by the global setup when it found no Redis at all: why the Redis cases skip. */
+export const NO_TEST_REDIS_REASON = process.env.PC_TEST_NO_REDIS || undefined;
+
+// Every test of a file that imports this module is a Redis case: without a Redis each of them
+// skips with the reason (the global setup has printed a loud warning), instead of failing on a
+// refused connection. Registered at import, so it belongs to the importing file's suite.
+if (NO_TEST_REDIS_REASON) {
+  const reason = NO_TEST_REDIS_REASON;
+  beforeEach(({ skip }) => skip(reason));
+}
 
 export function randomTestPrefix(): string {
   return `pc-test-${randomBytes(6).toString("hex")}:`;
