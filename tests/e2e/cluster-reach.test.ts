@@ -2,13 +2,14 @@
 // agent on another, with every byte checked, through a share between two workspaces on two
 // other hubs, and through a public link served by a hub the service's agent is not on. Early
 // data, half-close and flow control cross hubs like they cross one hub (a reader on hub 2 that
-// stops reading bounds hub 1's memory), /metrics says which hub it is, and `--workers 2` serves
-// a reach.
+// stops reading bounds hub 1's memory). Presence and live updates span the hubs, /metrics says
+// which hub it is, and `--workers 2` serves a reach.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nextWithin, readServerSentEvents } from "../../packages/api/src/test-support/server-sent-events.ts";
 import {
   type Cluster,
   type ClusterAgent,
@@ -212,6 +213,40 @@ describe("reach across hubs", () => {
     );
     expect(listed.find((agent) => agent.agentId === server.agentId)?.online).toBe(true);
     expect(listed.find((agent) => agent.agentId === laptop.agentId)?.online).toBe(true);
+  });
+
+  it("streams live updates from every hub: a subscriber on hub 3 hears an agent of hub 1 come, expose and go", async (ctx) => {
+    const c = requireCluster(ctx);
+    const hub1 = c.hub("hub-1");
+    const hub3 = c.hub("hub-3");
+    // What the dashboard's live status reads: the workspace's events over SSE, here with the API key.
+    const abort = new AbortController();
+    const response = await fetch(`${hub3.url}/trpc/events.workspace`, {
+      headers: { accept: "text/event-stream", authorization: `Bearer ${acmeKey}` },
+      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(60_000)]),
+    });
+    expect(response.status).toBe(200);
+    if (!response.body) throw new Error("no event stream body");
+    const events = readServerSentEvents(response.body);
+    const nextEvent = async (type: string, label?: string) => {
+      for (;;) {
+        const event = await nextWithin(events, `a ${type} event on hub-3`, 10_000);
+        const data = event.data ? (JSON.parse(event.data) as { type?: string; label?: string; name?: string }) : {};
+        if (data.type === type && (label === undefined || data.label === label || data.name === label)) return data;
+      }
+    };
+    try {
+      await nextEvent("subscribed");
+      const newcomer = await startClusterAgent(hub1, { apiKey: acmeKey, label: "newcomer" });
+      expect(await nextEvent("agent.online", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
+      expectSuccess(await newcomer.run(["expose", (services.echo as TestServer).address, "--name", "newcomer-echo"]));
+      expect(await nextEvent("service.exposed", "newcomer-echo")).toMatchObject({ agentId: newcomer.agentId });
+      await newcomer.down();
+      expect(await nextEvent("agent.offline", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
+    } finally {
+      abort.abort();
+      await events.return(undefined).catch(() => {});
+    }
   });
 
   it("has each hub's /metrics say which hub it is and count only its own agents", async (ctx) => {
