@@ -139,11 +139,23 @@ export function collectLogs(maxPerSource = 8_000): string {
 // ---------------------------------------------------------------------------------------------
 // Environment: children never see the developer's own agent home, DATABASE_URL or test-runner vars.
 
+const CLUSTER_VARIABLES = new Set([
+  "REDIS_URL",
+  "REDIS_KEY_PREFIX",
+  "HUB_ID",
+  "HUB_PEER_URL",
+  "CLUSTER_SECRET",
+  "HUB_PEER_CONNECTIONS",
+]);
+
 function childEnv(extra: Record<string, string | undefined>, home: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith("CONNECT_") || key.startsWith("VITEST") || key === "DATABASE_URL" || key === "NODE_OPTIONS") continue;
     if (key === "PC_TEST_POSTGRES" || key === "TEST" || key === "NODE_ENV") continue;
+    // A developer's own cluster settings would quietly make every single-hub test a cluster one;
+    // the cluster tests pass theirs explicitly.
+    if (CLUSTER_VARIABLES.has(key)) continue;
     env[key] = value;
   }
   env.HOME = home;

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger, type Logger } from "../logger.js";
 import { type ClusterBus, createClusterBus, type Kick } from "./cluster-bus.js";
 import { type ClusterRedis, connectClusterRedis } from "./redis-client.js";
+import { TEST_REDIS_URL as REDIS_URL } from "./test-redis.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
 const WORKSPACE = "00000000-0000-4000-8000-00000000000a";
 const AGENT = "00000000-0000-4000-8000-0000000000ff";
 

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { type ClusterRedis, connectClusterRedis } from "./redis-client.js";
 import { createSharedRateLimiter } from "./shared-rate-limiter.js";
+import { TEST_REDIS_URL as REDIS_URL } from "./test-redis.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
 const rule = { limit: 3, windowMs: 60_000 };
 
 const opened: ClusterRedis[] = [];
