@@ -243,6 +243,11 @@ describe("a hub killed with SIGKILL", () => {
       timeoutMs: 6_000,
       what: "hub-stale's heartbeat record to expire",
     });
+    // The workspace's listing no longer shows the stranded agent online, though its record has 25 s to live.
+    const listed = parseJsonOutput<{ agentId: string; online: boolean }[]>(
+      expectSuccess(await reacher.run(["agents", "list", "--json"])),
+    );
+    expect(listed.find((agent) => agent.agentId === stranded.agentId)?.online).toBe(false);
     const again = Date.now();
     const second = await connectTcp(port);
     second.on("error", () => {});
