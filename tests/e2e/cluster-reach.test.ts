@@ -432,6 +432,8 @@ describe("connect-hub start --workers 2", () => {
       const hub = (await c.waitForLocation(candidate.agentId)).hub;
       expect(hub).toMatch(/^wk-w\d+$/);
       if (hub !== exposerHub) reacher = candidate;
+      // Each `connect up` opens a fixed number of connections; one more shifts whose turn the next relay connection is.
+      else await connectTcp(workers.port).then((socket) => socket.destroy());
     }
     if (!reacher) throw new Error(`four agents in a row landed on ${exposerHub}: the workers do not share connections`);
     const port = await reachPort(reacher, "wk-sha");
