@@ -6,6 +6,7 @@ import os from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLoadProcess } from "./lib/children.mjs";
+import { aggregate, crossHub } from "./lib/cluster.mjs";
 import { allContenders, cleanupTls, useRepo } from "./lib/contenders.mjs";
 import { parseOptions, usage } from "./lib/options.mjs";
 import { loadAverage, startForeignCpuMeter } from "./lib/proc.mjs";
@@ -139,7 +140,9 @@ async function main() {
     contenders: {},
     targets: [],
   };
-  const contenders = allContenders.filter((c) => options.contenders.includes(c.name));
+  // --only=cluster alone runs no contender (the cluster shapes bring their own hubs and agents).
+  const contenderWorkloads = ["throughput", "rtt", "setup", "slow", "memory"].filter((w) => options.only.includes(w));
+  const contenders = contenderWorkloads.length === 0 ? [] : allContenders.filter((c) => options.contenders.includes(c.name));
   machine.loadAverageStart = loadAverage();
 
   const phaseA = ["throughput", "rtt", "setup", "slow"].filter((w) => options.only.includes(w));
@@ -226,16 +229,50 @@ async function main() {
     }
   }
 
+  await runClusterShapes(
+    doc,
+    { client, bulk, server, options, benchPids: [process.pid, client.pid, bulk.pid, server.pid], cores: machine.cores },
+    outOfTime,
+  );
+
   doc.durationSeconds = (Date.now() - started) / 1000;
   doc.machine.loadAverageEnd = loadAverage();
 
+  // The JSON first: a report that fails to render still leaves the measurements behind.
+  writeFileSync(`${resultsDir}latest.json`, `${toJson(doc)}\n`);
   doc.targets = evaluateTargets(doc);
+  writeFileSync(`${resultsDir}latest.json`, `${toJson(doc)}\n`);
   const markdown = renderMarkdown(doc);
   writeFileSync(`${resultsDir}latest.md`, `${markdown}\n`);
-  writeFileSync(`${resultsDir}latest.json`, `${toJson(doc)}\n`);
   process.stdout.write(`${markdown}\n`);
   log(`done in ${doc.durationSeconds.toFixed(0)} s: bench/results/latest.md, bench/results/latest.json`);
   await stopAll();
+}
+
+/** Issue 17's cluster shapes, after the contenders (they start hubs and agents of their own). */
+async function runClusterShapes(doc, ctx, outOfTime) {
+  const shapes = [
+    ["cluster-cross", "cross", crossHub],
+    ["cluster-workers", "workers", aggregate],
+  ].filter(([flag]) => ctx.options.only.includes(flag));
+  if (shapes.length === 0) return;
+  doc.cluster = {};
+  for (const [flag, key, measure] of shapes) {
+    if (outOfTime()) {
+      doc.cluster[key] = { error: "skipped: time budget used up" };
+      continue;
+    }
+    log(`${flag}: starting`);
+    try {
+      doc.cluster[key] = await measure(ctx, { outOfTime });
+    } catch (error) {
+      doc.cluster[key] = { error: error.message };
+      log(`${flag} failed: ${error.message.split("\n").slice(0, 3).join(" | ")}`);
+      await ctx.client.call("closeIdle").catch(() => {});
+      await ctx.bulk.call("bulkStop").catch(() => {});
+    }
+    await sleep(500);
+  }
 }
 
 async function ensureToolsDryRun() {

@@ -23,8 +23,13 @@ export function useRepo(dir) {
     throw new Error(`No built hub and agent under ${dir}: run npm run build there`);
 }
 
+/** The hub and agent entry points of the benchmarked build (this checkout or --repo). */
+export function builds() {
+  return { repo, hubBin, agentBin };
+}
+
 /** SIGTERM a process tree we started (each pid by id), SIGKILL what is left after graceMs. */
-async function stopTree(rootPid, graceMs = 5_000) {
+export async function stopTree(rootPid, graceMs = 5_000) {
   const pids = processTree(rootPid);
   for (const pid of pids) {
     try {
@@ -58,7 +63,7 @@ function readState(pid) {
   }
 }
 
-async function probe(client, port, timeoutMs = 20_000) {
+export async function probe(client, port, timeoutMs = 20_000) {
   await waitFor(() => client.call("probe", { port, timeoutMs: 2_000 }, 5_000).then(() => true), {
     timeoutMs,
     intervalMs: 200,

@@ -1,11 +1,18 @@
 // Command-line flags and environment variables of the bench.
 const WORKLOADS = ["throughput", "rtt", "setup", "slow", "memory"];
+/** Issue 17's shapes (bench/lib/cluster.mjs): they need Redis and PostgreSQL, so only when asked. */
+const CLUSTER_SHAPES = ["cluster-cross", "cluster-workers"];
 const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss", "node-tcp", "node-tls"];
 
 export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 200000 || ulimit -n hard; node bench/run.mjs [options]')
 
   --quick                 short run (about 3 minutes): fewer round trips, smaller counts, shorter transfers
-  --only=a,b              workloads: ${WORKLOADS.join(", ")} (default: all)
+  --only=a,b              workloads: ${WORKLOADS.join(", ")} (default: all of these);
+                          cluster shapes (issue 17, need Redis on 127.0.0.1:6379 and PostgreSQL on
+                          127.0.0.1:5432, or BENCH_REDIS_URL / BENCH_POSTGRES_URL; about 3 minutes,
+                          2 with --quick): cluster-cross (one stream across two hubs against one hub),
+                          cluster-workers (8 agent pairs through --workers 2 against --workers 1),
+                          cluster (both)
   --contenders=a,b        ${CONTENDERS.join(", ")} (default: all)
   --profile               instead of the tables: CPU-profile the Private Connect hub and agents
                           (ws://, single-stream upload then download) and summarise self time
@@ -65,7 +72,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
     quick,
     profile: flags.has("profile") || env.BENCH_PROFILE === "1",
     install: !flags.has("no-install"),
-    only: list(flags.get("only") ?? env.BENCH_ONLY, WORKLOADS, "workload"),
+    only: parseOnly(flags.get("only") ?? env.BENCH_ONLY, list),
     contenders: list(flags.get("contenders") ?? env.BENCH_CONTENDERS, CONTENDERS, "contender"),
     openConcurrency: 200,
     /** Longest one idle-stream stage may spend opening streams. */
@@ -81,4 +88,14 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
     profileOpens: 500,
     ...base,
   };
+}
+
+/** --only: the workloads and cluster shapes named ("cluster" is both shapes); default every workload. */
+function parseOnly(value, list) {
+  if (!value || value === true) return [...WORKLOADS];
+  const named = String(value)
+    .split(",")
+    .map((s) => s.trim())
+    .flatMap((s) => (s === "cluster" ? CLUSTER_SHAPES : [s]));
+  return list(named.join(","), [...WORKLOADS, ...CLUSTER_SHAPES], "workload");
 }

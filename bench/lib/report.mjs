@@ -270,6 +270,11 @@ export function renderMarkdown(doc) {
     out.push("");
   }
 
+  if (doc.cluster) {
+    out.push(...clusterLines(doc));
+    out.push("");
+  }
+
   out.push("## Other load on the machine");
   out.push("");
   out.push(
@@ -342,6 +347,239 @@ function nodePipeLines(doc) {
     "",
     ...lines,
   ].join("\n");
+}
+
+const CLUSTER_CASES = [
+  ["up1", "1 stream up"],
+  ["down1", "1 stream down"],
+  ["up4", "4 streams up"],
+  ["down4", "4 streams down"],
+];
+
+/** Issue 17's shapes: one stream across two hubs against one hub; 8 pairs through --workers 2 against 1. */
+function clusterLines(doc) {
+  const out = [];
+  const { cross, workers } = doc.cluster;
+  out.push("## 6. Cluster (issue 17): hubs sharing one Redis and one PostgreSQL database");
+  out.push("");
+  out.push(
+    `Every hub, agent and load generator shares this machine's ${doc.machine.cores} cores: the figures say what the cluster costs on one machine, not what separate machines would give. Hub CPU is read from /proc (every process of the hub).`,
+  );
+  out.push("");
+  if (cross) {
+    out.push(
+      "### 6a. One stream across two hubs against one hub (ws://, one cluster: the exposing agent on hub B; reaching agent on hub B = one hub, on hub A = two hubs)",
+    );
+    out.push("");
+    if (cross.error) out.push(`failed: ${String(cross.error).split("\n")[0].slice(0, 300)}`);
+    else {
+      const single = cross.single.throughput;
+      const two = cross.cross.throughput;
+      const cell = (t, k) =>
+        t?.[k]
+          ? t[k].runs?.length > 1
+            ? `${fmt(t[k].mbps)} (${fmt(t[k].minMbps, 0)}–${fmt(t[k].maxMbps, 0)})`
+            : fmt(t[k].mbps)
+          : "–";
+      const ratio = (k) => (single?.[k] && two?.[k] ? `${fmt(two[k].mbps / single[k].mbps, 2)}x` : "–");
+      const cpu = (t, k) => {
+        if (!t?.[k]) return "–";
+        const total = Object.values(t[k].cpuSecondsPerGb).reduce((a, b) => a + b, 0);
+        return fmt(total, 2);
+      };
+      out.push(
+        table(
+          ["path", ...CLUSTER_CASES.map(([, label]) => `${label} MB/s`), "CPU s/GB, all processes (1 up / 1 down)"],
+          [
+            ["one hub", ...CLUSTER_CASES.map(([k]) => cell(single, k)), `${cpu(single, "up1")} / ${cpu(single, "down1")}`],
+            ["two hubs", ...CLUSTER_CASES.map(([k]) => cell(two, k)), `${cpu(two, "up1")} / ${cpu(two, "down1")}`],
+            ["two hubs / one hub", ...CLUSTER_CASES.map(([k]) => ratio(k)), ""],
+          ],
+        ),
+      );
+      out.push("");
+      const foreign = Math.max(...[single, two].flatMap((t) => CLUSTER_CASES.map(([k]) => t?.[k]?.foreignCpuShare ?? 0)));
+      out.push(
+        `One hub is measured first, then two hubs, on the same processes. Other processes on the machine used up to ${fmt(foreign * 100, 0)}% of its cores meanwhile${foreign > 0.1 ? ": noisy" : ""}.`,
+      );
+      out.push("");
+      const roles = two?.up1 ? Object.keys(two.up1.cpuSecondsPerGb) : [];
+      if (roles.length > 0) {
+        out.push("CPU seconds per GB per process across two hubs (hub A holds the reaching agent, hub B the exposing one):");
+        out.push("");
+        out.push(
+          table(
+            ["process", ...CLUSTER_CASES.map(([, label]) => label)],
+            roles.map((role) => [role, ...CLUSTER_CASES.map(([k]) => fmt(two[k]?.cpuSecondsPerGb[role], 2))]),
+          ),
+        );
+        out.push("");
+      }
+      const a = cross.single.rtt;
+      const b = cross.cross.rtt;
+      if (a && b) {
+        const pair = (x) => `${ms(x.p50)} / ${ms(x.p99)}`;
+        const added = (x, y) => `${signed(y.p50 - x.p50)} / ${signed(y.p99 - x.p99)}`;
+        out.push(`Round trip of a 64-byte ping-pong (ms, p50 / p99, ${doc.options.rttCount} round trips):`);
+        out.push("");
+        out.push(
+          table(
+            ["path", "idle", "with bulk up", "with bulk down"],
+            [
+              ["one hub", pair(a.idle), pair(a.loaded.upload), pair(a.loaded.download)],
+              ["two hubs", pair(b.idle), pair(b.loaded.upload), pair(b.loaded.download)],
+              [
+                "added by the second hub",
+                added(a.idle, b.idle),
+                added(a.loaded.upload, b.loaded.upload),
+                added(a.loaded.download, b.loaded.download),
+              ],
+            ],
+          ),
+        );
+        out.push("");
+      }
+    }
+  }
+  if (workers) {
+    out.push(
+      "### 6b. Aggregate of 8 agent pairs, all 8 streams at once (one stream per pair), through one `connect-hub start --workers N`",
+    );
+    out.push("");
+    const rows = [];
+    for (const key of ["workers1", "workers2"]) {
+      const r = workers[key];
+      if (!r) continue;
+      if (r.error) {
+        rows.push([
+          key.replace("workers", ""),
+          `failed: ${String(r.error).split("\n")[0].slice(0, 200)}`,
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
+        continue;
+      }
+      for (const direction of ["upload", "download"]) {
+        const d = r[direction];
+        if (!d) continue;
+        const cores = (cpuSeconds) => fmt(cpuSeconds / d.cpu.seconds, 2);
+        const hubCores =
+          d.cpu.hubProcessCpuSeconds.length > 1 ? ` (${d.cpu.hubProcessCpuSeconds.map((s) => cores(s)).join(" + ")})` : "";
+        rows.push([
+          `${r.workers === 1 ? "1, a plain hub" : r.workers} (${direction})`,
+          d.runs.length > 1 ? `${fmt(d.mbps)} (${fmt(d.minMbps, 0)}–${fmt(d.maxMbps, 0)})` : fmt(d.mbps),
+          `${fmt(d.streamMinMbps)}–${fmt(d.streamMaxMbps)}`,
+          `${fmt(d.oneHubStreamMbps)} / ${fmt(d.crossingStreamMbps)}`,
+          `${cores(d.cpu.hubCpuSeconds)}${hubCores}`,
+          cores(d.cpu.agentsCpuSeconds),
+          cores(d.cpu.loadCpuSeconds),
+          `${fmt((d.cpu.machineBusySeconds / (d.cpu.seconds * doc.machine.cores)) * 100, 0)}% / ${fmt((d.foreignCpuShare ?? 0) * 100, 0)}%`,
+        ]);
+      }
+    }
+    out.push(
+      table(
+        [
+          "workers (direction)",
+          "aggregate MB/s",
+          "per stream MB/s (min–max)",
+          "mean per stream MB/s: pair on one worker / pair across workers",
+          "hub cores used (primary + workers)",
+          "16 agents, cores",
+          "load generators, cores",
+          "machine busy / of it other processes",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+    const w1 = workers.workers1;
+    const w2 = workers.workers2;
+    if (w2?.agentsPerHub)
+      out.push(
+        `With 2 workers, node:cluster dealt the 16 agents ${Object.entries(w2.agentsPerHub)
+          .map(([hub, n]) => `${n} to ${hub}`)
+          .join(
+            ", ",
+          )}; ${w2.pairsOnOneHub} of ${w2.pairs} pairs had both agents on one worker (the others cross between workers over a peer connection).`,
+      );
+    if (w1?.upload && w2?.upload && w1?.download && w2?.download)
+      out.push(
+        `Workers 2 / workers 1: upload ${fmt(w2.upload.mbps / w1.upload.mbps, 2)}x, download ${fmt(w2.download.mbps / w1.download.mbps, 2)}x. "Cores" are CPU seconds per second of wall time; on a ${doc.machine.cores}-core machine the hub's workers can only gain what the agents and load generators leave free.`,
+      );
+    out.push("");
+  }
+  return out;
+}
+
+/** Issue 17's targets from the cluster shapes of this run (when they ran). */
+function clusterTargets(doc) {
+  const targets = [];
+  const { cross, workers } = doc.cluster ?? {};
+  if (cross) {
+    const single = cross.single?.throughput;
+    const two = cross.cross?.throughput;
+    for (const [key, label] of [
+      ["up1", "upload"],
+      ["down1", "download"],
+    ]) {
+      const entry = { name: `cluster: single-stream ${label} across two hubs >= 0.8x one hub` };
+      if (!single?.[key] || !two?.[key])
+        Object.assign(entry, {
+          pass: undefined,
+          detail: `not measured (${cross.error ? "cross-hub shape failed" : "no figure"})`,
+        });
+      else {
+        const ratio = two[key].mbps / single[key].mbps;
+        Object.assign(entry, {
+          pass: ratio >= 0.8,
+          ratio,
+          detail: `${fmt(two[key].mbps)} vs ${fmt(single[key].mbps)} MB/s = ${fmt(ratio, 2)}x${ratio < 0.8 ? ` (short by ${fmt((0.8 - ratio) * 100, 0)} points)` : ""}`,
+        });
+      }
+      targets.push(entry);
+    }
+    const a = cross.single?.rtt;
+    const b = cross.cross?.rtt;
+    const entry = { name: "cluster: p50 round trip added by the second hub (idle) <= 0.3 ms" };
+    if (!a || !b) Object.assign(entry, { pass: undefined, detail: "not measured (cross-hub round trip failed)" });
+    else {
+      const added = b.idle.p50 - a.idle.p50;
+      Object.assign(entry, {
+        pass: added <= 0.3,
+        value: added,
+        detail: `${signed(added)} ms (p50 ${ms(b.idle.p50)} vs ${ms(a.idle.p50)} ms); p99 added ${signed(b.idle.p99 - a.idle.p99)} ms; with bulk up / down p50 added ${signed(b.loaded.upload.p50 - a.loaded.upload.p50)} / ${signed(b.loaded.download.p50 - a.loaded.download.p50)} ms`,
+      });
+    }
+    targets.push(entry);
+  }
+  if (workers) {
+    const w1 = workers.workers1;
+    const w2 = workers.workers2;
+    for (const direction of ["upload", "download"]) {
+      const entry = { name: `cluster: aggregate ${direction} of 8 pairs through --workers 2 >= 1.5x --workers 1` };
+      if (!w1?.[direction] || !w2?.[direction])
+        Object.assign(entry, {
+          pass: undefined,
+          detail: `not measured (${w1?.error ?? w2?.error ?? "no figure"})`.slice(0, 200),
+        });
+      else {
+        const ratio = w2[direction].mbps / w1[direction].mbps;
+        const hubCores = (r) => r[direction].cpu.hubCpuSeconds / r[direction].cpu.seconds;
+        Object.assign(entry, {
+          pass: ratio >= 1.5,
+          ratio,
+          detail: `${fmt(w2[direction].mbps)} vs ${fmt(w1[direction].mbps)} MB/s = ${fmt(ratio, 2)}x${ratio < 1.5 ? ` (short by ${fmt((1.5 - ratio) * 100, 0)} points)` : ""}; hub used ${fmt(hubCores(w2), 2)} vs ${fmt(hubCores(w1), 2)} cores of ${doc.machine.cores}`,
+        });
+      }
+      targets.push(entry);
+    }
+  }
+  return targets;
 }
 
 /** The issue's targets, evaluated from this run's numbers. */
@@ -462,6 +700,7 @@ export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamB
       targets.push(entry);
     }
   }
+  targets.push(...clusterTargets(doc));
   return targets;
 }
 

@@ -140,9 +140,11 @@ function downloadStream(port, durationMs, stopSignal) {
   });
 }
 
-async function bulk({ port, direction, durationMs, streams = 1 }, stopSignal = { stopped: false }) {
+/** `streams` streams to `port`, or (`ports`) one stream to each port, all at once. */
+async function bulk({ port, ports, direction, durationMs, streams = 1 }, stopSignal = { stopped: false }) {
   const run = direction === "upload" ? uploadStream : downloadStream;
-  const results = await Promise.all(Array.from({ length: streams }, () => run(port, durationMs, stopSignal)));
+  const targets = ports ?? Array.from({ length: streams }, () => port);
+  const results = await Promise.all(targets.map((target) => run(target, durationMs, stopSignal)));
   const start = Math.min(...results.map((r) => r.start));
   const end = Math.max(...results.map((r) => r.end));
   const bytes = results.reduce((sum, r) => sum + r.bytes, 0);
