@@ -6,6 +6,8 @@ import { escapeUnprintable, tuneGarbageCollectorForRelaying } from "@private-con
 import { type OperatorAgentList, runAdminCall } from "./admin/admin-commands.js";
 import { type AdminCall, callAdminSocket } from "./admin/admin-socket.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
+import { ClusterSecretMismatch } from "./cluster/hub-registry.js";
+import { RedisNotReachableAtStart } from "./cluster/redis-client.js";
 import { announceWorkerListening, parseWorkerCount, readWorkerIndex, startWorkers, WorkersError } from "./cluster/workers.js";
 import { EnvError, readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
@@ -243,6 +245,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     error instanceof UsageError ||
     error instanceof EnvError ||
     error instanceof WorkersError ||
+    // A cluster the hub cannot join: the message says what to fix.
+    error instanceof ClusterSecretMismatch ||
+    error instanceof RedisNotReachableAtStart ||
     (error instanceof Error && error.name === "AppError");
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`Error: ${message}\n`);

@@ -11,6 +11,9 @@ export { REDIS_UNAVAILABLE_MESSAGE } from "@private-connect/api";
 import { REDIS_UNAVAILABLE_MESSAGE } from "@private-connect/api";
 
 /** A command could not run because Redis is unreachable; the connection keeps retrying meanwhile. */
+/** The hub cannot start: REDIS_URL did not answer within the connect timeout. */
+export class RedisNotReachableAtStart extends Error {}
+
 export class RedisUnavailable extends Error {
   constructor(cause?: unknown) {
     super(REDIS_UNAVAILABLE_MESSAGE, { cause });
@@ -185,7 +188,7 @@ export async function connectClusterRedis(options: ConnectClusterRedisOptions): 
     command.disconnect();
     subscriber.disconnect();
     const reason = lastError.message ?? (error instanceof Error ? error.message : String(error));
-    throw new Error(
+    throw new RedisNotReachableAtStart(
       `REDIS_URL cannot be reached (${describeRedisUrl(url)}: ${reason}): start Redis or fix REDIS_URL, then start the hub again`,
       { cause: error },
     );
