@@ -9,7 +9,6 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nextWithin, readServerSentEvents } from "../../packages/api/src/test-support/server-sent-events.ts";
 import {
   type Cluster,
   type ClusterAgent,
@@ -17,6 +16,7 @@ import {
   isRedisUp,
   metricsText,
   metricValue,
+  openWorkspaceEvents,
   reachPort,
   startCluster,
   startClusterAgent,
@@ -220,32 +220,27 @@ describe("reach across hubs", () => {
     const hub1 = c.hub("hub-1");
     const hub3 = c.hub("hub-3");
     // What the dashboard's live status reads: the workspace's events over SSE, here with the API key.
-    const abort = new AbortController();
-    const response = await fetch(`${hub3.url}/trpc/events.workspace`, {
-      headers: { accept: "text/event-stream", authorization: `Bearer ${acmeKey}` },
-      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(60_000)]),
-    });
-    expect(response.status).toBe(200);
-    if (!response.body) throw new Error("no event stream body");
-    const events = readServerSentEvents(response.body);
-    const nextEvent = async (type: string, label?: string) => {
-      for (;;) {
-        const event = await nextWithin(events, `a ${type} event on hub-3`, 10_000);
-        const data = event.data ? (JSON.parse(event.data) as { type?: string; label?: string; name?: string }) : {};
-        if (data.type === type && (label === undefined || data.label === label || data.name === label)) return data;
-      }
-    };
+    const stream = await openWorkspaceEvents(hub3, acmeKey);
+    const eventOf = (type: string, name: string) =>
+      waitFor(
+        () =>
+          (stream.events as { type?: string; label?: string; name?: string; agentId?: string }[]).find(
+            (event) => event.type === type && (event.label === name || event.name === name),
+          ),
+        { timeoutMs: 10_000, what: `a ${type} event for ${name} on hub-3` },
+      );
     try {
-      await nextEvent("subscribed");
+      await waitFor(() => (stream.events as { type?: string }[]).some((event) => event.type === "subscribed"), {
+        what: "the subscription to start",
+      });
       const newcomer = await startClusterAgent(hub1, { apiKey: acmeKey, label: "newcomer" });
-      expect(await nextEvent("agent.online", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
+      expect(await eventOf("agent.online", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
       expectSuccess(await newcomer.run(["expose", (services.echo as TestServer).address, "--name", "newcomer-echo"]));
-      expect(await nextEvent("service.exposed", "newcomer-echo")).toMatchObject({ agentId: newcomer.agentId });
+      expect(await eventOf("service.exposed", "newcomer-echo")).toMatchObject({ agentId: newcomer.agentId });
       await newcomer.down();
-      expect(await nextEvent("agent.offline", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
+      expect(await eventOf("agent.offline", "newcomer")).toMatchObject({ agentId: newcomer.agentId });
     } finally {
-      abort.abort();
-      await events.return(undefined).catch(() => {});
+      stream.close();
     }
   });
 

@@ -3,14 +3,13 @@
 // hub-1..hub-N. Teardown stops the hubs and deletes every key under the prefix. Also here: a
 // throwaway redis-server for outage tests (never the machine's Redis on 6379), and small readers
 // of a hub's /readyz, /metrics and of where Redis says an agent is.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import net from "node:net";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createTestDatabase, NO_POSTGRES_WARNING } from "./harness.ts";
-import { findFreePort, LOOPBACK, waitFor } from "./net.ts";
+import { findFreePort, waitFor } from "./net.ts";
 import type { TestDatabase } from "./postgres.ts";
 import {
   type Agent,
@@ -21,6 +20,7 @@ import {
   startAgent,
   startHub,
 } from "./processes.ts";
+import { NO_REDIS_VARIABLE, type RedisServer, startRedisServer as startThrowawayRedisServer } from "./redis-server.ts";
 
 /** The run's Redis (the global setup's pick, tests/support/redis-server.ts); each cluster has a prefix there. */
 export const DEFAULT_REDIS_URL = process.env.PC_TEST_REDIS_URL || "redis://127.0.0.1:6379";
@@ -116,8 +116,9 @@ async function connectRedis(url: string): Promise<Redis> {
   return client;
 }
 
-/** True when a Redis answers PING at the URL within 2 s. */
+/** True when a Redis answers PING at the URL within 2 s (false at once when the global setup found none). */
 export async function isRedisUp(url = DEFAULT_REDIS_URL): Promise<boolean> {
+  if (url === DEFAULT_REDIS_URL && process.env[NO_REDIS_VARIABLE]) return false;
   const client = createRedisClient(url);
   try {
     await client.connect();
@@ -368,122 +369,76 @@ export function metricValue(text: string, name: string, labels: string[] = []): 
 }
 
 // ---------------------------------------------------------------------------------------------
-// A throwaway redis-server on a free port, stopped and started again on that port by outage tests.
-
-export interface RedisServer {
-  port: number;
-  url: string;
-  /** Stops the server (its data goes: --save "" --appendonly no); the port is kept for start(). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port. */
-  start(): Promise<void>;
-  logs(): string;
-  close(): Promise<void>;
-}
+// A throwaway redis-server (tests/support/redis-server.ts) that closeClusters() also stops.
 
 const redisServers = new Set<RedisServer>();
-const redisChildren = new Set<ChildProcess>();
 
-process.once("exit", () => {
-  for (const child of redisChildren) child.kill("SIGKILL");
-});
-
-export function findRedisServer(): string | null {
-  for (const candidate of ["redis-server", "/usr/bin/redis-server", "/usr/local/bin/redis-server"]) {
-    try {
-      execFileSync(candidate, ["--version"], { stdio: "ignore", timeout: 5_000 });
-      return candidate;
-    } catch {}
-  }
-  return null;
-}
-
-/** One PING over a raw socket: true on +PONG within the timeout. */
-function pingRedis(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: LOOPBACK, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(false);
-    }, timeoutMs);
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write("PING\r\n"));
-    socket.on("data", (chunk: string) => {
-      answer += chunk;
-      if (answer.includes("\r\n")) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(answer.startsWith("+PONG"));
-      }
-    });
-    socket.on("error", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-}
-
-function waitForChildExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** Starts `redis-server --port <free> --save "" --appendonly no` on loopback, or null if not installed. */
+/** `redis-server --port <free> --save "" --appendonly no` on loopback, or null if not installed. */
 export async function startRedisServer(): Promise<RedisServer | null> {
-  const binary = findRedisServer();
-  if (!binary) return null;
-  const port = await findFreePort();
-  let child: ChildProcess | undefined;
-  let output = "";
-
-  const start = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) return;
-    const started = spawn(
-      binary,
-      ["--port", String(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    child = started;
-    redisChildren.add(started);
-    started.once("exit", () => redisChildren.delete(started));
-    const append = (chunk: string) => {
-      if (output.length < 256 * 1024) output += chunk;
-    };
-    started.stdout?.setEncoding("utf8").on("data", append);
-    started.stderr?.setEncoding("utf8").on("data", append);
-    await waitFor(
-      () => {
-        if (started.exitCode !== null) throw new Error(`redis-server exited: ${output.slice(-2000)}`);
-        return pingRedis(port);
-      },
-      { timeoutMs: 10_000, intervalMs: 50, what: `redis-server to answer on port ${port}` },
-    );
-  };
-  const stop = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    running.kill("SIGKILL");
-    await waitForChildExit(running, 5_000);
-  };
-  await start();
-  const server: RedisServer = {
-    port,
-    url: `redis://${LOOPBACK}:${port}`,
-    stop,
-    start,
-    logs: () => output,
+  const server = await startThrowawayRedisServer();
+  if (!server) return null;
+  redisServers.add(server);
+  return {
+    ...server,
     async close() {
       redisServers.delete(server);
-      await stop();
+      await server.close();
     },
   };
-  redisServers.add(server);
-  return server;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live updates (what the dashboard reads): a hub's workspace events over SSE.
+
+export interface EventStream {
+  /** Every event's data so far, parsed (tRPC sends JSON), in order. */
+  readonly events: unknown[];
+  close(): void;
+}
+
+/** Opens GET /trpc/events.workspace on the hub with this bearer credential; resolves once it answers 200. */
+export function openWorkspaceEvents(hub: { url: string }, bearer: string, timeoutMs = 10_000): Promise<EventStream> {
+  const url = new URL("/trpc/events.workspace", hub.url);
+  return new Promise((resolve, reject) => {
+    const events: unknown[] = [];
+    const req = httpRequest(url, {
+      headers: { accept: "text/event-stream", authorization: `Bearer ${bearer}` },
+      agent: false,
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    req.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.once("response", (res) => {
+      clearTimeout(timer);
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`${url} answered ${res.statusCode}`));
+        return;
+      }
+      let buffer = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        buffer += chunk;
+        for (let boundary = buffer.indexOf("\n\n"); boundary !== -1; boundary = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          const data = block
+            .split("\n")
+            .filter((line) => line.startsWith("data:"))
+            .map((line) => line.slice("data:".length).trimStart())
+            .join("\n");
+          if (data === "") continue;
+          try {
+            events.push(JSON.parse(data));
+          } catch {
+            events.push(data);
+          }
+        }
+      });
+      res.on("error", () => {});
+      resolve({ events, close: () => req.destroy() });
+    });
+    req.end();
+  });
 }
