@@ -13,12 +13,12 @@ import {
   type ClusterAgent,
   type ClusterHub,
   closeClusters,
-  isRedisUp,
+  missingForCluster,
   reachPort,
   startCluster,
   startClusterAgent,
 } from "../support/cluster.ts";
-import { closeHaproxies, findHaproxy, type Haproxy, startHaproxy } from "../support/haproxy.ts";
+import { closeHaproxies, type Haproxy, startHaproxy } from "../support/haproxy.ts";
 import {
   connectTcp,
   roundTrip,
@@ -40,8 +40,9 @@ let echo: TestServer;
 let sha: TestServer;
 
 beforeAll(async () => {
-  if (!findHaproxy() || !(await isRedisUp())) {
-    console.warn("WARNING: no haproxy or no Redis on 127.0.0.1:6379: SKIPPING the cluster failover tests");
+  const missing = await missingForCluster({ haproxy: true });
+  if (missing) {
+    console.warn(`WARNING: ${missing}: SKIPPING the cluster failover tests`);
     return;
   }
   cluster = await startCluster({ hubs: 3 });

@@ -4,8 +4,8 @@
 // and the one start-time check of a cluster: a hub with other secrets than the cluster's refuses to start.
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeClusters, deleteKeys, isRedisUp, listKeys, readyz, startCluster } from "../support/cluster.ts";
-import { closeHaproxies, findHaproxy, startHaproxy } from "../support/haproxy.ts";
+import { closeClusters, deleteKeys, listKeys, missingForCluster, readyz, startCluster } from "../support/cluster.ts";
+import { closeHaproxies, startHaproxy } from "../support/haproxy.ts";
 
 afterAll(async () => {
   await closeHaproxies();
@@ -16,8 +16,9 @@ describe("cluster harness", () => {
   it("serves /healthz through HAProxy, drops a killed hub from the rotation within about a second, and cleans its keys", {
     timeout: 120_000,
   }, async (ctx) => {
-    if (!findHaproxy() || !(await isRedisUp())) {
-      console.warn("WARNING: no haproxy or no Redis on 127.0.0.1:6379: SKIPPING the cluster harness test");
+    const missing = await missingForCluster({ haproxy: true });
+    if (missing) {
+      console.warn(`WARNING: ${missing}: SKIPPING the cluster harness test`);
       ctx.skip();
       return;
     }
@@ -68,8 +69,9 @@ describe("cluster harness", () => {
   it("refuses to start a hub whose JWT_SECRET or CLUSTER_SECRET differs from the cluster's, naming the variable", {
     timeout: 120_000,
   }, async (ctx) => {
-    if (!(await isRedisUp())) {
-      console.warn("WARNING: no Redis on 127.0.0.1:6379: SKIPPING the cluster secrets test");
+    const missing = await missingForCluster();
+    if (missing) {
+      console.warn(`WARNING: ${missing}: SKIPPING the cluster secrets test`);
       ctx.skip();
       return;
     }

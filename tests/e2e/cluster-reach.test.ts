@@ -13,9 +13,9 @@ import {
   type Cluster,
   type ClusterAgent,
   closeClusters,
-  isRedisUp,
   metricsText,
   metricValue,
+  missingForCluster,
   openWorkspaceEvents,
   reachPort,
   startCluster,
@@ -149,8 +149,9 @@ function handleWeb(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  if (!(await isRedisUp())) {
-    console.warn("WARNING: no Redis on 127.0.0.1:6379: SKIPPING the cross-hub reach tests");
+  const missing = await missingForCluster();
+  if (missing) {
+    console.warn(`WARNING: ${missing}: SKIPPING the cross-hub reach tests`);
     return;
   }
   cluster = await startCluster({ hubs: 3 });

@@ -12,7 +12,7 @@ import {
   type ClusterAgent,
   type ClusterHub,
   closeClusters,
-  isRedisUp,
+  missingForCluster,
   reachPort,
   startCluster,
   startClusterAgent,
@@ -57,8 +57,9 @@ function handleWeb(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  if (!(await isRedisUp())) {
-    console.warn("WARNING: no Redis on 127.0.0.1:6379: SKIPPING the cluster revocation tests");
+  const missing = await missingForCluster();
+  if (missing) {
+    console.warn(`WARNING: ${missing}: SKIPPING the cluster revocation tests`);
     return;
   }
   cluster = await startCluster({ hubs: 3 });

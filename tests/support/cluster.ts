@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { findHaproxy } from "./haproxy.ts";
 import { createTestDatabase, NO_POSTGRES_WARNING } from "./harness.ts";
 import { findFreePort, waitFor } from "./net.ts";
 import type { TestDatabase } from "./postgres.ts";
@@ -145,6 +146,14 @@ export async function listKeys(redis: Redis, prefix: string): Promise<string[]> 
     if (cursor === "0") return found;
   }
   throw new Error(`listKeys: ${prefix}* still scanning after 10000 rounds`);
+}
+
+/** Why cluster tests cannot run, for their loud skip: no haproxy, no Redis, or both; undefined when both are here. */
+export async function missingForCluster(options: { haproxy?: boolean } = {}): Promise<string | undefined> {
+  const missing: string[] = [];
+  if (options.haproxy && !findHaproxy()) missing.push("haproxy is not installed (.ci/run installs it)");
+  if (!(await isRedisUp())) missing.push(process.env[NO_REDIS_VARIABLE] ?? `no Redis answers at ${DEFAULT_REDIS_URL}`);
+  return missing.length > 0 ? missing.join("; ") : undefined;
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK); returns how many went. */
