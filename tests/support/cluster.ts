@@ -1,8 +1,8 @@
 // Several real hubs on one PostgreSQL database and one Redis, as docs/cluster.md describes: each
 // cluster gets its own Redis key prefix (`pc-test-<random>:`), its own secrets, and hubs named
 // hub-1..hub-N. Teardown stops the hubs and deletes every key under the prefix. Also here: a
-// throwaway redis-server for outage tests (never the machine's Redis on 6379), and small readers
-// of a hub's /readyz, /metrics and of where Redis says an agent is.
+// throwaway redis-server for outage tests (never the run's shared Redis), and small readers of a
+// hub's /readyz, /metrics and live updates, and of where Redis says an agent is.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
