@@ -16,8 +16,6 @@ import { MB } from "./stats.mjs";
 import { log, makeTempDir, run, sleep, spawnService } from "./tools.mjs";
 import { rtt, throughput } from "./workloads.mjs";
 
-export const CLUSTER_REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const CLUSTER_POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 /** Agent pairs of the aggregate shape (the issue's figure). */
 export const AGGREGATE_PAIRS = 8;
 
@@ -30,8 +28,8 @@ function cleanEnv() {
   return env;
 }
 
-async function adminQuery(sql) {
-  const client = new pg.Client({ connectionString: CLUSTER_POSTGRES_URL, connectionTimeoutMillis: 5_000 });
+async function adminQuery(adminUrl, sql) {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
   client.on("error", () => {});
   await client.connect();
   try {
@@ -49,8 +47,8 @@ function scanPattern(prefix) {
  * One Redis key prefix and one PostgreSQL database for a run, and the secrets every hub of the
  * cluster shares. cleanup() deletes the prefix's keys and drops the database.
  */
-async function startBackend() {
-  const redis = new Redis(CLUSTER_REDIS_URL, {
+async function startBackend({ clusterRedisUrl: redisUrl, clusterPostgresUrl: adminUrl, clusterProfileDir }) {
+  const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -64,21 +62,21 @@ async function startBackend() {
     await redis.ping();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`the cluster shapes need Redis at ${CLUSTER_REDIS_URL} (${error.message}): start one or set BENCH_REDIS_URL`);
+    throw new Error(`the cluster shapes need Redis at ${redisUrl} (${error.message}): start one or set BENCH_REDIS_URL`);
   }
   const name = `pc_bench_${randomBytes(5).toString("hex")}`;
   try {
-    await adminQuery(`create database ${name}`);
+    await adminQuery(adminUrl, `create database ${name}`);
   } catch (error) {
     redis.disconnect();
-    throw new Error(
-      `the cluster shapes need PostgreSQL at ${CLUSTER_POSTGRES_URL} (${error.message}): start one or set BENCH_POSTGRES_URL`,
-    );
+    throw new Error(`the cluster shapes need PostgreSQL at ${adminUrl} (${error.message}): start one or set BENCH_POSTGRES_URL`);
   }
-  const databaseUrl = new URL(CLUSTER_POSTGRES_URL);
+  const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${name}`;
   const prefix = `pc-bench-${randomBytes(6).toString("hex")}:`;
   return {
+    redisUrl,
+    profileDir: clusterProfileDir,
     prefix,
     databaseUrl: databaseUrl.toString(),
     secrets: {
@@ -104,7 +102,7 @@ async function startBackend() {
         log(`cluster: could not delete the Redis keys under ${prefix}: ${error.message}`);
       }
       redis.disconnect();
-      await adminQuery(`drop database if exists ${name} with (force)`).catch((error) =>
+      await adminQuery(adminUrl, `drop database if exists ${name} with (force)`).catch((error) =>
         log(`cluster: could not drop database ${name}: ${error.message}`),
       );
       return deleted;
@@ -120,7 +118,7 @@ async function startClusterHub(backend, { hubId, workers }) {
   const env = {
     ...cleanEnv(),
     LOG_LEVEL: "info",
-    REDIS_URL: CLUSTER_REDIS_URL,
+    REDIS_URL: backend.redisUrl,
     REDIS_KEY_PREFIX: backend.prefix,
     HUB_ID: hubId,
     DATABASE_URL: backend.databaseUrl,
@@ -128,7 +126,11 @@ async function startClusterHub(backend, { hubId, workers }) {
   };
   const args = ["start", "--port", "0", "--host", "127.0.0.1", "--data", dataDir];
   if (workers) args.push("--workers", String(workers));
-  const service = spawnService(process.execPath, [hubBin, ...args], { env });
+  // BENCH_CLUSTER_PROFILE_DIR: V8 CPU profiles of every hub process, in <dir>/<HUB_ID>/ (written
+  // when the hub exits; Node 20 refuses --cpu-prof in NODE_OPTIONS, so it is a node flag here).
+  const profileDir = backend.profileDir;
+  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, hubId)}`] : [];
+  const service = spawnService(process.execPath, [...nodeFlags, hubBin, ...args], { env });
   const stop = async () => {
     await service.stop(20_000);
     await rm(dir, { recursive: true, force: true });
@@ -205,7 +207,7 @@ async function teardown({ group, hubs, backend }) {
 /** Shape 1: the same stream through one hub and across two, in one cluster. */
 export async function crossHub(ctx) {
   const { client } = ctx;
-  const backend = await startBackend();
+  const backend = await startBackend(ctx.options);
   const hubs = [];
   const group = agentGroup();
   try {
@@ -284,7 +286,7 @@ function cpuUsed(before, after) {
 /** One hub process (`--workers N`) carrying AGGREGATE_PAIRS agent pairs, all streams at once. */
 async function aggregateRun(ctx, workers) {
   const { client, options } = ctx;
-  const backend = await startBackend();
+  const backend = await startBackend(ctx.options);
   const hubs = [];
   const group = agentGroup();
   try {

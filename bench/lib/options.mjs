@@ -24,6 +24,8 @@ export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 20000
 
 Environment: BENCH_QUICK=1, BENCH_ONLY=..., BENCH_CONTENDERS=..., BENCH_PROFILE=1, BENCH_REPO=DIR, BENCH_REPEAT=N do the same;
 BENCH_PC_NODE_OPTIONS="..." passes node options to the Private Connect hub and agents (A/B runs).
+BENCH_REDIS_URL, BENCH_POSTGRES_URL: the cluster shapes' Redis and PostgreSQL; BENCH_CLUSTER_PROFILE_DIR=DIR:
+V8 CPU profiles of their hubs in DIR/<HUB_ID>/.
 Results: bench/results/latest.md and latest.json (profile: bench/results/profile.md).`;
 
 export function parseOptions(argv = process.argv.slice(2), env = process.env) {
@@ -81,6 +83,11 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
     pcNodeOptions: env.BENCH_PC_NODE_OPTIONS ?? "",
     repeat: Math.max(1, Math.min(10, Number(flags.get("repeat") ?? env.BENCH_REPEAT ?? 1) || 1)),
     repo: typeof flags.get("repo") === "string" ? flags.get("repo") : env.BENCH_REPO,
+    /** Where the cluster shapes find Redis and PostgreSQL (a role that may create databases). */
+    clusterRedisUrl: env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+    clusterPostgresUrl: env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres",
+    /** BENCH_CLUSTER_PROFILE_DIR: V8 CPU profiles of the cluster shapes' hubs, in <dir>/<HUB_ID>/. */
+    clusterProfileDir: env.BENCH_CLUSTER_PROFILE_DIR,
     /** Everything must end within 10 minutes; stop starting new work after this. */
     budgetMs: 9 * 60_000,
     hardLimitMs: 10 * 60_000 - 15_000,

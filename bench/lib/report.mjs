@@ -275,32 +275,8 @@ export function renderMarkdown(doc) {
     out.push("");
   }
 
-  out.push("## Other load on the machine");
-  out.push("");
-  out.push(
-    "Share of all cores used by processes outside the bench (machine busy time minus the contender's and the load generators' processes) during each measurement:",
-  );
-  out.push("");
-  const keys = [
-    ["throughput", "throughput"],
-    ["rtt", "rtt"],
-    ["setup", "setup"],
-    ["memory", "memory"],
-    ["slowReader", "slow"],
-  ].filter(([, w]) => doc.options.only.includes(w));
-  out.push(
-    table(
-      ["contender", ...keys.map(([, w]) => w)],
-      names.map((name) => [
-        get(name).title,
-        ...keys.map(([k]) => {
-          const share = get(name)[k]?.foreignCpuShare;
-          return share === undefined ? "–" : `${(share * 100).toFixed(0)}%`;
-        }),
-      ]),
-    ),
-  );
-  out.push("");
+  // The cluster shapes report other load in their own tables; this one is per contender.
+  if (names.length > 0) out.push(...otherLoadLines(doc));
   out.push("## How to read this");
   out.push("");
   for (const line of [
@@ -347,6 +323,39 @@ function nodePipeLines(doc) {
     "",
     ...lines,
   ].join("\n");
+}
+
+/** Per contender and measurement: the share of all cores other processes used meanwhile. */
+function otherLoadLines(doc) {
+  const out = ["## Other load on the machine", ""];
+  const names = Object.keys(doc.contenders);
+  const get = (name) => doc.contenders[name];
+
+  out.push(
+    "Share of all cores used by processes outside the bench (machine busy time minus the contender's and the load generators' processes) during each measurement:",
+  );
+  out.push("");
+  const keys = [
+    ["throughput", "throughput"],
+    ["rtt", "rtt"],
+    ["setup", "setup"],
+    ["memory", "memory"],
+    ["slowReader", "slow"],
+  ].filter(([, w]) => doc.options.only.includes(w));
+  out.push(
+    table(
+      ["contender", ...keys.map(([, w]) => w)],
+      names.map((name) => [
+        get(name).title,
+        ...keys.map(([k]) => {
+          const share = get(name)[k]?.foreignCpuShare;
+          return share === undefined ? "–" : `${(share * 100).toFixed(0)}%`;
+        }),
+      ]),
+    ),
+  );
+  out.push("");
+  return out;
 }
 
 const CLUSTER_CASES = [
@@ -398,6 +407,14 @@ function clusterLines(doc) {
         ),
       );
       out.push("");
+      const cpuRatio = (k) => {
+        if (!single?.[k] || !two?.[k]) return "–";
+        const total = (t) => Object.values(t[k].cpuSecondsPerGb).reduce((a, b) => a + b, 0);
+        return `${fmt(total(single) / total(two), 2)}x`;
+      };
+      out.push(
+        `CPU per GB of one hub / of two hubs (the throughput ratio if CPU were all that limits it): ${CLUSTER_CASES.map(([k, label]) => `${label} ${cpuRatio(k)}`).join(", ")}.`,
+      );
       const foreign = Math.max(...[single, two].flatMap((t) => CLUSTER_CASES.map(([k]) => t?.[k]?.foreignCpuShare ?? 0)));
       out.push(
         `One hub is measured first, then two hubs, on the same processes. Other processes on the machine used up to ${fmt(foreign * 100, 0)}% of its cores meanwhile${foreign > 0.1 ? ": noisy" : ""}.`,
@@ -474,7 +491,7 @@ function clusterLines(doc) {
           d.runs.length > 1 ? `${fmt(d.mbps)} (${fmt(d.minMbps, 0)}–${fmt(d.maxMbps, 0)})` : fmt(d.mbps),
           `${fmt(d.streamMinMbps)}–${fmt(d.streamMaxMbps)}`,
           `${fmt(d.oneHubStreamMbps)} / ${fmt(d.crossingStreamMbps)}`,
-          `${cores(d.cpu.hubCpuSeconds)}${hubCores}`,
+          `${cores(d.cpu.hubCpuSeconds)}${hubCores}; ${fmt(d.cpu.hubCpuSeconds / ((d.mbps * MB * d.cpu.seconds) / GB), 2)} s/GB`,
           cores(d.cpu.agentsCpuSeconds),
           cores(d.cpu.loadCpuSeconds),
           `${fmt((d.cpu.machineBusySeconds / (d.cpu.seconds * doc.machine.cores)) * 100, 0)}% / ${fmt((d.foreignCpuShare ?? 0) * 100, 0)}%`,
@@ -488,7 +505,7 @@ function clusterLines(doc) {
           "aggregate MB/s",
           "per stream MB/s (min–max)",
           "mean per stream MB/s: pair on one worker / pair across workers",
-          "hub cores used (primary + workers)",
+          "hub cores used (primary + workers); hub CPU s per GB",
           "16 agents, cores",
           "load generators, cores",
           "machine busy / of it other processes",
