@@ -128,7 +128,15 @@ describe("a hub killed with SIGKILL", () => {
     const [hubX, hubY] = survivors;
     if (!hubX || !hubY) throw new Error("expected two surviving hubs");
     expectSuccess(await lbServer.run(["expose", sha.address, "--name", "lb-sha"]));
-    const lbLaptop = await startClusterAgent(proxy, { apiKey, label: "lb-laptop" });
+    // The reaching agent on the victim too, so that both ends of this reach must come back.
+    let lbLaptop: ClusterAgent | undefined;
+    for (let attempt = 1; attempt <= 6 && !lbLaptop; attempt++) {
+      const candidate = await startClusterAgent(proxy, { apiKey, label: `lb-laptop-${attempt}` });
+      if ((await c.waitForLocation(candidate.agentId)).hub === victimId) lbLaptop = candidate;
+      // Round robin: one more connection through HAProxy moves the next agent's turn along.
+      else await connectTcp(proxy.port).then((socket) => socket.destroy());
+    }
+    if (!lbLaptop) throw new Error(`six agents through HAProxy and none on ${victimId}: is it balancing round robin?`);
     const lbPort = await reachPort(lbLaptop, "lb-sha");
     expect(await works(lbPort)).toBe(true);
 
@@ -179,10 +187,14 @@ describe("a hub killed with SIGKILL", () => {
     // The exposing agent comes back through HAProxy to a surviving hub, and the reach port works again.
     const back = await relocated;
     if ("error" in back) throw back.error;
+    const laptopBack = await c.waitForLocation(lbLaptop.agentId, {
+      hubIds: survivors.map((hub) => hub.hubId),
+      timeoutMs: 45_000,
+    });
     const recoveredMs = await reachBack;
     if (typeof recoveredMs !== "number") throw recoveredMs.error;
     console.info(
-      `hub ${victimId} killed: its heartbeat gone after ${presenceGoneMs} ms; lb-server back on ${back.location.hub} after ${back.ms} ms, ` +
+      `hub ${victimId} killed: its heartbeat gone after ${presenceGoneMs} ms; lb-server back on ${back.location.hub} after ${back.ms} ms, lb-laptop on ${laptopBack.hub}, ` +
         `reach working again after ${recoveredMs} ms`,
     );
 
