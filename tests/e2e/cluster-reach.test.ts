@@ -32,6 +32,7 @@ import {
   startGreetThenListenServer,
   startReplyAfterFinServer,
   startSha256Server,
+  startSinkServer,
   type TestServer,
   waitFor,
 } from "../support/net.ts";
@@ -169,6 +170,7 @@ beforeAll(async () => {
   services.sha = await startSha256Server();
   services.replyAfterFin = await startReplyAfterFinServer();
   services.delayed = await startDelayedEchoServer(750);
+  services.sink = await startSinkServer();
   greet = await startGreetThenListenServer(GREETING);
   firehose = await startFirehose(FIREHOSE_BYTES);
   web = createServer(handleWeb);
@@ -179,6 +181,7 @@ beforeAll(async () => {
     ["sha", services.sha.address],
     ["reply-after-fin", services.replyAfterFin.address],
     ["delayed", services.delayed.address],
+    ["sink", services.sink.address],
     ["greet", greet.address],
     ["firehose", firehose.address],
     ["web", `${LOOPBACK}:${(web.address() as AddressInfo).port}`],
@@ -370,6 +373,71 @@ describe("reach across hubs", () => {
     } finally {
       clearInterval(sampler);
       reader.destroy();
+    }
+  });
+});
+
+describe("the other direction of flow control", () => {
+  it("bounds what a client on hub 2 can make the hubs buffer while the service on hub 1 stops reading", {
+    timeout: 120_000,
+  }, async (ctx) => {
+    const c = requireCluster(ctx);
+    const [hub1, hub2] = c.hubs;
+    if (!hub1?.process.pid || !hub2?.process.pid) throw new Error("hubs without pids");
+    const port = await reachPort(laptop, "sink");
+    const baseline = { hub1: (await residentBytes(hub1.process.pid)) ?? 0, hub2: (await residentBytes(hub2.process.pid)) ?? 0 };
+    const writer = await connectTcp(port);
+    writer.on("error", () => {});
+    const chunk = randomBytes(64 * KiB);
+    let accepted = 0;
+    let stalled = false;
+    const deadline = Date.now() + 60_000;
+    // Bounded in bytes and time; stops when a write is not drained within 2 s.
+    while (accepted < FIREHOSE_BYTES && Date.now() < deadline) {
+      accepted += chunk.length;
+      if (!writer.write(chunk)) {
+        const drained = await Promise.race([
+          once(writer, "drain").then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000)),
+        ]);
+        if (!drained) {
+          stalled = true;
+          break;
+        }
+      }
+    }
+    const growth = {
+      hub1: ((await residentBytes(hub1.process.pid)) ?? 0) - baseline.hub1,
+      hub2: ((await residentBytes(hub2.process.pid)) ?? 0) - baseline.hub2,
+    };
+    console.info(
+      `stalled service across hubs: client got ${(accepted / MiB).toFixed(1)} MiB accepted; RSS growth hub-1 ` +
+        `${(growth.hub1 / MiB).toFixed(1)} MiB, hub-2 ${(growth.hub2 / MiB).toFixed(1)} MiB`,
+    );
+    try {
+      expect(stalled, `writes never stalled: ${accepted} bytes accepted`).toBe(true);
+      expect(accepted).toBeLessThan(STALLED_WRITER_BOUND);
+      expect(growth.hub1).toBeLessThan(HUB_RSS_BOUND);
+      expect(growth.hub2).toBeLessThan(HUB_RSS_BOUND);
+      // Nothing was dropped to stay within the bound: once the service reads, every byte arrives.
+      const [sinkSocket] = [...(services.sink as TestServer).sockets];
+      if (!sinkSocket) throw new Error("the service never got the connection");
+      let delivered = 0;
+      sinkSocket.on("data", (data: Buffer) => {
+        delivered += data.length;
+      });
+      const ended = once(sinkSocket, "end");
+      sinkSocket.resume();
+      writer.end();
+      await Promise.race([
+        ended,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error(`the service got ${delivered} of ${accepted} bytes`)), 30_000),
+        ),
+      ]);
+      expect(delivered).toBe(accepted);
+    } finally {
+      writer.destroy();
     }
   });
 });
