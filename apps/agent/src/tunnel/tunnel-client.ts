@@ -100,6 +100,11 @@ interface ConnectedWaiter {
   reject(error: Error): void;
 }
 
+/** After another process with this agent's token took over, how long until this one tries again. */
+const REPLACED_RETRY_MS = 60_000;
+const REPLACED_MESSAGE =
+  "Another process connected to the hub with this agent's token and replaced this one; trying again in a minute. If that was not you, rotate the token with connect up --rotate-token";
+
 /** Once a connection has lasted this long, the next drop starts the backoff afresh. */
 const STABLE_CONNECTION_MS = 10_000;
 
@@ -511,6 +516,15 @@ export class TunnelClient {
       this.setState("closed", this.fatalError.message);
       for (const waiter of this.waiters.splice(0)) waiter.reject(this.fatalError);
       this.options.onFatal?.(this.fatalError);
+      return;
+    }
+    if (code === CloseCode.REPLACED) {
+      // Another process connected with this agent's token (newest wins): a copy of this machine,
+      // or a second `connect up`. Coming straight back would throw it out in turn, forever.
+      this.lastError = new Error(REPLACED_MESSAGE);
+      this.setState("disconnected", REPLACED_MESSAGE);
+      this.reconnectTimer = setTimeout(() => this.connect(), REPLACED_RETRY_MS);
+      this.reconnectTimer.unref();
       return;
     }
     this.setState("disconnected", this.lastError?.message ?? reason);

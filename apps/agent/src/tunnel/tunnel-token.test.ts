@@ -140,7 +140,7 @@ const REVOKED_REASON = "This agent was revoked by an owner of acme: ask them to 
  */
 async function revokeBesideReference(
   cut: (socket: WebSocket) => void,
-  options: { rotateFirst?: boolean; rounds?: number } = {},
+  options: { rotateFirst?: boolean; rounds?: number; announce?: boolean } = {},
 ): Promise<{ relay: FakeRelay; tunnel: TunnelClient; fatal: TunnelFatalError[]; states: string[] }> {
   const rounds = options.rounds ?? 4;
   const relay = await startRelay();
@@ -174,7 +174,7 @@ async function revokeBesideReference(
   });
   cleanups.push(() => reference.close());
 
-  socket.send(encodeControl({ type: "error", code: "agent_revoked", message: REVOKED_REASON }));
+  if (options.announce !== false) socket.send(encodeControl({ type: "error", code: "agent_revoked", message: REVOKED_REASON }));
   cut(socket);
   reference.start();
   await referenceDone;
@@ -239,5 +239,19 @@ describe("TunnelClient and a revoked agent", () => {
     await stopped;
     expect(fatal.map((error) => [error.message, error.code])).toEqual([[REVOKED_REASON, "agent_revoked"]]);
     expect(upgrades).toEqual([`Bearer ${OLD}`]);
+  });
+});
+
+describe("TunnelClient replaced by another process with its token", () => {
+  it("does not come straight back to throw the newer connection out, and says why", async () => {
+    const { relay, tunnel, fatal } = await revokeBesideReference(
+      (socket) => socket.close(CloseCode.REPLACED, "replaced by a newer connection"),
+      { announce: false },
+    );
+    // Not fatal (it tries again in a minute), but no redial while the reference redialed four times.
+    expect(fatal).toEqual([]);
+    expect(tunnel.state).toBe("disconnected");
+    expect(tunnel.lastFailure).toMatch(/Another process connected to the hub with this agent's token/);
+    expect(relay.bearers.filter((bearer) => bearer !== `Bearer ${REFERENCE}`)).toEqual([`Bearer ${OLD}`]);
   });
 });
