@@ -2,7 +2,6 @@
 // sharing PostgreSQL and Redis (their own key prefix). Agents land on both workers, a reach from
 // one worker's agent to the other's service carries every byte, a killed worker comes back, and
 // signals to the primary end every worker. Without REDIS_URL or DATABASE_URL it refuses.
-import type { ChildProcess } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +23,7 @@ import {
   type StartHubOptions,
   startAgent,
   startHub,
+  waitForExit,
 } from "../support/processes.ts";
 
 const KiB = 1024;
@@ -112,17 +112,6 @@ async function refusedStart(args: string[], env: Record<string, string | undefin
     (error: unknown) => String(error),
   );
   return { refusal, dataDir };
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 describe("connect-hub start --workers refusals", () => {

@@ -512,4 +512,4 @@ export async function residentBytes(pid: number): Promise<number | null> {
   }
 }
 
-export { isAlive, waitForPidExit };
+export { isAlive, waitForExit, waitForPidExit };
