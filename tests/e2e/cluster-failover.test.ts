@@ -13,10 +13,10 @@ import {
   type ClusterAgent,
   type ClusterHub,
   closeClusters,
-  missingForCluster,
   reachPort,
-  startCluster,
+  requireCluster,
   startClusterAgent,
+  startClusterOrSkip,
 } from "../support/cluster.ts";
 import { closeHaproxies, type Haproxy, startHaproxy } from "../support/haproxy.ts";
 import {
@@ -40,12 +40,7 @@ let echo: TestServer;
 let sha: TestServer;
 
 beforeAll(async () => {
-  const missing = await missingForCluster({ haproxy: true });
-  if (missing) {
-    console.warn(`WARNING: ${missing}: SKIPPING the cluster failover tests`);
-    return;
-  }
-  cluster = await startCluster({ hubs: 3 });
+  cluster = await startClusterOrSkip("cluster failover tests", { hubs: 3, haproxy: true });
   if (!cluster) return;
   proxy = await startHaproxy({ backends: cluster.hubs.map((hub) => ({ name: hub.hubId, port: hub.port })) });
   ({ apiKey } = await createWorkspace(cluster.hub("hub-1"), "acme", "ops@acme.test"));
@@ -57,14 +52,6 @@ afterAll(async () => {
   await closeHaproxies();
   await closeClusters();
 });
-
-function requireCluster(ctx: { skip: () => void }): Cluster {
-  if (!cluster) {
-    ctx.skip();
-    throw new Error("unreachable");
-  }
-  return cluster;
-}
 
 /**
  * Keeps one stream busy: writes a random chunk every few milliseconds and checks that the echo
@@ -119,7 +106,7 @@ describe("a hub killed with SIGKILL", () => {
   it("costs only its own connections: other hubs' streams flow on, its agents come back through HAProxy", {
     timeout: 180_000,
   }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     // The victim is whichever hub HAProxy gave this exposing agent.
     const lbServer = await startClusterAgent(proxy, { apiKey, label: "lb-server" });
     const victimId = (await c.waitForLocation(lbServer.agentId)).hub;
@@ -214,7 +201,7 @@ describe("a hub killed with SIGKILL", () => {
   it("answers an open to an agent whose hub just died fast, before its location expires, then forgets that location", {
     timeout: 120_000,
   }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const alive = c.hubs.find((hub) => hub.process.exitCode === null && hub.process.signalCode === null);
     if (!alive) throw new Error("no live hub left");
     const doomedHub: ClusterHub = await c.addHub({ hubId: "hub-stale" });
@@ -281,7 +268,7 @@ describe("one agent token connected twice", () => {
   it("keeps the newest connection, closes the older one as replaced, and audits it as a duplicate", {
     timeout: 120_000,
   }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const live = c.hubs.filter((hub) => hub.process.exitCode === null && hub.process.signalCode === null);
     const [first, second] = live;
     if (!first || !second) throw new Error("expected two live hubs");

@@ -6,7 +6,7 @@
 // which hub it is, and `--workers 2` serves a reach.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,11 +15,13 @@ import {
   closeClusters,
   metricsText,
   metricValue,
-  missingForCluster,
   openWorkspaceEvents,
   reachPort,
-  startCluster,
+  requireCluster,
   startClusterAgent,
+  startClusterOrSkip,
+  startWebService,
+  type WebService,
 } from "../support/cluster.ts";
 import {
   connectTcp,
@@ -59,7 +61,7 @@ let laptop: ClusterAgent;
 let partner: ClusterAgent;
 const services: Record<string, TestServer> = {};
 let greet: Awaited<ReturnType<typeof startGreetThenListenServer>>;
-let web: Server;
+let web: WebService | undefined;
 let firehose: Firehose;
 
 /**
@@ -150,12 +152,7 @@ function handleWeb(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  const missing = await missingForCluster();
-  if (missing) {
-    console.warn(`WARNING: ${missing}: SKIPPING the cross-hub reach tests`);
-    return;
-  }
-  cluster = await startCluster({ hubs: 3 });
+  cluster = await startClusterOrSkip("cross-hub reach tests", { hubs: 3 });
   if (!cluster) return;
   const [hub1, hub2, hub3] = cluster.hubs;
   if (!hub1 || !hub2 || !hub3) throw new Error("expected three hubs");
@@ -173,9 +170,7 @@ beforeAll(async () => {
   services.sink = await startSinkServer();
   greet = await startGreetThenListenServer(GREETING);
   firehose = await startFirehose(FIREHOSE_BYTES);
-  web = createServer(handleWeb);
-  web.listen(0, LOOPBACK);
-  await once(web, "listening");
+  web = await startWebService(handleWeb);
   const exposures: [string, string][] = [
     ["echo", services.echo.address],
     ["sha", services.sha.address],
@@ -184,30 +179,20 @@ beforeAll(async () => {
     ["sink", services.sink.address],
     ["greet", greet.address],
     ["firehose", firehose.address],
-    ["web", `${LOOPBACK}:${(web.address() as AddressInfo).port}`],
+    ["web", web.address],
   ];
   for (const [name, address] of exposures) expectSuccess(await server.run(["expose", address, "--name", name]));
 }, 180_000);
 
 afterAll(async () => {
-  web?.closeAllConnections();
-  await new Promise((resolve) => (web ? web.close(resolve) : resolve(undefined)));
+  await web?.close();
   await firehose?.close();
   await closeClusters();
 });
 
-/** The cluster, or a skip: without Redis or PostgreSQL there is no cluster to test. */
-function requireCluster(ctx: { skip: () => void }): Cluster {
-  if (!cluster) {
-    ctx.skip();
-    throw new Error("unreachable");
-  }
-  return cluster;
-}
-
 describe("reach across hubs", () => {
   it("places each agent on the hub it dialled, and every hub's presence sees all of them", async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     expect((await c.locationOf(server.agentId))?.hub).toBe("hub-1");
     expect((await c.locationOf(laptop.agentId))?.hub).toBe("hub-2");
     expect((await c.locationOf(partner.agentId))?.hub).toBe("hub-3");
@@ -220,7 +205,7 @@ describe("reach across hubs", () => {
   });
 
   it("streams live updates from every hub: a subscriber on hub 3 hears an agent of hub 1 come, expose and go", async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const hub1 = c.hub("hub-1");
     const hub3 = c.hub("hub-3");
     // What the dashboard's live status reads: the workspace's events over SSE, here with the API key.
@@ -249,7 +234,7 @@ describe("reach across hubs", () => {
   });
 
   it("has each hub's /metrics say which hub it is and count only its own agents", async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     for (const hub of c.hubs) {
       const text = await metricsText(hub);
       expect(text, `${hub.hubId}'s /metrics`).toMatch(new RegExp(`\\bhub(_id)?="${hub.hubId}"`));
@@ -258,7 +243,7 @@ describe("reach across hubs", () => {
   });
 
   it("carries 50 concurrent streams from hub 2 to a service on hub 1, every byte checked both ways", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const port = await reachPort(laptop, "echo");
     const echo = services.echo as TestServer;
     const before = echo.connections;
@@ -284,7 +269,7 @@ describe("reach across hubs", () => {
   });
 
   it("delivers bytes a client sends before the far side has accepted (early data) across hubs", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const port = await reachPort(laptop, "delayed");
     const payload = randomBytes(128 * KiB);
     const socket = net.connect({ host: LOOPBACK, port });
@@ -296,7 +281,7 @@ describe("reach across hubs", () => {
   });
 
   it("carries half-close across hubs in both directions", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     // The client ends its write side and still reads the whole reply, sent only after its FIN.
     const afterFin = await reachPort(laptop, "reply-after-fin");
     const payload = randomBytes(2 * MiB);
@@ -325,7 +310,7 @@ describe("reach across hubs", () => {
   it("bounds hub 1's memory while a reader on hub 2 stops reading a service that pushes 200 MB", {
     timeout: 120_000,
   }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const [hub1, hub2] = c.hubs;
     if (!hub1?.process.pid || !hub2?.process.pid) throw new Error("hubs without pids");
     const port = await reachPort(laptop, "firehose");
@@ -381,7 +366,7 @@ describe("the other direction of flow control", () => {
   it("bounds what a client on hub 2 can make the hubs buffer while the service on hub 1 stops reading", {
     timeout: 120_000,
   }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const [hub1, hub2] = c.hubs;
     if (!hub1?.process.pid || !hub2?.process.pid) throw new Error("hubs without pids");
     const port = await reachPort(laptop, "sink");
@@ -444,7 +429,7 @@ describe("the other direction of flow control", () => {
 
 describe("a share across hubs", () => {
   it("lets contractor's agent on hub 3 reach acme's service on hub 1 through a share, and nothing before joining", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const before = await partner.run(["reach", "sha", "--from", "acme"]);
     expect(before.code).not.toBe(0);
     const share = parseJsonOutput<{ code: string }>(
@@ -460,7 +445,7 @@ describe("a share across hubs", () => {
 
 describe("a public link across hubs", () => {
   it("is served by hub 3 for a service whose agent is on hub 1, bodies intact", async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const hub3 = c.hub("hub-3");
     const created = parseJsonOutput<{ url: string }>(
       expectSuccess(await server.run(["link", "web", "--expires", "1h", "--json"])),
@@ -483,7 +468,7 @@ describe("connect-hub start --workers 2", () => {
   // hub of the cluster (HUB_ID <base>-w<i>). An agent on one worker reaching an agent on the
   // other is a cross-hub reach behind one port.
   it("serves a reach between two agents that landed on different workers", { timeout: 120_000 }, async (ctx) => {
-    const c = requireCluster(ctx);
+    const c = requireCluster(cluster, ctx);
     const workers = await c.addHub({ hubId: "wk", extraArgs: ["--workers", "2"] });
     const exposer = await startClusterAgent(workers, { apiKey: acmeKey, label: "wk-server" });
     const exposerHub = (await c.waitForLocation(exposer.agentId)).hub;

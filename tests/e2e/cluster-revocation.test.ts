@@ -2,9 +2,7 @@
 // that two other hubs relay within a second (a share, an agent, a link); a share's
 // `--rate-limit 3`, a link's per-address limit, the share join limit and the sign-in link limit
 // hold for the cluster as a whole, whichever hub each attempt reaches.
-import { once } from "node:events";
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type IncomingMessage, request, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   agentTokenOf,
@@ -12,10 +10,12 @@ import {
   type ClusterAgent,
   type ClusterHub,
   closeClusters,
-  missingForCluster,
   reachPort,
-  startCluster,
+  requireCluster,
   startClusterAgent,
+  startClusterOrSkip,
+  startWebService,
+  type WebService,
 } from "../support/cluster.ts";
 import { connectTcp, LOOPBACK, roundTrip, startEchoServer, type TestServer, waitFor, waitForClose } from "../support/net.ts";
 import { createWorkspace, expectSuccess, isAlive, parseJsonOutput, waitForPidExit } from "../support/processes.ts";
@@ -37,7 +37,7 @@ let admin2: ClusterAgent;
 let partner2: ClusterAgent;
 let partner3: ClusterAgent;
 let echo: TestServer;
-let web: Server;
+let web: WebService | undefined;
 /** Streaming responses the web service is writing, and whether each one's connection closed. */
 const streamsClosed: boolean[] = [];
 
@@ -57,12 +57,7 @@ function handleWeb(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  const missing = await missingForCluster();
-  if (missing) {
-    console.warn(`WARNING: ${missing}: SKIPPING the cluster revocation tests`);
-    return;
-  }
-  cluster = await startCluster({ hubs: 3 });
+  cluster = await startClusterOrSkip("cluster revocation tests", { hubs: 3 });
   if (!cluster) return;
   [hub1, hub2, hub3] = cluster.hubs as [ClusterHub, ClusterHub, ClusterHub];
   ({ apiKey: acmeKey } = await createWorkspace(hub1, "acme", "ops@acme.test"));
@@ -75,26 +70,15 @@ beforeAll(async () => {
     startClusterAgent(hub3, { apiKey: contractorKey, label: "partner-3" }),
   ]);
   echo = await startEchoServer();
-  web = createServer(handleWeb);
-  web.listen(0, LOOPBACK);
-  await once(web, "listening");
+  web = await startWebService(handleWeb);
   expectSuccess(await server.run(["expose", echo.address, "--name", "echo"]));
-  expectSuccess(await server.run(["expose", `${LOOPBACK}:${(web.address() as AddressInfo).port}`, "--name", "web"]));
+  expectSuccess(await server.run(["expose", web.address, "--name", "web"]));
 }, 180_000);
 
 afterAll(async () => {
-  web?.closeAllConnections();
-  await new Promise((resolve) => (web ? web.close(resolve) : resolve(undefined)));
+  await web?.close();
   await closeClusters();
 });
-
-function requireCluster(ctx: { skip: () => void }): Cluster {
-  if (!cluster) {
-    ctx.skip();
-    throw new Error("unreachable");
-  }
-  return cluster;
-}
 
 /** An open stream through `port`, its echo checked once; `closedAt` resolves when it ends. */
 async function openEchoStream(port: number): Promise<{ closedAt: Promise<number>; destroy(): void }> {
@@ -158,7 +142,7 @@ function postJson(
 
 describe("revocation on one hub cuts streams on the others", () => {
   it("a share revoked through hub 3 cuts a stream hub 2 and hub 1 relay within a second", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const created = await share(["--name", "to-revoke", "--expires", "1h", "--services", "echo"]);
     expectSuccess(await partner2.run(["join", created.code]));
     const port = await reachPort(partner2, "echo", ["--from", "acme"]);
@@ -180,7 +164,7 @@ describe("revocation on one hub cuts streams on the others", () => {
   });
 
   it("an agent revoked through hub 3 is cut on hub 1 within a second, with the stream hub 2 relays", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const victim = await startClusterAgent(hub1, { apiKey: acmeKey, label: "victim" });
     const laptop = await startClusterAgent(hub2, { apiKey: acmeKey, label: "laptop" });
     expectSuccess(await victim.run(["expose", echo.address, "--name", "victim-echo"]));
@@ -206,7 +190,7 @@ describe("revocation on one hub cuts streams on the others", () => {
   });
 
   it("a link revoked through hub 2 cuts a response hub 3 serves from hub 1 within a second", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const created = parseJsonOutput<{ id: string; url: string }>(
       expectSuccess(await server.run(["link", "web", "--expires", "1h", "--json"])),
     );
@@ -246,7 +230,7 @@ describe("revocation on one hub cuts streams on the others", () => {
 
 describe("rate limits hold across hubs", () => {
   it("a share's --rate-limit 3 refuses the 4th open whichever hub it reaches", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const created = await share(["--name", "limited", "--expires", "1h", "--services", "echo", "--rate-limit", "3"]);
     expectSuccess(await partner2.run(["join", created.code]));
     expectSuccess(await partner3.run(["join", created.code]));
@@ -266,7 +250,7 @@ describe("rate limits hold across hubs", () => {
   });
 
   it("a link's per-address limit counts requests on every hub together", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const created = parseJsonOutput<{ url: string }>(
       expectSuccess(await server.run(["link", "web", "--expires", "1h", "--rate-limit", "3", "--json"])),
     );
@@ -279,7 +263,7 @@ describe("rate limits hold across hubs", () => {
   });
 
   it("the share join limit per address counts attempts on every hub together", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     // From an address of its own, so the joins the other tests made from 127.0.0.1 do not count.
     const from = "127.0.0.77";
     const token = agentTokenOf(partner2);
@@ -303,7 +287,7 @@ describe("rate limits hold across hubs", () => {
   });
 
   it("the sign-in link limit per address counts requests on every hub together", async (ctx) => {
-    requireCluster(ctx);
+    requireCluster(cluster, ctx);
     const email = `limited-${Date.now()}@acme.test`;
     const ask = async (hub: ClusterHub) => {
       const response = await fetch(`${hub.url}/trpc/auth.requestMagicLink`, {

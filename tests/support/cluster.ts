@@ -4,13 +4,15 @@
 // throwaway redis-server for outage tests (never the run's shared Redis), and small readers of a
 // hub's /readyz, /metrics and live updates, and of where Redis says an agent is.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { findHaproxy } from "./haproxy.ts";
 import { createTestDatabase, NO_POSTGRES_WARNING } from "./harness.ts";
-import { findFreePort, waitFor } from "./net.ts";
+import { findFreePort, LOOPBACK, waitFor } from "./net.ts";
 import type { TestDatabase } from "./postgres.ts";
 import {
   type Agent,
@@ -21,10 +23,17 @@ import {
   startAgent,
   startHub,
 } from "./processes.ts";
-import { NO_REDIS_VARIABLE, type RedisServer, startRedisServer as startThrowawayRedisServer } from "./redis-server.ts";
+import {
+  canPingRedis,
+  DEFAULT_TEST_REDIS_URL,
+  NO_REDIS_VARIABLE,
+  REDIS_URL_VARIABLE,
+  type RedisServer,
+  startRedisServer as startThrowawayRedisServer,
+} from "./redis-server.ts";
 
 /** The run's Redis (the global setup's pick, tests/support/redis-server.ts); each cluster has a prefix there. */
-export const DEFAULT_REDIS_URL = process.env.PC_TEST_REDIS_URL || "redis://127.0.0.1:6379";
+export const DEFAULT_REDIS_URL = process.env[REDIS_URL_VARIABLE] || DEFAULT_TEST_REDIS_URL;
 /** What a hub says when Redis is away (REDIS_UNAVAILABLE_MESSAGE in the hub). */
 export const REDIS_UNAVAILABLE_TEXT = "The hub cannot reach Redis right now";
 
@@ -120,15 +129,7 @@ async function connectRedis(url: string): Promise<Redis> {
 /** True when a Redis answers PING at the URL within 2 s (false at once when the global setup found none). */
 export async function isRedisUp(url = DEFAULT_REDIS_URL): Promise<boolean> {
   if (url === DEFAULT_REDIS_URL && process.env[NO_REDIS_VARIABLE]) return false;
-  const client = createRedisClient(url);
-  try {
-    await client.connect();
-    return (await client.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+  return canPingRedis(url);
 }
 
 function scanPattern(prefix: string): string {
@@ -292,6 +293,54 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 export async function closeClusters(): Promise<void> {
   await Promise.all([...clusters].map((cluster) => cluster.close()));
   await Promise.all([...redisServers].map((server) => server.close()));
+}
+
+/**
+ * How each cluster e2e file starts: null after a loud skip when haproxy (if asked for), Redis or
+ * PostgreSQL is missing, else the started cluster.
+ */
+export async function startClusterOrSkip(
+  what: string,
+  { haproxy, ...options }: StartClusterOptions & { haproxy?: boolean },
+): Promise<Cluster | null> {
+  const missing = await missingForCluster({ haproxy });
+  if (missing) {
+    console.warn(`WARNING: ${missing}: SKIPPING the ${what}`);
+    return null;
+  }
+  return startCluster(options);
+}
+
+/** The cluster, or a skip: without Redis or PostgreSQL there is no cluster to test. */
+export function requireCluster(cluster: Cluster | null, ctx: { skip: () => void }): Cluster {
+  if (!cluster) {
+    ctx.skip();
+    throw new Error("unreachable");
+  }
+  return cluster;
+}
+
+export interface WebService {
+  server: Server;
+  /** `127.0.0.1:<port>`, what `expose` takes. */
+  address: string;
+  /** Cuts open connections (streaming responses never end on their own) and closes the server. */
+  close(): Promise<void>;
+}
+
+/** An HTTP service on loopback on a port chosen at run time, for an agent to expose. */
+export async function startWebService(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<WebService> {
+  const server = createServer(handler);
+  server.listen(0, LOOPBACK);
+  await once(server, "listening");
+  return {
+    server,
+    address: `${LOOPBACK}:${(server.address() as AddressInfo).port}`,
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
