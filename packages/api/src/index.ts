@@ -159,7 +159,12 @@ export {
   serializeClearedCookie,
   serializeCookie,
 } from "./services/auth/session-cookie.js";
-export { MAGIC_LINK_TTL_MS, MAGIC_LINKS_PER_ADDRESS, MAGIC_LINKS_PER_IP } from "./services/auth/sign-in-link.js";
+export {
+  describeNetwork,
+  MAGIC_LINK_TTL_MS,
+  MAGIC_LINKS_PER_ADDRESS,
+  MAGIC_LINKS_PER_IP,
+} from "./services/auth/sign-in-link.js";
 export {
   type DeviceApprover,
   decideDeviceAuthorization,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkLinkRequest, rateLimitKeyForIp } from "./link-admission.js";
+import { checkLinkRequest } from "./link-admission.js";
 
 describe("checkLinkRequest", () => {
   const readOnly = { methods: ["GET", "HEAD"], paths: ["/api"] };
@@ -31,17 +31,5 @@ describe("checkLinkRequest", () => {
 
   it("refuses a path outside the link's prefixes with 403", () => {
     expect(checkLinkRequest(readOnly, "GET", [], "/admin")).toMatchObject({ kind: "refused", status: 403 });
-  });
-});
-
-describe("rateLimitKeyForIp", () => {
-  it("counts IPv4 per address and IPv6 per /64", () => {
-    expect(rateLimitKeyForIp("203.0.113.9")).toBe("203.0.113.9");
-    expect(rateLimitKeyForIp("::ffff:203.0.113.9")).toBe("203.0.113.9");
-    expect(rateLimitKeyForIp("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:db8:1:2::7")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
-    expect(rateLimitKeyForIp("2001:db8::1")).toBe("2001:db8:0:0::/64");
-    expect(rateLimitKeyForIp("::1")).toBe("0:0:0:0::/64");
   });
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import { isIPv6 } from "node:net";
 import {
   type ApiDeps,
+  describeNetwork,
   isAppError,
   PUBLIC_LINK_SERVICE_GONE,
   type RateLimiter,
@@ -49,26 +49,6 @@ export interface LinkAdmission {
 
 const RATE_WINDOW_MS = 60_000;
 
-/**
- * The key a visitor is rate limited under: the IPv4 address, or the /64 of an IPv6 address (one
- * host usually holds a whole /64, and would otherwise get 2^64 budgets).
- */
-export function rateLimitKeyForIp(ip: string): string {
-  const plain = ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
-  if (!isIPv6(plain)) return plain;
-  const [head = "", tail] = plain.toLowerCase().split("::");
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups =
-    tail === undefined
-      ? headGroups
-      : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
-}
-
 /** The checks of a request against its link that need nothing but the two: methods and paths. */
 export function checkLinkRequest(
   link: Pick<ResolvedLink, "methods" | "paths">,
@@ -108,7 +88,7 @@ export function createLinkAdmission(options: { deps: ApiDeps; rateLimiter: RateL
   async function takeRate(link: ResolvedLink, limitPerMinute: number, ip: string): Promise<LinkRefusal | undefined> {
     try {
       const limit = await rateLimiter.take(
-        [{ key: `${link.id} ${rateLimitKeyForIp(ip)}`, rule: { limit: limitPerMinute, windowMs: RATE_WINDOW_MS } }],
+        [{ key: `${link.id} ${describeNetwork(ip)}`, rule: { limit: limitPerMinute, windowMs: RATE_WINDOW_MS } }],
         now(),
       );
       if (limit.isAllowed) return undefined;

@@ -7,6 +7,8 @@ describe("describeNetwork", () => {
     expect(describeNetwork("::ffff:203.0.113.7")).toBe("203.0.113.7");
     expect(describeNetwork("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
     expect(describeNetwork("2001:db8:1:2:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
+    expect(describeNetwork("2001:db8:1:2::7")).toBe("2001:db8:1:2::/64");
+    expect(describeNetwork("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
     expect(describeNetwork("2001:db8::1")).toBe("2001:db8:0:0::/64");
     expect(describeNetwork("::1")).toBe("0:0:0:0::/64");
     expect(describeNetwork("fe80::1%eth0")).toBe("fe80:0:0:0::/64");

@@ -74,8 +74,9 @@ function describeWait(seconds: number): string {
 }
 
 /**
- * The unit an IP limit counts: the address for IPv4, the /64 for IPv6 (one subscriber usually
- * holds a whole /64, so per-address counting would be no limit at all).
+ * The unit an IP limit counts (sign-in links, share joins, public link visitors): the address for
+ * IPv4, the /64 for IPv6 (one subscriber usually holds a whole /64, so per-address counting would
+ * be no limit at all).
  */
 export function describeNetwork(ip: string | undefined): string {
   if (ip === undefined || ip === "") return "unknown";
