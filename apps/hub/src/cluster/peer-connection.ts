@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type WebSocket from "ws";
 import { OutgoingFrames } from "../relay/outgoing-frames.js";
 import type { RelayStream, StreamPeer } from "../relay/relay-stream.js";
+import { StreamSlots } from "../relay/stream-slots.js";
 
 /** What a peer connection asks of its hub. */
 export interface PeerHost {
@@ -43,13 +44,6 @@ export interface PeerConnectionOptions {
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
 const DEFAULT_MAX_STREAMS = 32_768;
-const MAX_STREAM_ID = 0x7fff_ffff;
-
-interface StreamSlot {
-  stream: RelayStream;
-  side: "client" | "server";
-}
-
 /**
  * One multiplexed relay connection between two hubs of a cluster, in the relay's own frame format.
  * It only delivers frames: each stream's credit books are kept by the RelayStream on either hub,
@@ -66,11 +60,10 @@ export class PeerConnection implements StreamPeer {
   readonly understandsDataFlags = true;
   readonly isHub = true;
   readonly role: "dialer" | "acceptor";
-  private readonly slots = new Map<number, StreamSlot>();
+  private readonly slots = new StreamSlots(1);
   private readonly outgoing: OutgoingFrames;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly maxStreams: number;
-  private nextStreamId = 1;
   private missedPongs = 0;
   private isClosed = false;
   /** The far hub said it is going away: its open streams may finish, no new one goes there. */
@@ -118,18 +111,15 @@ export class PeerConnection implements StreamPeer {
   /** A fresh (odd) stream id. Only the dialing hub opens streams on a connection. */
   allocateStreamId(): number {
     if (this.role !== "dialer") throw new Error("only the dialing hub opens streams on a peer connection");
-    let id = this.nextStreamId;
-    while (this.slots.has(id)) id = id >= MAX_STREAM_ID ? 1 : id + 2;
-    this.nextStreamId = id >= MAX_STREAM_ID ? 1 : id + 2;
-    return id;
+    return this.slots.allocate();
   }
 
   attach(streamId: number, stream: RelayStream, side: "client" | "server"): void {
-    this.slots.set(streamId, { stream, side });
+    this.slots.attach(streamId, stream, side);
   }
 
   detachStream(streamId: number): void {
-    this.slots.delete(streamId);
+    this.slots.detach(streamId);
   }
 
   sendFrame(frame: Buffer): void {
@@ -254,8 +244,7 @@ export class PeerConnection implements StreamPeer {
     this.outgoing.close();
     clearInterval(this.heartbeat);
     const reason = `The hub ${this.remoteHubId} holding the other end went away`;
-    for (const slot of [...this.slots.values()]) slot.stream.reset(ResetCode.PEER_GONE, reason, this);
-    this.slots.clear();
+    this.slots.resetAll(ResetCode.PEER_GONE, () => reason, this);
     this.options.onClosed?.(this);
   }
 }

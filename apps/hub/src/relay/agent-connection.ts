@@ -21,6 +21,7 @@ import type { Logger } from "pino";
 import type WebSocket from "ws";
 import { OutgoingFrames } from "./outgoing-frames.js";
 import type { RelayStream, StreamPeer } from "./relay-stream.js";
+import { StreamSlots } from "./stream-slots.js";
 
 export interface AgentIdentity {
   agentId: string;
@@ -58,20 +59,14 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return `${cut}…`;
 }
 
-interface StreamSlot {
-  stream: RelayStream;
-  side: "client" | "server";
-}
-
 /**
  * One agent's WebSocket at the hub: the hello/welcome exchange, then frame dispatch to the
  * streams it takes part in. Anything malformed closes this connection only, with a
  * protocol-error close code; other agents never notice.
  */
 export class AgentConnection implements StreamPeer {
-  private readonly slots = new Map<number, StreamSlot>();
+  private readonly slots = new StreamSlots(2);
   private readonly pendingOpens = new Set<number>();
-  private nextServerStreamId = 2;
   private isReady = false;
   private isClosed = false;
   /** Revoked: closing, and nothing it still sends (an OPEN racing the close) is acted on. */
@@ -134,7 +129,7 @@ export class AgentConnection implements StreamPeer {
   }
 
   detachStream(streamId: number): void {
-    this.slots.delete(streamId);
+    this.slots.detach(streamId);
   }
 
   /** Called by the hub once a stream this agent asked for is authorized (or refused). */
@@ -143,15 +138,12 @@ export class AgentConnection implements StreamPeer {
   }
 
   attach(streamId: number, stream: RelayStream, side: "client" | "server"): void {
-    this.slots.set(streamId, { stream, side });
+    this.slots.attach(streamId, stream, side);
   }
 
   /** A fresh hub-side (even) stream id on this connection. */
   allocateStreamId(): number {
-    let id = this.nextServerStreamId;
-    while (this.slots.has(id)) id = id >= 0x7fff_fffe ? 2 : id + 2;
-    this.nextServerStreamId = id >= 0x7fff_fffe ? 2 : id + 2;
-    return id;
+    return this.slots.allocate();
   }
 
   hasCapacity(): boolean {
@@ -182,10 +174,9 @@ export class AgentConnection implements StreamPeer {
     if (this.isClosed || this.isRevoked) return;
     this.isRevoked = true;
     this.sendFrame(encodeControl({ type: "error", code: AGENT_REVOKED_ERROR_CODE, message }));
-    for (const slot of [...this.slots.values()]) {
-      const reason = slot.side === "client" ? "The reaching agent was revoked" : "The exposing agent was revoked";
-      slot.stream.reset(ResetCode.REVOKED, reason);
-    }
+    this.slots.resetAll(ResetCode.REVOKED, (side) =>
+      side === "client" ? "The reaching agent was revoked" : "The exposing agent was revoked",
+    );
     this.pendingOpens.clear();
     this.close(CloseCode.AGENT_REVOKED, truncateUtf8(message, MAX_CLOSE_REASON_BYTES));
   }
@@ -301,11 +292,11 @@ export class AgentConnection implements StreamPeer {
     this.outgoing.close();
     clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
-    for (const slot of [...this.slots.values()]) {
-      const reason = slot.side === "client" ? "The reaching agent disconnected" : "The exposing agent disconnected";
-      slot.stream.reset(ResetCode.PEER_GONE, reason, this);
-    }
-    this.slots.clear();
+    this.slots.resetAll(
+      ResetCode.PEER_GONE,
+      (side) => (side === "client" ? "The reaching agent disconnected" : "The exposing agent disconnected"),
+      this,
+    );
     this.pendingOpens.clear();
     this.host.onClosed(this);
   }
