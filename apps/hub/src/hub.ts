@@ -28,7 +28,7 @@ import { runAdminCall } from "./admin/admin-commands.js";
 import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import { type ClusterNode, startClusterNode } from "./cluster/cluster-node.js";
-import { PEER_UPGRADE_PATH, type PeerTlsMaterial, peerTlsServerOptions, readPeerTlsFiles } from "./cluster/peer-listener.js";
+import { listenForPeers, PEER_UPGRADE_PATH, type PeerTlsMaterial, readPeerTlsFiles } from "./cluster/peer-listener.js";
 import {
   createClientAddressReader,
   hashFrontEndSecret,
@@ -152,39 +152,6 @@ function defaultPeerUrl(scheme: "ws" | "wss", port: number): string {
   return `${scheme}://127.0.0.1:${port}`;
 }
 
-/**
- * The port other hubs dial when the main port cannot take them: a `--workers` worker shares its
- * main port with its siblings (the kernel picks which worker gets a connection), and mutual TLS
- * between hubs needs a listener that asks for client certificates. Serves /cluster only.
- */
-async function listenForPeers(
-  env: HubEnv,
-  options: { peerTls: PeerTlsMaterial | undefined; isWorker: boolean },
-  onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void,
-): Promise<{ server: Server; url: string }> {
-  const { peerTls } = options;
-  const refuse: RequestListener = (_request, response) =>
-    sendJson(response, 404, { error: "Not found: this port serves other hubs only" });
-  const server = peerTls ? createTlsServer(peerTlsServerOptions(peerTls), refuse) : createServer(refuse);
-  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((request.url ?? "/").split("?")[0] === PEER_UPGRADE_PATH) onUpgrade(request, socket, head);
-    else refuseUpgrade(socket, 404, `Not found: this port serves other hubs at ${PEER_UPGRADE_PATH} only`);
-  });
-  server.on("clientError", (_error, socket) => socket.destroy());
-  const wanted = env.HUB_PEER_URL ? new URL(env.HUB_PEER_URL) : undefined;
-  // A worker listens where HUB_PEER_URL's host says, on a port of its own.
-  const host = wanted?.hostname.replace(/^\[|\]$/g, "") ?? "127.0.0.1";
-  const port = !options.isWorker && wanted?.port ? Number(wanted.port) : 0;
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    // exclusive: in a node:cluster worker a shared listen(0) would give every worker one port.
-    server.listen({ port, host, exclusive: true }, () => resolveListen());
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return { server, url: `${peerTls ? "wss" : "ws"}://${shownHost}:${address.port}` };
-}
-
 function readPeerTls(env: HubEnv): PeerTlsMaterial | undefined {
   if (!env.HUB_PEER_TLS_CERT || !env.HUB_PEER_TLS_KEY || !env.HUB_PEER_TLS_CA) return undefined;
   return readPeerTlsFiles({ certPath: env.HUB_PEER_TLS_CERT, keyPath: env.HUB_PEER_TLS_KEY, caPath: env.HUB_PEER_TLS_CA });
@@ -235,9 +202,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       const hubId = env.HUB_ID ?? `${hostname()}-${address.port}`;
       let peerUrl = env.HUB_PEER_URL ?? defaultPeerUrl(env.TLS_CERT ? "wss" : "ws", address.port);
       if (options.worker || peerTls) {
-        const peers = await listenForPeers(env, { peerTls, isWorker: options.worker !== undefined }, (request, socket, head) =>
-          cluster?.handlePeerUpgrade(request, socket, head),
-        );
+        const wanted = env.HUB_PEER_URL ? new URL(env.HUB_PEER_URL) : undefined;
+        // Where HUB_PEER_URL's host says; a worker on a port of its own, as its siblings share the main one.
+        const peers = await listenForPeers({
+          tls: peerTls,
+          host: wanted?.hostname.replace(/^\[|\]$/g, "") ?? "127.0.0.1",
+          port: !options.worker && wanted?.port ? Number(wanted.port) : 0,
+          onUpgrade: (request, socket, head) => cluster?.handlePeerUpgrade(request, socket, head),
+        });
         peerListener = peers.server;
         if (options.worker || !env.HUB_PEER_URL) peerUrl = peers.url;
       }

@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type RequestListener,
+} from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from "node:https";
+import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import { CloseCode, MAX_WS_MESSAGE_BYTES } from "@private-connect/protocol";
@@ -145,20 +151,33 @@ export function peerTlsServerOptions(material: PeerTlsMaterial): ServerOptions {
 }
 
 /**
- * A dedicated HTTPS server for peer connections (the hub's peer port when HUB_PEER_TLS_* is set):
- * upgrades to PEER_UPGRADE_PATH go to the acceptor, everything else gets 404. Not yet listening.
+ * A port of its own for other hubs (a `--workers` worker, whose main port its siblings share, or
+ * a hub with mutual TLS between hubs): upgrades to PEER_UPGRADE_PATH go to `onUpgrade`, anything
+ * else gets 404. HTTPS asking for client certificates when `tls` is given, plain HTTP otherwise.
+ * `exclusive`: in a node:cluster worker a shared listen(0) would give every worker one port.
  */
-export function createPeerTlsServer(material: PeerTlsMaterial, acceptor: PeerAcceptor): HttpsServer {
-  const server = createHttpsServer(peerTlsServerOptions(material), (_request, response) => {
-    response.writeHead(404, { "content-type": "text/plain" });
+export async function listenForPeers(options: {
+  tls: PeerTlsMaterial | undefined;
+  host: string;
+  port: number;
+  onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}): Promise<{ server: HttpServer | HttpsServer; url: string }> {
+  const { tls } = options;
+  const refuse: RequestListener = (_request, response) => {
+    response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
     response.end("This port takes peer connections from other hubs only\n");
-  });
+  };
+  const server = tls ? createHttpsServer(peerTlsServerOptions(tls), refuse) : createHttpServer(refuse);
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? "/", "https://peer").pathname !== PEER_UPGRADE_PATH) {
-      refuseUpgrade(socket, 404, `This port takes peer connections at ${PEER_UPGRADE_PATH} only`);
-      return;
-    }
-    acceptor.handleUpgrade(request, socket, head);
+    if ((request.url ?? "/").split("?")[0] === PEER_UPGRADE_PATH) options.onUpgrade(request, socket, head);
+    else refuseUpgrade(socket, 404, `This port takes peer connections at ${PEER_UPGRADE_PATH} only`);
   });
-  return server;
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen({ port: options.port, host: options.host, exclusive: true }, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { server, url: `${tls ? "wss" : "ws"}://${shownHost}:${address.port}` };
 }

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -11,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PeerHost } from "./peer-connection.js";
 import {
   createPeerAcceptor,
-  createPeerTlsServer,
+  listenForPeers,
   type PeerAcceptor,
   type PeerTlsMaterial,
   readPeerTlsFiles,
@@ -103,10 +102,14 @@ const pools: PeerPool[] = [];
 
 async function startHubB(): Promise<void> {
   acceptor = createPeerAcceptor({ selfHubId: "hub-b", clusterSecret, host, log, tls: { required: true } });
-  server = createPeerTlsServer(hubB, acceptor);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  peerUrl = `wss://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const peers = await listenForPeers({
+    tls: hubB,
+    host: "127.0.0.1",
+    port: 0,
+    onUpgrade: (request, socket, head) => acceptor.handleUpgrade(request, socket, head),
+  });
+  server = peers.server as Server;
+  peerUrl = peers.url;
 }
 
 function poolWith(tls: PeerTlsMaterial | undefined): PeerPool {
