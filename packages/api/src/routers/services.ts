@@ -5,6 +5,7 @@ import {
   getServiceInput,
   serviceTrafficView,
   serviceView,
+  sharedServiceView,
   unexposeServiceInput,
   unexposeServiceOutput,
 } from "../schemas/services.js";
@@ -13,6 +14,7 @@ import { exposeService } from "../services/services/expose-service.js";
 import { getService } from "../services/services/get-service.js";
 import { getServiceTraffic } from "../services/services/get-service-traffic.js";
 import { listServices } from "../services/services/list-services.js";
+import { listSharedServices } from "../services/services/list-shared-services.js";
 import { resolveService } from "../services/services/resolve-service.js";
 import { unexposeService } from "../services/services/unexpose-service.js";
 import { agentProcedure, router, workspaceProcedure } from "../trpc.js";
@@ -35,6 +37,9 @@ export const servicesRouter = router({
     .input(resolveServiceInput)
     .output(resolvedServiceOutput)
     .query(({ ctx, input }) => resolveService(ctx.deps, ctx.principal, input)),
+
+  /** Other workspaces' services the calling agent reaches through shares it joined (joins are per agent). */
+  shared: agentProcedure.output(z.array(sharedServiceView)).query(({ ctx }) => listSharedServices(ctx.deps, ctx.principal)),
 
   get: workspaceProcedure
     .input(getServiceInput)

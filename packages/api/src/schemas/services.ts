@@ -54,6 +54,17 @@ export const serviceView = z.object({
 });
 export type ServiceView = z.infer<typeof serviceView>;
 
+/** A service of another workspace that a share this agent joined lets it reach (services.shared). */
+export const sharedServiceView = z.object({
+  name: z.string(),
+  /** The sharing workspace's slug: what `connect reach NAME --from SLUG` takes. */
+  from: z.string(),
+  shareName: z.string(),
+  expiresAt: z.iso.datetime(),
+  online: z.boolean(),
+});
+export type SharedServiceView = z.infer<typeof sharedServiceView>;
+
 export const getServiceInput = z.object({ name: serviceLookupName });
 export type GetServiceInput = z.infer<typeof getServiceInput>;
 
