@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type net from "node:net";
 import { join } from "node:path";
+import { findSignInLink, type SmtpInbox, startSmtpInbox } from "@private-connect/api/test-support/smtp-inbox";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findSignInLink, type SmtpInbox, startSmtpInbox } from "../../packages/api/src/test-support/smtp-inbox.ts";
 import {
   type Dashboard,
   launchBrowser,

@@ -11,10 +11,10 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { findSignInLink, type SmtpInbox, startSmtpInbox } from "@private-connect/api/test-support/smtp-inbox";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { findSignInLink, type SmtpInbox, startSmtpInbox } from "../../packages/api/src/test-support/smtp-inbox.ts";
 import { type Dashboard, launchBrowser, openContext, reserveDashboardUrl, startDashboard } from "../support/browser.ts";
 import { waitFor } from "../support/net.ts";
 import {
