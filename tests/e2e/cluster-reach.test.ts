@@ -242,6 +242,41 @@ describe("reach across hubs", () => {
     }
   });
 
+  it("shows a service's live traffic the same on every hub's dashboard, counted by the hub holding its agent", async (ctx) => {
+    const c = requireCluster(cluster, ctx);
+    expectSuccess(await server.run(["expose", (services.echo as TestServer).address, "--name", "counted-echo"]));
+    const port = await reachPort(laptop, "counted-echo");
+    const socket = await connectTcp(port, LOOPBACK, 10_000);
+    try {
+      let echoed = 0;
+      socket.on("data", (chunk: Buffer) => {
+        echoed += chunk.length;
+      });
+      socket.write(randomBytes(1_000));
+      await waitFor(() => echoed === 1_000, { what: "the 1,000 bytes echoed across hubs" });
+      // What the dashboard's services page reads, asked of each hub in turn: hub-1 holds the
+      // exposing agent, hub-2 the reaching one, hub-3 neither.
+      for (const hub of c.hubs) {
+        const response = await fetch(new URL("/trpc/services.traffic", hub.url), {
+          headers: { authorization: `Bearer ${acmeKey}` },
+        });
+        expect(response.status, `${hub.hubId}'s services.traffic`).toBe(200);
+        const body = (await response.json()) as {
+          result: { data: { name: string; openConnections: number; bytesRelayed: number; connections: unknown[] }[] };
+        };
+        const counted = body.result.data.find((service) => service.name === "counted-echo");
+        expect(counted, `counted-echo's traffic as ${hub.hubId} shows it`).toEqual({
+          name: "counted-echo",
+          openConnections: 1,
+          bytesRelayed: 2_000,
+          connections: [{ via: "agent", agentLabel: "laptop", shareName: null, bytes: 2_000 }],
+        });
+      }
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it("carries 50 concurrent streams from hub 2 to a service on hub 1, every byte checked both ways", async (ctx) => {
     requireCluster(cluster, ctx);
     const port = await reachPort(laptop, "echo");

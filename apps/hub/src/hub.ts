@@ -238,8 +238,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const presence: ApiDeps["presence"] = {
     findOnlineAgents: async (agentIds) =>
       cluster ? cluster.findOnlineAgents(agentIds) : new Set(agentIds.filter((agentId) => relay?.isAgentOnline(agentId))),
-    describeServiceTraffic: (agentId, serviceName) =>
-      relay?.describeServiceTraffic(agentId, serviceName) ?? { bytesRelayed: 0, streams: [] },
+    describeServiceTraffic: async (services, listed) => {
+      if (cluster) return cluster.describeServiceTraffic(services, listed);
+      return relay?.describeServiceTraffic(services, listed) ?? [];
+    },
   };
   const deps = createApiDeps(db, env, presence, {
     mailer,

@@ -47,10 +47,13 @@ export interface ApiDeps {
      */
     findOnlineAgents(agentIds: string[]): Promise<Set<string>>;
     /**
-     * Live traffic of a service through this hub's relay (the dashboard's open connections and
-     * bytes). Optional: a process without a relay (the admin CLI) reports none.
+     * Live traffic of services (the dashboard's open connections and bytes): one answer per
+     * service asked, in the same order, each listing at most `listed` of its largest streams. With
+     * several hubs, the hub holding a service's agent answers for it (it sees every stream to it,
+     * whichever hub the reach came through). Optional: a process without a relay (the admin CLI)
+     * reports none.
      */
-    describeServiceTraffic?(agentId: string, serviceName: string): ServiceTraffic;
+    describeServiceTraffic?(services: ServiceRef[], listed: number): Promise<ServiceTraffic[]>;
   };
   /** Live updates, one channel per workspace (createWorkspaceEvents()). */
   events: WorkspaceEvents;
@@ -62,11 +65,22 @@ export interface ApiDeps {
   revocations: Revocations;
 }
 
+/** A service as the relay knows it: the agent exposing it and its name. */
+export interface ServiceRef {
+  agentId: string;
+  serviceName: string;
+}
+
 /** What the relay knows of one service: counters since the hub started, and its open streams. */
 export interface ServiceTraffic {
   /** Bytes both ways, through closed and open streams. */
   bytesRelayed: number;
-  /** One per open stream: the reaching agent (none for a public link's request) and the share it came through. */
+  /** Streams open now. */
+  openStreams: number;
+  /**
+   * The largest open streams, largest first, as many as were asked for: the reaching agent (none
+   * for a public link's request), the share it came through, and its bytes.
+   */
   streams: { clientAgentId?: string | undefined; shareId?: string | undefined; bytes: number }[];
 }
 

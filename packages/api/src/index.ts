@@ -8,6 +8,7 @@ export type {
   Caller,
   MemberRole,
   Principal,
+  ServiceRef,
   ServiceTraffic,
   UserPrincipal,
   WorkspaceUserPrincipal,

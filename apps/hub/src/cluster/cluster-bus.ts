@@ -24,24 +24,63 @@ export interface ClusterBus {
   /** Asks one hub to close one agent connection. Throws RedisUnavailable when Redis is away. */
   sendKick(hubId: string, kick: Kick): Promise<void>;
   onKick(listener: (kick: Kick) => void): () => void;
+  /**
+   * A message for one hub's inbox (a kick, a question or its answer), sent with this hub's id as
+   * `from`. Throws RedisUnavailable when Redis is away.
+   */
+  sendToHub(hubId: string, message: HubMessageBody): Promise<void>;
+  /** Listens for one kind of message in this hub's inbox; returns how to stop. */
+  onHubMessage<K extends HubMessage["kind"]>(kind: K, listener: (message: Extract<HubMessage, { kind: K }>) => void): () => void;
   /** Stops listening; the Redis connections stay open (they belong to the caller). */
   close(): Promise<void>;
 }
+
+/** The largest traffic question or answer a hub sends: a workspace's services, a page of streams each. */
+const MAX_SERVICES_ASKED = 5_000;
+const MAX_STREAMS_LISTED = 1_000;
+const count = z.number().int().nonnegative();
+
+const serviceTraffic = z.object({
+  bytesRelayed: count,
+  openStreams: count,
+  streams: z
+    .array(z.object({ clientAgentId: z.string().optional(), shareId: z.string().optional(), bytes: count }))
+    .max(MAX_STREAMS_LISTED),
+});
+
+const hubMessage = z.discriminatedUnion("kind", [
+  z.object({
+    from: z.string().min(1),
+    kind: z.literal("kick"),
+    agentId: z.string().min(1),
+    epoch: z.string().min(1),
+    reason: z.string(),
+  }),
+  // The dashboard's traffic of services whose agents this hub holds, asked by the hub serving the page.
+  z.object({
+    from: z.string().min(1),
+    kind: z.literal("trafficQuery"),
+    requestId: z.string().min(1),
+    listed: z.number().int().min(0).max(MAX_STREAMS_LISTED),
+    services: z.array(z.object({ agentId: z.string().min(1), serviceName: z.string().min(1) })).max(MAX_SERVICES_ASKED),
+  }),
+  z.object({
+    from: z.string().min(1),
+    kind: z.literal("trafficReply"),
+    requestId: z.string().min(1),
+    traffic: z.array(serviceTraffic).max(MAX_SERVICES_ASKED),
+  }),
+]);
+/** A message in one hub's inbox (`P hub:<id>:inbox`). */
+export type HubMessage = z.infer<typeof hubMessage>;
+/** A message as its sender writes it: the bus adds `from`. */
+export type HubMessageBody = HubMessage extends infer M ? (M extends HubMessage ? Omit<M, "from"> : never) : never;
 
 const busMessage = z.discriminatedUnion("kind", [
   z.object({ from: z.string().min(1), kind: z.literal("revocation"), revocation: revocationSchema }),
   z.object({ from: z.string().min(1), kind: z.literal("workspaceEvent"), workspaceId: z.string().min(1), event: workspaceEvent }),
 ]);
 type BusMessage = z.infer<typeof busMessage>;
-
-const inboxMessage = z.object({
-  from: z.string().min(1),
-  kind: z.literal("kick"),
-  agentId: z.string().min(1),
-  epoch: z.string().min(1),
-  reason: z.string(),
-});
-type InboxMessage = z.infer<typeof inboxMessage>;
 
 /**
  * Revocations whose publish failed while Redis was away, sent again once it is back. Bounded:
@@ -52,7 +91,8 @@ const MAX_PENDING_REVOCATIONS = 1_000;
 
 /**
  * The hubs' pub/sub over Redis: `P bus`, which every hub hears, for revocations and workspace
- * events, and `P hub:<id>:inbox`, which only that hub hears, for kicks. Messages are JSON with
+ * events, and `P hub:<id>:inbox`, which only that hub hears, for kicks and for questions to that
+ * hub (the traffic of its agents' services) and their answers. Messages are JSON with
  * the sender's hub id; each is parsed with the same zod schema the API defines, so a message from
  * a hub running other code, or anything else written on the channel, is logged and dropped
  * rather than half-delivered. One subscription on the shared subscriber connection, which
@@ -63,7 +103,7 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
   const inboxChannel = redis.key("hub", hubId, "inbox");
   const revocationTargets = new Set<Revocations>();
   const eventTargets = new Set<WorkspaceEvents>();
-  const kickListeners = new Set<(kick: Kick) => void>();
+  const inboxListeners = new Map<HubMessage["kind"], Set<(message: HubMessage) => void>>();
   const pendingRevocations: Revocation[] = [];
   let isClosed = false;
 
@@ -94,15 +134,25 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
     for (const target of eventTargets) target.publish(message.workspaceId, message.event);
   }
 
-  function deliverKick(message: InboxMessage): void {
-    const kick = { agentId: message.agentId, epoch: message.epoch, reason: message.reason };
-    for (const listener of [...kickListeners]) {
+  function deliverToInbox(message: HubMessage): void {
+    for (const listener of [...(inboxListeners.get(message.kind) ?? [])]) {
       try {
-        listener(kick);
+        listener(message);
       } catch (error) {
-        log.error({ err: error, agentId: kick.agentId }, "a kick listener failed");
+        log.error({ err: error, kind: message.kind, from: message.from }, "a cluster inbox listener failed");
       }
     }
+  }
+
+  function onHubMessage<K extends HubMessage["kind"]>(
+    kind: K,
+    listener: (message: Extract<HubMessage, { kind: K }>) => void,
+  ): () => void {
+    const listeners = inboxListeners.get(kind) ?? new Set();
+    inboxListeners.set(kind, listeners);
+    const untyped = listener as (message: HubMessage) => void;
+    listeners.add(untyped);
+    return () => listeners.delete(untyped);
   }
 
   const onMessage = (channel: string, text: string) => {
@@ -111,8 +161,8 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
       const message = parse(busMessage, channel, text);
       if (message !== undefined) deliverBusMessage(message);
     } else if (channel === inboxChannel) {
-      const message = parse(inboxMessage, channel, text);
-      if (message !== undefined) deliverKick(message);
+      const message = parse(hubMessage, channel, text);
+      if (message !== undefined) deliverToInbox(message);
     }
     // Other channels belong to other users of the shared subscriber connection.
   };
@@ -125,7 +175,7 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
     throw error;
   }
 
-  async function publish(channel: string, message: BusMessage | InboxMessage): Promise<void> {
+  async function publish(channel: string, message: BusMessage | HubMessage): Promise<void> {
     await redis.run((command) => command.publish(channel, JSON.stringify(message)));
   }
 
@@ -187,9 +237,16 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
     },
 
     onKick(listener) {
-      kickListeners.add(listener);
-      return () => kickListeners.delete(listener);
+      return onHubMessage("kick", (message) =>
+        listener({ agentId: message.agentId, epoch: message.epoch, reason: message.reason }),
+      );
     },
+
+    async sendToHub(targetHubId, message) {
+      await publish(redis.key("hub", targetHubId, "inbox"), { ...message, from: hubId } as HubMessage);
+    },
+
+    onHubMessage,
 
     async close() {
       if (isClosed) return;
@@ -198,7 +255,7 @@ export async function createClusterBus(redis: ClusterRedis, hubId: string, log: 
       redis.subscriber.off("message", onMessage);
       revocationTargets.clear();
       eventTargets.clear();
-      kickListeners.clear();
+      inboxListeners.clear();
       // While Redis is away an unsubscribe would wait for it; the subscription then dies with
       // the connection anyway.
       if (redis.subscriber.status !== "ready") return;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RateLimiter, Revocations, WorkspaceEvents } from "@private-connect/api";
+import type { RateLimiter, Revocations, ServiceRef, ServiceTraffic, WorkspaceEvents } from "@private-connect/api";
 import { type PeerOpenRequest, ResetCode } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type { AgentConnection } from "../relay/agent-connection.js";
@@ -13,6 +13,7 @@ import { createHubRegistry, type HubRecord, type HubRegistry } from "./hub-regis
 import { createPeerAcceptor, type PeerAcceptor, type PeerTlsMaterial } from "./peer-listener.js";
 import { createPeerPool, type PeerPool, PeerUnreachable } from "./peer-pool.js";
 import { type ClusterRedis, connectClusterRedis, REDIS_UNAVAILABLE_MESSAGE, RedisUnavailable } from "./redis-client.js";
+import { createRemoteTraffic, type RemoteTraffic } from "./remote-traffic.js";
 import { createSharedRateLimiter } from "./shared-rate-limiter.js";
 
 /** What the cluster needs of this hub's relay: its agents, and the streams other hubs open. */
@@ -21,6 +22,7 @@ export interface ClusterRelay {
   isAgentOnline(agentId: string): boolean;
   openFromPeer(connection: HubConnection, streamId: number, request: PeerOpenRequest): void;
   closeReplacedConnection(agentId: string, epoch: string | undefined): boolean;
+  describeServiceTraffic(services: ServiceRef[], listed: number): ServiceTraffic[];
 }
 
 export interface ClusterNodeOptions {
@@ -51,6 +53,11 @@ export interface ClusterNode extends RelayCluster {
   handlePeerUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** The agents among `agentIds` that are connected to a live hub of the cluster. */
   findOnlineAgents(agentIds: string[]): Promise<Set<string>>;
+  /**
+   * The dashboard's traffic of these services, each answered by the hub holding its agent. Where
+   * that hub cannot be asked (Redis away, no answer in time), this hub's own counters stand in.
+   */
+  describeServiceTraffic(services: ServiceRef[], listed: number): Promise<ServiceTraffic[]>;
   /** A graceful stop began: other hubs open no new streams here, the open ones finish. */
   beginDrain(reason: string): void;
   /** False while Redis cannot be reached: /readyz says so. */
@@ -89,6 +96,10 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   const common = { selfHubId: hubId, clusterSecret: options.secrets.clusterSecret, host: peerHost, log };
   const pool: PeerPool = createPeerPool({ ...common, connectionsPerPeer: options.connectionsPerPeer, tls: options.peerTls });
   const acceptor: PeerAcceptor = createPeerAcceptor({ ...common, tls: { required: options.peerTls !== undefined } });
+  const noTraffic = (services: ServiceRef[]) => services.map(() => ({ bytesRelayed: 0, openStreams: 0, streams: [] }));
+  const describeLocalTraffic = (services: ServiceRef[], listed: number) =>
+    relay?.describeServiceTraffic(services, listed) ?? noTraffic(services);
+  const remoteTraffic: RemoteTraffic = createRemoteTraffic(bus, describeLocalTraffic, log);
 
   /** Re-writes where this hub's agents are; closes those another hub has taken over meanwhile. */
   async function refreshLocations(): Promise<void> {
@@ -208,6 +219,49 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       return online;
     },
 
+    async describeServiceTraffic(services, listed) {
+      const traffic = describeLocalTraffic(services, listed);
+      const elsewhere = services.flatMap((service, index) => (relay?.isAgentOnline(service.agentId) ? [] : [{ service, index }]));
+      if (elsewhere.length === 0) return traffic;
+      try {
+        const [found, hubs] = await Promise.all([
+          locations.locateMany(elsewhere.map(({ service }) => service.agentId)),
+          registry.liveHubs(),
+        ]);
+        const live = new Set(hubs.map((hub) => hub.hubId));
+        // An agent that is offline, or recorded on a dead hub, has only this hub's counters.
+        const askedByHub = new Map<string, typeof elsewhere>();
+        for (const asked of elsewhere) {
+          const holder = found.get(asked.service.agentId)?.hubId;
+          if (holder === undefined || holder === hubId || !live.has(holder)) continue;
+          askedByHub.set(holder, [...(askedByHub.get(holder) ?? []), asked]);
+        }
+        await Promise.all(
+          [...askedByHub].map(async ([holder, asked]) => {
+            try {
+              const answers = await remoteTraffic.ask(
+                holder,
+                asked.map(({ service }) => service),
+                listed,
+              );
+              asked.forEach(({ index }, position) => {
+                const answer = answers[position];
+                if (answer !== undefined) traffic[index] = answer;
+              });
+            } catch (error) {
+              log.warn(
+                { err: String(error), hubId: holder },
+                "showed this hub's own traffic counters: the hub holding the agents did not answer",
+              );
+            }
+          }),
+        );
+      } catch (error) {
+        log.warn({ err: String(error) }, "showed this hub's own traffic counters: Redis is unavailable");
+      }
+      return traffic;
+    },
+
     beginDrain(reason) {
       acceptor.goAway(reason);
     },
@@ -218,6 +272,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       clearInterval(refresher);
       stopOnReconnect();
       stopKicks();
+      remoteTraffic.close();
       acceptor.close();
       pool.closeAll();
       addresses.close();

@@ -1,4 +1,4 @@
-import type { ServiceTraffic } from "@private-connect/api";
+import type { ServiceRef, ServiceTraffic } from "@private-connect/api";
 import type { RelayMetrics } from "./relay-metrics.js";
 import { RelayStream, type StreamEnd } from "./relay-stream.js";
 
@@ -62,19 +62,29 @@ export class OpenStreams {
   }
 
   /**
-   * A service's open streams (who reaches it, through which share) and the bytes relayed for it
-   * since the hub started. Walks the open streams: asked per page view, not per frame.
+   * Services' open streams (who reaches each, through which share; the `listed` largest of them)
+   * and the bytes relayed for each since the hub started. One walk of the open streams for all
+   * the services asked: asked per page view, not per frame.
    */
-  describeServiceTraffic(agentId: string, serviceName: string): ServiceTraffic {
-    let bytesRelayed = this.closedBytesByService.get(serviceKey(agentId, serviceName)) ?? 0;
-    const streams: ServiceTraffic["streams"] = [];
-    for (const stream of this.streams) {
-      if (stream.servingAgentId !== agentId || stream.service !== serviceName) continue;
-      const bytes = stream.bytesFromClient + stream.bytesFromServer;
-      bytesRelayed += bytes;
-      streams.push({ clientAgentId: stream.clientAgentId, shareId: stream.share?.id, bytes });
+  describeServiceTraffic(services: ServiceRef[], listed: number): ServiceTraffic[] {
+    const byService = new Map<string, ServiceTraffic>();
+    for (const { agentId, serviceName } of services) {
+      const key = serviceKey(agentId, serviceName);
+      byService.set(key, { bytesRelayed: this.closedBytesByService.get(key) ?? 0, openStreams: 0, streams: [] });
     }
-    return { bytesRelayed, streams };
+    for (const stream of this.streams) {
+      if (stream.servingAgentId === undefined) continue;
+      const traffic = byService.get(serviceKey(stream.servingAgentId, stream.service));
+      if (traffic === undefined) continue;
+      const bytes = stream.bytesFromClient + stream.bytesFromServer;
+      traffic.bytesRelayed += bytes;
+      traffic.openStreams += 1;
+      traffic.streams.push({ clientAgentId: stream.clientAgentId, shareId: stream.share?.id, bytes });
+    }
+    for (const traffic of byService.values())
+      traffic.streams = traffic.streams.sort((a, b) => b.bytes - a.bytes).slice(0, listed);
+    // A service asked twice shares one answer object: harmless, as answers are only read.
+    return services.map(({ agentId, serviceName }) => byService.get(serviceKey(agentId, serviceName)) as ServiceTraffic);
   }
 
   /** Resolves when the last stream closes, or after `timeoutMs`, whichever comes first. */

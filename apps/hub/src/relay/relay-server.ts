@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { ServiceTraffic } from "@private-connect/api";
+import type { ServiceRef, ServiceTraffic } from "@private-connect/api";
 import {
   CloseCode,
   encodeControl,
@@ -108,8 +108,8 @@ export class RelayServer implements ConnectionHost {
     return this.agents.list();
   }
 
-  describeServiceTraffic(agentId: string, serviceName: string): ServiceTraffic {
-    return this.streams.describeServiceTraffic(agentId, serviceName);
+  describeServiceTraffic(services: ServiceRef[], listed: number): ServiceTraffic[] {
+    return this.streams.describeServiceTraffic(services, listed);
   }
 
   snapshot(): MetricsSnapshot {

@@ -25,8 +25,11 @@ describe.each(testEngines)("dashboard reads on $name", ({ name, skip }) => {
   beforeAll(async () => {
     if (skip) return;
     harness = await openHarness(name);
-    harness.deps.presence.describeServiceTraffic = (agentId, service) =>
-      traffic.get(`${agentId}/${service}`) ?? { bytesRelayed: 0, streams: [] };
+    harness.deps.presence.describeServiceTraffic = async (services) =>
+      services.map(
+        ({ agentId, serviceName }) =>
+          traffic.get(`${agentId}/${serviceName}`) ?? { bytesRelayed: 0, openStreams: 0, streams: [] },
+      );
     ({ apiKey: keyA, workspaceId: workspaceA } = await harness.createTestWorkspace("Acme"));
     ({ apiKey: keyB, workspaceId: workspaceB } = await harness.createTestWorkspace("Contractor"));
     server = await harness.registerTestAgent(keyA, "db-server");
@@ -89,6 +92,8 @@ describe.each(testEngines)("dashboard reads on $name", ({ name, skip }) => {
     await (await harness.caller(contractor.token)).shares.join({ code: share.code });
     traffic.set(`${server.agentId}/prod-db`, {
       bytesRelayed: 5_000,
+      // More are open than the relay listed (it lists the largest): the count says so.
+      openStreams: 4,
       streams: [
         { clientAgentId: laptop.agentId, bytes: 100 },
         { clientAgentId: contractor.agentId, shareId: share.id, bytes: 900 },
@@ -100,7 +105,7 @@ describe.each(testEngines)("dashboard reads on $name", ({ name, skip }) => {
     expect(view).toEqual([
       {
         name: "prod-db",
-        openConnections: 3,
+        openConnections: 4,
         bytesRelayed: 5_000,
         connections: [
           { via: "share", agentLabel: "contractor-laptop", shareName: "contractor", bytes: 900 },

@@ -5,8 +5,8 @@ import type { ServiceConnectionView, ServiceTrafficView } from "../../schemas/se
 export const SERVICE_CONNECTIONS_LISTED = 50;
 
 /**
- * Open connections and bytes relayed for each service of the caller's workspace, as this hub's
- * relay sees them. Who reaches a service is named from the workspace's own records only: its
+ * Open connections and bytes relayed for each service of the caller's workspace, as the relay
+ * of the hub holding each service's agent sees them. Who reaches a service is named from the workspace's own records only: its
  * agents' labels, and for a share the label the joining agent gave (stored with the grant), so
  * nothing of the joining workspace is read.
  */
@@ -27,8 +27,10 @@ export async function getServiceTraffic(deps: ApiDeps, principal: Principal): Pr
   });
   const agentLabels = new Map(found.agents.map((agent) => [agent.id, agent.label]));
   const sharesById = new Map(found.shares.map((share) => [share.id, share]));
-  return found.services.map((service) => {
-    const traffic = deps.presence.describeServiceTraffic?.(service.agentId, service.name) ?? { bytesRelayed: 0, streams: [] };
+  const refs = found.services.map((service) => ({ agentId: service.agentId, serviceName: service.name }));
+  const described = (await deps.presence.describeServiceTraffic?.(refs, SERVICE_CONNECTIONS_LISTED)) ?? [];
+  return found.services.map((service, index) => {
+    const traffic = described[index] ?? { bytesRelayed: 0, openStreams: 0, streams: [] };
     const connections = [...traffic.streams]
       .sort((a, b) => b.bytes - a.bytes)
       .slice(0, SERVICE_CONNECTIONS_LISTED)
@@ -43,7 +45,7 @@ export async function getServiceTraffic(deps: ApiDeps, principal: Principal): Pr
       });
     return {
       name: service.name,
-      openConnections: traffic.streams.length,
+      openConnections: traffic.openStreams,
       bytesRelayed: traffic.bytesRelayed,
       connections,
     };
