@@ -65,6 +65,12 @@ export function toTRPCError(error: AppError): TRPCError {
 /** Messages every outsider gets, whatever exists elsewhere: identical on purpose. */
 export const SERVICE_NOT_FOUND = "Service not found";
 export const INVALID_CREDENTIALS = "Invalid credentials: check your API key or run connect up again";
+// What a key or token looks like is no secret: a typo or a truncated paste is told apart from a
+// key that does not exist, so the user fixes the copy instead of hunting for a revoked key.
+export const MALFORMED_API_KEY =
+  "Malformed API key: a key is pc_ followed by 32 letters and digits, as connect-hub workspace create or the dashboard printed it; check that it was copied whole";
+export const MALFORMED_CREDENTIALS =
+  "Malformed credentials: pass a workspace API key (pc_ followed by 32 letters and digits) or an agent token (64 hex characters)";
 // No grace period and no rotation after expiry: the way back is a new registration.
 export const AGENT_TOKEN_EXPIRED =
   "Agent token expired: register this machine again with `connect up --api-key <key>` or `connect login --hub <url>`";

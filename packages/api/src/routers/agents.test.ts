@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENT_NOT_FOUND, AGENT_TOKEN_EXPIRED, INVALID_CREDENTIALS } from "../errors.js";
+import {
+  AGENT_NOT_FOUND,
+  AGENT_TOKEN_EXPIRED,
+  INVALID_CREDENTIALS,
+  MALFORMED_API_KEY,
+  MALFORMED_CREDENTIALS,
+} from "../errors.js";
 import type { Revocation } from "../events/revocations.js";
 import { createCaller } from "../root.js";
 import {
@@ -80,9 +86,14 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
       "UNAUTHORIZED",
       INVALID_CREDENTIALS,
     );
-    await expectAppError((await harness.caller("pc_short")).agents.register({ label: "x" }), "UNAUTHORIZED", INVALID_CREDENTIALS);
+    // Well-formed but unknown: the one message for all. Malformed: says what a key looks like.
     await expectAppError((await harness.caller("f".repeat(64))).agents.me(), "UNAUTHORIZED", INVALID_CREDENTIALS);
-    await expectAppError((await harness.caller("garbage")).agents.me(), "UNAUTHORIZED", INVALID_CREDENTIALS);
+    for (const key of ["pc_short", "pc_bogus", `pc_${"A".repeat(31)}!`, `pc_${"A".repeat(33)}`]) {
+      await expectAppError((await harness.caller(key)).agents.register({ label: "x" }), "UNAUTHORIZED", MALFORMED_API_KEY);
+    }
+    for (const bearer of ["garbage", "F".repeat(64), "f".repeat(63), ` pc_${"A".repeat(32)}`]) {
+      await expectAppError((await harness.caller(bearer)).agents.me(), "UNAUTHORIZED", MALFORMED_CREDENTIALS);
+    }
     await expectAppError((await harness.caller()).services.list(), "UNAUTHORIZED", /^Missing credentials/);
 
     const { token } = await harness.registerTestAgent(apiKey, "agent-cannot-register");
