@@ -18,7 +18,7 @@ export const createWorkspaceInput = z.object({
     .toLowerCase()
     .pipe(
       z
-        .email("Owner email is not a valid address: pass --email you@example.com")
+        .email("Owner email is not a valid address: pass --owner you@example.com")
         .max(254, "Owner email must be at most 254 characters"),
     ),
 });

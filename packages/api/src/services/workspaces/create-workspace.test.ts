@@ -51,12 +51,11 @@ describe.each(testEngines)("createWorkspace on $name", ({ name, skip }) => {
     expect(members).toEqual([{ role: "owner", user: { email: "alice@example.com" } }]);
   });
 
-  it.skipIf(skip)("reuses the user for a second workspace and gives the clashing slug a suffix", async () => {
+  it.skipIf(skip)("reuses the user for a second workspace, and refuses a name whose slug is taken", async () => {
     const first = await createWorkspace(harness.deps, { name: "Twin", ownerEmail: "bob@example.com" });
-    const second = await createWorkspace(harness.deps, { name: "Twin", ownerEmail: "BOB@example.com" });
+    const second = await createWorkspace(harness.deps, { name: "Twin Two", ownerEmail: "BOB@example.com" });
     expect(first.workspace.slug).toBe("twin");
-    expect(second.workspace.slug).toMatch(/^twin-[0-9a-f]{6}$/);
-    expect(second.apiKey).not.toBe(first.apiKey);
+    expect(second.workspace.slug).toBe("twin-two");
     const owners = await Promise.all(
       [first, second].map((created) =>
         harness.db.withWorkspace(created.workspace.id, (tx) =>
@@ -66,10 +65,23 @@ describe.each(testEngines)("createWorkspace on $name", ({ name, skip }) => {
     );
     expect(owners[0]?.userId).toBeDefined();
     expect(owners[0]?.userId).toBe(owners[1]?.userId);
+
+    // The same name, or one that slugifies the same: refused, saying what to do; nothing half made.
+    for (const name of ["Twin", "TWIN!"]) {
+      await expectAppError(
+        createWorkspace(harness.deps, { name, ownerEmail: "carol@example.com" }),
+        "CONFLICT",
+        /^A workspace with the slug "twin" already exists .*: choose another name, or use that workspace \(connect-hub agent list --workspace twin\)$/,
+      );
+    }
+    const carol = await harness.queryAsOwner("SELECT 1 FROM users WHERE email = 'carol@example.com'");
+    expect(carol).toHaveLength(0);
+    const twins = await harness.queryAsOwner("SELECT slug FROM workspaces WHERE slug LIKE 'twin%' ORDER BY slug");
+    expect(twins).toEqual([{ slug: "twin" }, { slug: "twin-two" }]);
   });
 
   it.skipIf(skip)("rejects a bad email or empty name with a message saying what to pass", async () => {
-    await expectAppError(createWorkspace(harness.deps, { name: "X", ownerEmail: "not-an-email" }), "BAD_REQUEST", /pass --email/);
+    await expectAppError(createWorkspace(harness.deps, { name: "X", ownerEmail: "not-an-email" }), "BAD_REQUEST", /pass --owner/);
     await expectAppError(
       createWorkspace(harness.deps, { name: " ", ownerEmail: "a@example.com" }),
       "BAD_REQUEST",

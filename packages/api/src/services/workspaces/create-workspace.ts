@@ -1,9 +1,10 @@
-import { ensureUserByEmail, sha256Hex } from "@private-connect/db";
+import { randomUUID } from "node:crypto";
+import { ensureUserByEmail, isUniqueConstraintError, sha256Hex } from "@private-connect/db";
 import type { ApiDeps } from "../../deps.js";
 import { AppError } from "../../errors.js";
 import { type CreateWorkspaceInput, type CreateWorkspaceResult, createWorkspaceInput } from "../../schemas/workspaces.js";
 import { generateApiKey, getApiKeyPrefix } from "../auth/secrets.js";
-import { insertOwnedWorkspace, retryOnSlugClash } from "./insert-workspace.js";
+import { insertOwnedWorkspace, slugify } from "./insert-workspace.js";
 
 export { slugify } from "./insert-workspace.js";
 
@@ -13,6 +14,10 @@ export { slugify } from "./insert-workspace.js";
  * returned in plaintext once and stored only as its SHA-256. Runs entirely as the runtime role:
  * the workspace id is chosen here so the insert can happen inside that workspace's own RLS
  * context, and the user comes from pc_auth_ensure_user (the runtime cannot write users).
+ *
+ * A name whose slug is taken is refused, not given a suffix: the operator names workspaces by
+ * slug in every other command (`agent list --workspace acme`), and a silent "acme-3f2a1b" next
+ * to the first "acme" leaves them guessing which one a key belongs to.
  */
 export async function createWorkspace(deps: ApiDeps, rawInput: CreateWorkspaceInput): Promise<CreateWorkspaceResult> {
   const parsed = createWorkspaceInput.safeParse(rawInput);
@@ -20,11 +25,13 @@ export async function createWorkspace(deps: ApiDeps, rawInput: CreateWorkspaceIn
     throw new AppError("BAD_REQUEST", parsed.error.issues.map((issue) => issue.message).join("; "));
   }
   const { name, ownerEmail } = parsed.data;
-  return retryOnSlugClash(async (chooseSlug, workspaceId) => {
-    const apiKey = generateApiKey();
+  const slug = slugify(name);
+  const workspaceId = randomUUID();
+  const apiKey = generateApiKey();
+  try {
     const workspace = await deps.db.withWorkspace(workspaceId, async (tx) => {
       const ownerUserId = await ensureUserByEmail(tx, ownerEmail);
-      const created = await insertOwnedWorkspace(tx, { workspaceId, name, slug: chooseSlug(name), ownerUserId });
+      const created = await insertOwnedWorkspace(tx, { workspaceId, name, slug, ownerUserId });
       await tx.apiKey.create({
         data: {
           workspaceId,
@@ -38,5 +45,13 @@ export async function createWorkspace(deps: ApiDeps, rawInput: CreateWorkspaceIn
       return created;
     });
     return { workspace, apiKey, apiKeyPrefix: getApiKeyPrefix(apiKey) };
-  });
+  } catch (error) {
+    // The slug index is the only unique one a fresh workspace can clash with.
+    if (isUniqueConstraintError(error)) throw new AppError("CONFLICT", describeSlugTaken(name, slug));
+    throw error;
+  }
+}
+
+function describeSlugTaken(name: string, slug: string): string {
+  return `A workspace with the slug "${slug}" already exists (from the name "${name}"): choose another name, or use that workspace (connect-hub agent list --workspace ${slug})`;
 }
