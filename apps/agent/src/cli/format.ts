@@ -1,7 +1,7 @@
 import { escapeUnprintable } from "@private-connect/protocol";
-import type { AgentProcessStatus } from "../daemon/control-protocol.js";
+import type { AgentProcessStatus, FailureRecord } from "../daemon/control-protocol.js";
 
-export function formatStatus(status: AgentProcessStatus): string {
+export function formatStatus(status: AgentProcessStatus, now = new Date()): string {
   const lines = [
     `Agent      ${status.agent.label} (${status.agent.id}), workspace ${status.agent.workspace.name}`,
     `Hub        ${status.hub.url} (${status.hub.state}${status.hub.lastError === undefined ? "" : `: ${status.hub.lastError}`})`,
@@ -20,11 +20,17 @@ export function formatStatus(status: AgentProcessStatus): string {
     if (status.token.warning !== undefined) lines.push(`Warning    ${status.token.warning}`);
   }
   lines.push(status.exposures.length === 0 ? "Exposures  none" : "Exposures");
-  for (const exposure of status.exposures) lines.push(`  ${exposure.name} -> ${formatHostPort(exposure.host, exposure.port)}`);
+  for (const exposure of status.exposures) {
+    lines.push(
+      `  ${exposure.name} -> ${formatHostPort(exposure.host, exposure.port)}${formatLastFailure(exposure.lastFailure, now)}`,
+    );
+  }
   lines.push(status.reaches.length === 0 ? "Reaches    none" : "Reaches");
   for (const reach of status.reaches) {
     const from = reach.from === undefined ? "" : ` from ${reach.from}`;
-    lines.push(`  ${reach.service}${from} on ${formatHostPort(reach.host, reach.port)}`);
+    lines.push(
+      `  ${reach.service}${from} on ${formatHostPort(reach.host, reach.port)}${formatLastFailure(reach.lastFailure, now)}`,
+    );
   }
   const ipChanges = status.ipChanges ?? [];
   if (ipChanges.length > 0) {
@@ -39,6 +45,17 @@ export function formatStatus(status: AgentProcessStatus): string {
   // Labels, workspace names, the hub's errors and notices are someone else's text: each line is
   // one line of visible characters, whatever they contain (see escapeUnprintable).
   return lines.map(escapeUnprintable).join("\n");
+}
+
+/** ", last failure 14:02:11: reason" (with the date when it was not today); nothing without one. */
+function formatLastFailure(failure: FailureRecord | undefined, now: Date): string {
+  if (failure === undefined) return "";
+  const at = new Date(failure.at);
+  const pad = (value: number) => String(value).padStart(2, "0");
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+  const isToday = at.toDateString() === now.toDateString();
+  const when = isToday ? time : `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
+  return `, last failure ${when}: ${failure.reason}`;
 }
 
 export function formatHostPort(host: string, port: number): string {

@@ -1,12 +1,15 @@
 import { Args, Flags } from "@oclif/core";
+import { escapeUnprintable } from "@private-connect/protocol";
 import { BaseCommand } from "../cli/base-command.js";
 import { formatHostPort } from "../cli/format.js";
-import { ConnectError } from "../errors.js";
+import { ConnectError, describeError, isConnectError } from "../errors.js";
+import type { ReachInfo } from "../sdk/agent.js";
+import { findReachableService, listReachableServices, type ServiceListEntry } from "../sdk/services.js";
 
 export default class Reach extends BaseCommand<typeof Reach> {
   static override summary = "reach a service of your workspace on a local port";
   static override description =
-    "The running agent listens on a local port and relays each connection to the service through the hub. The port stays bound until connect reach --stop, and is bound again when the agent restarts.";
+    "The running agent listens on a local port and relays each connection to the service through the hub. The port stays bound until connect reach --stop, and is bound again when the agent restarts. When the service is offline now (the agent exposing it is not connected to the hub), the port is bound all the same and a warning says so: connections work once that agent is back. connect services lists what you can reach.";
   static override enableJsonFlag = true;
   static override examples = [
     "<%= config.bin %> reach prod-db --port 15432",
@@ -32,7 +35,9 @@ export default class Reach extends BaseCommand<typeof Reach> {
     stop: Flags.string({ description: "stop reaching the service with this name", helpValue: "NAME", exclusive: ["port"] }),
   };
 
-  async run(): Promise<{ service: string; host: string; port: number; from?: string } | { service: string; stopped: boolean }> {
+  async run(): Promise<
+    { service: string; host: string; port: number; from?: string; online?: boolean } | { service: string; stopped: boolean }
+  > {
     const { name } = this.args;
     const { port, host, from, stop } = this.flags;
     if (stop !== undefined) {
@@ -47,15 +52,65 @@ export default class Reach extends BaseCommand<typeof Reach> {
     if (name === undefined || name.trim() === "") {
       throw new ConnectError("INVALID_INPUT", "Give the service to reach, for example connect reach prod-db --port 15432");
     }
-    const reach = await this.control.request("reach", {
-      service: name.trim(),
-      host,
-      ...(port === undefined ? {} : { port }),
-      ...(from === undefined ? {} : { from }),
-    });
+    const service = name.trim();
+    let reach: ReachInfo;
+    try {
+      reach = await this.control.request("reach", {
+        service,
+        host,
+        ...(port === undefined ? {} : { port }),
+        ...(from === undefined ? {} : { from }),
+      });
+    } catch (error) {
+      throw explainServiceNotFound(error, service, from);
+    }
     this.report(`Reaching ${reach.service} on ${formatHostPort(reach.host, reach.port)}`);
-    return reach.from === undefined
-      ? { service: reach.service, host: reach.host, port: reach.port }
-      : { service: reach.service, host: reach.host, port: reach.port, from: reach.from };
+    const online = await this.checkOnline(reach.service, reach.from);
+    const result = { service: reach.service, host: reach.host, port: reach.port };
+    const withFrom = reach.from === undefined ? result : { ...result, from: reach.from };
+    return online === undefined ? withFrom : { ...withFrom, online };
   }
+
+  /**
+   * Whether the service has an agent behind it right now, warning on stderr when not: the port is
+   * bound and will work once that agent connects, but until then a client only sees its
+   * connection closed (psql: "server closed the connection unexpectedly"). Undefined when the hub
+   * could not say; the reach itself has succeeded either way.
+   */
+  private async checkOnline(service: string, from: string | undefined): Promise<boolean | undefined> {
+    let found: ServiceListEntry | undefined;
+    try {
+      const services = await this.callHubAsAgent((client, identity) => listReachableServices(client, identity.hubUrl));
+      found = findReachableService(services, service, from);
+    } catch (error) {
+      this.warnLine(`Could not check whether ${service} is online: ${describeError(error)}`);
+      return undefined;
+    }
+    if (found === undefined) return undefined;
+    if (!found.online) {
+      const whose =
+        found.from === null
+          ? `its agent${found.agentLabel === null ? "" : ` ${found.agentLabel}`} is not connected to the hub`
+          : `the agent of ${found.from} exposing it is not connected to the hub`;
+      this.warnLine(
+        `Warning: ${service} is offline now (${whose}): connections to this port are closed until it comes back; see connect services`,
+      );
+    }
+    return found.online;
+  }
+
+  private warnLine(line: string): void {
+    this.logToStderr(escapeUnprintable(line));
+  }
+}
+
+/** "Service not found" from the hub, plus the next step: the list of what this agent can reach. */
+function explainServiceNotFound(error: unknown, service: string, from: string | undefined): unknown {
+  if (!isConnectError(error, "SERVICE_NOT_FOUND") || !error.message.startsWith("Service not found")) return error;
+  const what = from === undefined ? service : `${service} from ${from}`;
+  return new ConnectError(
+    "SERVICE_NOT_FOUND",
+    `Service not found: this agent can reach no service ${what}; list the ones it can with connect services`,
+    { cause: error },
+  );
 }

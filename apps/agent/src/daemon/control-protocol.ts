@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Exposure } from "../config/state.js";
 import type { ConnectErrorCode } from "../errors.js";
 import type { ReachInfo, TunnelState } from "../sdk/agent.js";
+import type { FailureRecord } from "./last-failures.js";
 
 // The control socket speaks newline-delimited JSON: one request object per line,
 // `{ id, method, params }`, answered by one line `{ id, result }` or `{ id, error: { message } }`.
@@ -39,6 +40,8 @@ export const controlParamSchemas = {
   rotateToken: z.object({}),
 } as const;
 
+export type { FailureRecord };
+
 export type ControlMethod = keyof typeof controlParamSchemas;
 
 export const controlMethods = Object.keys(controlParamSchemas) as ControlMethod[];
@@ -63,6 +66,12 @@ export interface IpChangeRecord {
   at: string;
 }
 
+/** An exposure as `connect status` shows it: with the last failure to connect to its target. */
+export type ExposureStatus = Exposure & { lastFailure?: FailureRecord };
+
+/** A reach as `connect status` shows it: with the last stream the hub refused or cut, and why. */
+export type ReachStatus = ReachInfo & { lastFailure?: FailureRecord };
+
 /** What `connect status` shows: the running agent as its daemon sees it. */
 export interface AgentProcessStatus {
   pid: number;
@@ -79,8 +88,8 @@ export interface AgentProcessStatus {
     /** Set from seven days before expiry: what to do about it. */
     warning?: string;
   };
-  exposures: Exposure[];
-  reaches: ReachInfo[];
+  exposures: ExposureStatus[];
+  reaches: ReachStatus[];
   activeStreams: number;
   /** The last notices from the hub, oldest first. */
   notices: HubNoticeRecord[];

@@ -1,5 +1,4 @@
 import { rm } from "node:fs/promises";
-import { ResetCode } from "@private-connect/protocol";
 import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import type { ConfigPaths } from "../config/paths.js";
@@ -10,6 +9,14 @@ import { TunnelFatalError } from "../tunnel/tunnel-client.js";
 import { findRunningAgent, removeOwnPidFile, writePidFile } from "./agent-process.js";
 import type { AgentProcessStatus, ControlHandler, HubNoticeRecord, IpChangeRecord } from "./control-protocol.js";
 import { type ControlServer, startControlServer } from "./control-server.js";
+import {
+  describeStreamReset,
+  describeTargetFailure,
+  type FailureRecord,
+  getReachFailureKey,
+  isUnremarkableReset,
+  LastFailures,
+} from "./last-failures.js";
 import { clearLastStop, writeLastStop } from "./last-stop.js";
 
 export interface DaemonOptions {
@@ -41,6 +48,10 @@ function isSameReach(
   b: { service: string; from?: string | undefined },
 ): boolean {
   return a.service === b.service && a.from === b.from;
+}
+
+function withLastFailure<T extends object>(item: T, lastFailure: FailureRecord | undefined): T & { lastFailure?: FailureRecord } {
+  return lastFailure === undefined ? item : { ...item, lastFailure };
 }
 
 /**
@@ -78,15 +89,34 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   // Why the hub refused or cut a reached connection, said once per service and reason every
   // ten seconds: a client retrying in a loop must not flood the log.
   const lastResetLogAt = new Map<string, number>();
-  const logStreamReset = (event: { service: string; code: number; reason: string; wasOpened: boolean }) => {
-    // The local side or the peer closing normally needs no explanation.
-    if (event.code === ResetCode.CANCELLED) return;
-    const key = `${event.service}\u0000${event.code}`;
+  const isLogDue = (key: string): boolean => {
     const at = now().getTime();
-    if (at - (lastResetLogAt.get(key) ?? 0) < 10_000) return;
+    if (at - (lastResetLogAt.get(key) ?? 0) < 10_000) return false;
     lastResetLogAt.set(key, at);
     if (lastResetLogAt.size > 1_000) lastResetLogAt.clear();
+    return true;
+  };
+  // The newest failure of each reach and each exposure, for connect status: without it the
+  // reason a client saw only "connection closed" is in agent.log alone.
+  const reachFailures = new LastFailures();
+  const exposureFailures = new LastFailures();
+  const onStreamReset = (event: { service: string; from?: string; code: number; reason: string; wasOpened: boolean }) => {
+    // The local side or the peer closing normally needs no explanation.
+    if (isUnremarkableReset(event.code)) return;
+    // A reach stopped since has nothing left to show it on.
+    if (agent.status().reaches.some((reach) => isSameReach(reach, event))) {
+      reachFailures.record(getReachFailureKey(event), describeStreamReset(event), now());
+    }
+    if (!isLogDue(`${event.from ?? ""}\u0000${event.service}\u0000${event.code}`)) return;
     log(`${event.wasOpened ? "Connection to" : "Could not reach"} ${event.service}: ${event.reason}`);
+  };
+  const onTargetFailure = (event: { service: string; host: string; port: number; code: string }) => {
+    const reason = describeTargetFailure(event);
+    if (agent.status().exposures.some((exposure) => exposure.name === event.service)) {
+      exposureFailures.record(event.service, reason, now());
+    }
+    if (!isLogDue(`target\u0000${event.service}\u0000${event.code}`)) return;
+    log(`A connection to ${event.service} failed: ${reason}`);
   };
 
   let lastError: string | undefined;
@@ -125,7 +155,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         log(`Disconnected from the hub${detail?.reason ? `: ${detail.reason}` : ""}; reconnecting`);
       }
     },
-    onStreamReset: (event) => logStreamReset(event),
+    onStreamReset,
+    onTargetFailure,
     onFatal: (error) => {
       fatalError = error;
       lastError = error.message;
@@ -187,8 +218,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         ...(identity.tokenMaxExpiresAt === undefined ? {} : { maxExpiresAt: identity.tokenMaxExpiresAt }),
         ...(warning === undefined ? {} : { warning }),
       },
-      exposures: status.exposures,
-      reaches: status.reaches,
+      exposures: status.exposures.map((exposure) => withLastFailure(exposure, exposureFailures.get(exposure.name))),
+      reaches: status.reaches.map((reach) => withLastFailure(reach, reachFailures.get(getReachFailureKey(reach)))),
       activeStreams: status.activeStreams,
       notices: notices.map((notice) => ({ ...notice })),
       ipChanges: ipChanges.map((change) => ({ ...change })),
@@ -244,12 +275,15 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     status: async () => getStatus(),
     expose: async (params) => {
       const exposure = await agent.expose(params);
+      // A new target (or the same one, fixed) starts with a clean record.
+      exposureFailures.forget(exposure.name);
       await persist();
       log(`Exposing ${exposure.name} -> ${exposure.host}:${exposure.port}`);
       return exposure;
     },
     unexpose: async ({ name }) => {
       const isRemoved = await agent.unexpose(name);
+      exposureFailures.forget(name);
       if (!isRemoved) throw new ConnectError("INVALID_INPUT", `No exposure named "${name}" on this agent: see connect status`);
       await persist();
       log(`Stopped exposing ${name}`);
@@ -265,6 +299,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     },
     stopReach: async (params) => {
       const isStopped = await agent.stopReach(params.service, params.from === undefined ? {} : { from: params.from });
+      reachFailures.forget(getReachFailureKey(params));
       const index = unrestoredReaches.findIndex((pending) => isSameReach(pending, params));
       if (index !== -1) unrestoredReaches.splice(index, 1);
       if (!isStopped && index === -1) {

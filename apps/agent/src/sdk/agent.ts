@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { ResetCode } from "@private-connect/protocol";
 import { normalizeHubUrl } from "../config/hub-url.js";
 import type { AgentIdentity } from "../config/identity.js";
 import type { Exposure } from "../config/state.js";
@@ -41,6 +42,8 @@ export interface AgentOptions {
   onNotice?: TunnelOptions["onNotice"];
   /** The hub refused or cut a connection this agent reached, with its reason. */
   onStreamReset?: TunnelOptions["onStreamReset"];
+  /** A stream to a service this agent exposes could not connect to its target (refused, no such host). */
+  onTargetFailure?: TunnelOptions["onTargetFailure"];
   /** Re-announcing an exposure after a (re)connect failed; the exposure stays served locally. */
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
   /** Overrides for tests and embedders. */
@@ -173,6 +176,7 @@ export class Agent {
       ...(options.onNotice === undefined ? {} : { onNotice: options.onNotice }),
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
       ...(options.onStreamReset === undefined ? {} : { onStreamReset: options.onStreamReset }),
+      ...(options.onTargetFailure === undefined ? {} : { onTargetFailure: options.onTargetFailure }),
     };
     this.#tunnel = options.createTunnel?.(tunnelOptions) ?? new TunnelClient(tunnelOptions);
   }
@@ -272,7 +276,18 @@ export class Agent {
       const listener = await listenForReach({
         host,
         port: options.port ?? 0,
-        onConnection: (socket: Socket) => this.#tunnel.openStream(socket, request),
+        onConnection: (socket: Socket) => {
+          // The tunnel refuses it at once; say why, as the hub says why it refuses one.
+          if (this.#tunnel.state !== "connected") {
+            this.#options.onStreamReset?.({
+              ...request,
+              code: ResetCode.UNAVAILABLE,
+              reason: `This agent is not connected to the hub (${this.#tunnel.state})`,
+              wasOpened: false,
+            });
+          }
+          this.#tunnel.openStream(socket, request);
+        },
       });
       const info: ReachInfo =
         from === undefined ? { service, host, port: listener.port } : { service, from, host, port: listener.port };

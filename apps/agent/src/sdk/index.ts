@@ -48,3 +48,4 @@ export {
 export { callHub, createHubClient, type HubClient, type HubClientOptions, toHubError } from "./hub-client.js";
 export { createLink, linkRevocationInput, listLinks, parseLinkMethods, parseLinkPaths, revokeLink } from "./links.js";
 export { listenForReach, type ReachListener } from "./reach-listener.js";
+export { findReachableService, listReachableServices, type ServiceListEntry } from "./services.js";

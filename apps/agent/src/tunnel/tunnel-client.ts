@@ -66,7 +66,13 @@ export interface TunnelOptions {
    * unavailable...) or cut later (share revoked, exposing agent gone). The local connection is
    * already closed; this is for telling a person why.
    */
-  onStreamReset?(event: { service: string; code: number; reason: string; wasOpened: boolean }): void;
+  onStreamReset?(event: { service: string; from?: string; code: number; reason: string; wasOpened: boolean }): void;
+  /**
+   * A stream the hub opened to a service this agent exposes could not reach its target (the
+   * target refused, or its name did not resolve). The hub has been told; this is for telling the
+   * person who runs this agent, who is the one able to fix it.
+   */
+  onTargetFailure?(event: { service: string; host: string; port: number; code: string }): void;
   backoff?: Backoff;
 }
 
@@ -125,7 +131,7 @@ export class TunnelClient {
   private ws: WebSocket | undefined;
   private currentState: TunnelState = "disconnected";
   /** Streams this agent opened (odd ids), for saying which service a reset concerned. */
-  private readonly openedStreams = new Map<number, { service: string; wasOpened: boolean }>();
+  private readonly openedStreams = new Map<number, { service: string; from?: string; wasOpened: boolean }>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
   /** Bridges given DATA by the message being read; uncorked once it is done. */
@@ -230,7 +236,12 @@ export class TunnelClient {
     const id = this.allocateStreamId();
     this.send(encodeOpen(id, request));
     this.addBridge(id, socket);
-    this.openedStreams.set(id, { service: request.service, wasOpened: false });
+    this.openedStreams.set(
+      id,
+      request.from === undefined
+        ? { service: request.service, wasOpened: false }
+        : { service: request.service, from: request.from, wasOpened: false },
+    );
   }
 
   async close(): Promise<void> {
@@ -385,7 +396,7 @@ export class TunnelClient {
         const reset = decodeReset(payload);
         const opened = this.openedStreams.get(streamId);
         bridge.receiveReset(reset);
-        if (opened) this.options.onStreamReset?.({ service: opened.service, ...reset, wasOpened: opened.wasOpened });
+        if (opened) this.options.onStreamReset?.({ ...opened, ...reset });
         break;
       }
       case FrameType.OPEN_OK: {
@@ -444,6 +455,7 @@ export class TunnelClient {
     socket.once("error", (error: NodeJS.ErrnoException) => {
       if (socket.connecting || !socket.remoteAddress) {
         bridge.abort(`Cannot connect to ${target.host}:${target.port}: ${error.code ?? error.message}`, ResetCode.CONNECT_FAILED);
+        this.options.onTargetFailure?.({ service, host: target.host, port: target.port, code: error.code ?? error.message });
       }
     });
     socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
