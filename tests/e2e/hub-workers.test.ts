@@ -1,15 +1,24 @@
 // `connect-hub start --workers 2` with real processes: one primary, two hub workers on one port
 // sharing PostgreSQL and Redis (their own key prefix). Agents land on both workers, a reach from
 // one worker's agent to the other's service carries every byte, a killed worker comes back, and
-// signals to the primary end every worker. Without REDIS_URL or DATABASE_URL it refuses.
+// signals to the primary end every worker; /metrics on the shared port shows every worker,
+// whichever one is scraped. Without REDIS_URL or DATABASE_URL it refuses.
 import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentIdOf, DEFAULT_REDIS_URL, deleteKeys, isRedisUp, randomRedisPrefix } from "../support/cluster.ts";
+import {
+  agentIdOf,
+  DEFAULT_REDIS_URL,
+  deleteKeys,
+  isRedisUp,
+  metricsText,
+  metricValue,
+  randomRedisPrefix,
+} from "../support/cluster.ts";
 import { createTestDatabase, NO_POSTGRES_WARNING, postgresServer } from "../support/harness.ts";
-import { roundTrip, sha256Hex, startSha256Server, type TestServer, waitFor } from "../support/net.ts";
+import { connectTcp, roundTrip, sha256Hex, startSha256Server, type TestServer, waitFor } from "../support/net.ts";
 import type { TestDatabase } from "../support/postgres.ts";
 import {
   type Agent,
@@ -100,6 +109,16 @@ async function startWorkersHub(workers: number, options: StartHubOptions): Promi
       return byIndex;
     },
   });
+}
+
+/** The hub labels of a scrape's pc_hub_info samples, in order. */
+function hubInfoLabels(text: string): string[] {
+  return [...text.matchAll(/^pc_hub_info\{hub="([^"]*)"\} 1$/gm)].map((match) => match[1] ?? "");
+}
+
+/** Every metric family named by a `# HELP` line, repeats included. */
+function helpNames(text: string): string[] {
+  return [...text.matchAll(/^# HELP (\S+) /gm)].map((match) => match[1] ?? "");
 }
 
 /** `connect-hub start ARGS` that must refuse: the refusal startHub reports (exit code and output). */
@@ -212,6 +231,35 @@ describe.skipIf(!pgTarget || !isRedisAvailable)("connect-hub start --workers 2",
     expect(replies.map((reply) => reply.toString("utf8"))).toEqual(payloads.map((payload) => sha256Hex(payload)));
   });
 
+  it("answers /metrics on the shared port with every worker's series, whichever worker is scraped", async () => {
+    // A stream held open across the workers (the sha server answers only at FIN): it shows in pc_streams_open.
+    const held = await connectTcp(reachPort);
+    held.on("error", () => {});
+    try {
+      held.write(randomBytes(KiB));
+      await waitFor(() => sha.sockets.size > 0, { timeoutMs: 10_000, what: "the held stream to reach the service" });
+      // Three scrapes at once take three connections, which the primary hands to the workers in
+      // turn: both workers answer some, and every answer must hold both workers' series.
+      const texts: string[] = [];
+      for (let round = 0; round < 3; round++) texts.push(...(await Promise.all([1, 2, 3].map(() => metricsText(hub)))));
+      for (const text of texts) {
+        expect(hubInfoLabels(text)).toEqual(hub.hubIds);
+        const names = helpNames(text);
+        expect(names).toEqual([...new Set(names)]);
+        expect(names).toEqual(expect.arrayContaining(["pc_hub_info", "pc_agents_online", "pc_streams_open", "pc_hub_workers"]));
+        for (const hubId of hub.hubIds) {
+          expect(metricValue(text, "pc_agents_online", [`hub="${hubId}"`]), `${hubId} in\n${text}`).toBeGreaterThanOrEqual(1);
+        }
+        expect(metricValue(text, "pc_hub_workers", ['state="answered"'])).toBe(2);
+        expect(metricValue(text, "pc_hub_workers", ['state="missing"'])).toBe(0);
+        const streamsOpen = hub.hubIds.map((hubId) => metricValue(text, "pc_streams_open", [`hub="${hubId}"`]) ?? 0);
+        expect(streamsOpen.reduce((sum, open) => sum + open, 0)).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      held.destroy();
+    }
+  });
+
   it("answers operator commands through worker 0, with the agents of both workers online", async () => {
     // The primary holds the data directory; worker 0 serves its admin socket.
     const listed = parseJsonOutput<{ agents: { label: string; online: boolean }[] }>(
@@ -238,10 +286,21 @@ describe.skipIf(!pgTarget || !isRedisAvailable)("connect-hub start --workers 2",
       { timeoutMs: 20_000, what: "the primary to start worker 1 again" },
     );
     expect(isAlive(after)).toBe(true);
+    // While worker 1 starts again a scrape still answers (no wait on the dead one), with worker 0's
+    // series and the count of workers it holds. A connection the primary handed the dying worker
+    // may fail: that scrape is retried, bounded.
+    const during = await waitFor(() => metricsText(hub, 5_000), { timeoutMs: 15_000, what: "a scrape during the restart" });
+    expect(hubInfoLabels(during)).toContain(`${hubIdBase}-w0`);
+    const answered = metricValue(during, "pc_hub_workers", ['state="answered"']);
+    expect((answered ?? 0) + (metricValue(during, "pc_hub_workers", ['state="missing"']) ?? 0)).toBe(2);
+    expect(hubInfoLabels(during)).toHaveLength(answered ?? -1);
     await waitFor(() => logLines(hub).some((line) => line.msg === "hub worker restarted" && line.hubId === `${hubIdBase}-w1`), {
       timeoutMs: 30_000,
       what: 'the primary\'s "hub worker restarted"',
     });
+    const back = await metricsText(hub);
+    expect(hubInfoLabels(back)).toEqual(hub.hubIds);
+    expect(metricValue(back, "pc_hub_workers", ['state="missing"'])).toBe(0);
     // The reacher was on the dead worker: it reconnects (to either worker) and its port carries again.
     const payload = randomBytes(128 * KiB);
     const reply = await waitFor(() => roundTrip(reachPort, payload, 5_000).then((r) => r.toString("utf8")), {

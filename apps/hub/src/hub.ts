@@ -29,6 +29,7 @@ import { serveAdminSocket } from "./admin/admin-socket.js";
 import { lockDataDir } from "./admin/data-dir-lock.js";
 import { type ClusterNode, startClusterNode } from "./cluster/cluster-node.js";
 import { listenForPeers, PEER_UPGRADE_PATH, type PeerTlsMaterial, readPeerTlsFiles } from "./cluster/peer-listener.js";
+import { createHubMetricsExposition } from "./cluster/worker-metrics.js";
 import {
   createClientAddressReader,
   hashFrontEndSecret,
@@ -44,7 +45,6 @@ import { refuseUpgrade, sendJson } from "./http/responses.js";
 import { createLinkProxy } from "./links/link-proxy.js";
 import { createLinkMatcher } from "./links/link-routing.js";
 import { createApiAuthority } from "./relay/api-authority.js";
-import { renderPrometheus } from "./relay/relay-metrics.js";
 import { RelayServer } from "./relay/relay-server.js";
 
 export interface HubOptions {
@@ -307,6 +307,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       isSecureRequest: (request) => isSecureRequest(request, policy),
     }),
   };
+  // Behind --workers, a worker's /metrics shows every worker's samples, gathered by the primary.
+  const metrics = createHubMetricsExposition({
+    hubId: cluster?.hubId,
+    isWorker: options.worker !== undefined,
+    snapshot: () => runningRelay.snapshot(),
+  });
+  server.once("close", () => metrics.close());
   const handler = createRequestHandler({
     deps,
     // Ready = accepting (not draining for a shutdown), the database answers, and Redis if clustered.
@@ -320,7 +327,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
       return undefined;
     },
-    renderMetrics: () => renderPrometheus(runningRelay.snapshot(), cluster?.hubId),
+    renderMetrics: metrics.render,
     metricsToken: env.METRICS_TOKEN,
     readClientIp,
     log,

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { lockDataDir } from "../admin/data-dir-lock.js";
 import type { HubEnv } from "../config/env.js";
 import { loadClusterSecret, loadFrontEndSecret, loadSecrets } from "../config/secrets.js";
+import { type WorkerChannel, WorkerMetricsGatherer } from "./worker-metrics.js";
 
 /** A refusal or start failure of --workers, reported as the message alone (no stack). */
 export class WorkersError extends Error {}
@@ -91,6 +92,19 @@ export function announceWorkerListening(url: string): void {
   process.send?.({ kind: LISTENING_MESSAGE, url });
 }
 
+/**
+ * A worker's IPC channel that drops what it cannot deliver: a worker may die between a scrape's
+ * question and its answer, and an undelivered send without a callback would be an "error" event
+ * on the worker, which nothing here listens for.
+ */
+function sendingTo(worker: Worker): WorkerChannel {
+  return {
+    send(message) {
+      if (worker.isConnected()) worker.send(message as object, () => {});
+    },
+  };
+}
+
 function isListeningMessage(message: unknown): message is { kind: string; url: string } {
   const candidate = message as { kind?: unknown; url?: unknown } | null;
   return candidate?.kind === LISTENING_MESSAGE && typeof candidate.url === "string";
@@ -115,6 +129,8 @@ interface WorkerSlot {
   index: number;
   hubId: string;
   worker?: Worker;
+  /** The live worker's IPC channel, for /metrics (worker-metrics.ts). */
+  channel?: WorkerChannel;
   startedAt: number;
   restartDelayMs: number;
   restartTimer?: NodeJS.Timeout;
@@ -160,6 +176,10 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
   let started = false;
   let url: string | undefined;
   const listening = new Set<number>();
+  // /metrics on the shared port: whichever worker is scraped asks here for every worker's figures.
+  const metrics = new WorkerMetricsGatherer(() =>
+    slots.map((slot) => ({ hubId: slot.hubId, channel: listening.has(slot.index) ? slot.channel : undefined })),
+  );
   let settleStart: (error?: Error) => void = () => {};
   const startSettled = new Promise<void>((resolveStart, rejectStart) => {
     settleStart = (error) => (error ? rejectStart(error) : resolveStart());
@@ -169,7 +189,10 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
     slot.startedAt = Date.now();
     const worker = cluster.fork({ ...sharedEnv, HUB_ID: slot.hubId, [WORKER_INDEX_VARIABLE]: String(slot.index) });
     slot.worker = worker;
+    const channel = sendingTo(worker);
+    slot.channel = channel;
     worker.on("message", (message: unknown) => {
+      if (metrics.handleMessage({ hubId: slot.hubId, channel }, message)) return;
       if (!isListeningMessage(message)) return;
       url ??= message.url;
       listening.add(slot.index);
@@ -178,7 +201,9 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
     });
     worker.on("exit", (code, signal) => {
       slot.worker = undefined;
+      slot.channel = undefined;
       listening.delete(slot.index);
+      metrics.handleExit(slot.hubId);
       if (stopping) return;
       if (!started) {
         settleStart(
@@ -205,6 +230,7 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
   const close = () => {
     closing ??= (async () => {
       stopping = true;
+      metrics.close();
       const exits = slots.map((slot) => {
         clearTimeout(slot.restartTimer);
         const worker = slot.worker;

@@ -18,11 +18,15 @@ afterEach(async () => {
 });
 
 /** The hub's request handler on a real socket, bound to `host`; /metrics never touches the control plane. */
-async function serveHub(host: string, metricsToken?: string): Promise<{ host: string; port: number }> {
+async function serveHub(
+  host: string,
+  metricsToken?: string,
+  renderMetrics: () => string | Promise<string> = () => METRICS_TEXT,
+): Promise<{ host: string; port: number }> {
   const handler = createRequestHandler({
     deps: { config: {} } as unknown as ApiDeps,
     readinessProblem: async () => undefined,
-    renderMetrics: () => METRICS_TEXT,
+    renderMetrics,
     metricsToken,
     readClientIp: (req) => req.socket.remoteAddress ?? "unknown",
     log: createLogger("silent"),
@@ -122,5 +126,22 @@ describe("/metrics with METRICS_TOKEN", () => {
     const hub = await serveHub(address, TOKEN);
     expect((await getMetrics(hub, {}, address)).status).toBe(401);
     expect((await getMetrics(hub, { authorization: `Bearer ${TOKEN}` }, address)).status).toBe(200);
+  });
+});
+
+describe("/metrics that must be gathered (behind --workers)", () => {
+  it("answers once the text is ready", async () => {
+    const reply = await getMetrics(await serveHub("127.0.0.1", undefined, async () => METRICS_TEXT));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe(METRICS_TEXT);
+  });
+
+  it("answers 500 with a JSON error when it cannot be gathered", async () => {
+    const hub = await serveHub("127.0.0.1", undefined, async () => {
+      throw new Error("The hub's primary did not gather the workers' metrics within 3000 ms");
+    });
+    const reply = await getMetrics(hub);
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.body)).toEqual({ error: "Could not gather the hub's metrics: try again, and see the hub's log" });
   });
 });

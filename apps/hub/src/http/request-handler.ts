@@ -13,7 +13,8 @@ export interface HttpRoutesOptions {
   deps: ApiDeps;
   /** Undefined when the hub should get traffic; otherwise why not, for /readyz (503). */
   readinessProblem(): Promise<string | undefined>;
-  renderMetrics(): string;
+  /** The /metrics text; behind --workers it is gathered from every worker, so it may wait (or fail). */
+  renderMetrics(): string | Promise<string>;
   /** METRICS_TOKEN: /metrics wants it as a bearer token; unset, /metrics answers loopback only. */
   metricsToken?: string | undefined;
   readClientIp(req: IncomingMessage): string;
@@ -70,9 +71,20 @@ export function createRequestHandler(options: HttpRoutesOptions): RequestListene
         sendJson(res, access.status, { error: access.message });
         return;
       }
-      const text = options.renderMetrics();
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(text) });
-      res.end(text);
+      Promise.resolve()
+        .then(() => options.renderMetrics())
+        .then(
+          (text) => {
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(text) });
+            res.end(text);
+          },
+          (error: unknown) => {
+            log.error({ err: error }, "metrics scrape failed");
+            if (!res.headersSent)
+              sendJson(res, 500, { error: "Could not gather the hub's metrics: try again, and see the hub's log" });
+            else res.destroy();
+          },
+        );
       return;
     }
     if (path === "/v1/agents/provision") {
