@@ -30,6 +30,12 @@ const envSchema = z.object({
     .min(1, "CONNECT_HEARTBEAT_SECONDS must be between 1 and 600")
     .max(600, "CONNECT_HEARTBEAT_SECONDS must be between 1 and 600")
     .optional(),
+  // Who ran `sudo connect daemon install --system`: the default user the service runs as.
+  SUDO_USER: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value)),
 });
 
 export interface AgentEnv {
@@ -41,6 +47,8 @@ export interface AgentEnv {
   privateConnectToken: string | undefined;
   /** Heartbeat interval towards the hub (CONNECT_HEARTBEAT_SECONDS), when set. */
   heartbeatMs: number | undefined;
+  /** The user who ran this process through sudo (SUDO_USER), when set. */
+  sudoUser: string | undefined;
 }
 
 /**
@@ -58,5 +66,6 @@ export function readAgentEnv(source: NodeJS.ProcessEnv = process.env): AgentEnv 
     isInsecureAllowed: parsed.data.CONNECT_ALLOW_INSECURE,
     privateConnectToken: parsed.data.PRIVATECONNECT_TOKEN,
     heartbeatMs: parsed.data.CONNECT_HEARTBEAT_SECONDS === undefined ? undefined : parsed.data.CONNECT_HEARTBEAT_SECONDS * 1000,
+    sudoUser: parsed.data.SUDO_USER,
   };
 }
