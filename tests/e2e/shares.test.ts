@@ -31,6 +31,11 @@ import {
 
 const pgTarget = postgresServer();
 
+/** What `connect reach` says for a name this agent cannot reach, whether it exists elsewhere or nowhere. */
+function notFound(what: string): string {
+  return `Error: Service not found: this agent can reach no service ${what}; list the ones it can with connect services`;
+}
+
 interface CreatedShare {
   id: string;
   code: string;
@@ -115,7 +120,7 @@ describe("shares between workspaces", () => {
     // Nothing is reachable before joining, and the answer is the one for a name that exists nowhere.
     const before = await laptopB.run(["reach", "prod-db"]);
     expect(before.code).not.toBe(0);
-    expect(errorLines(before)).toEqual(["Error: Service not found"]);
+    expect(errorLines(before)).toEqual([notFound("prod-db")]);
 
     const share = await createShare(["--name", "acme-contractor", "--expires", "7d", "--services", "prod-db"]);
     expect(share.code).toMatch(/^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$/);
@@ -137,9 +142,9 @@ describe("shares between workspaces", () => {
 
     // A service outside --services, and an agent of B that did not join: not found.
     const unshared = await laptopB.run(["reach", "cache"]);
-    expect(errorLines(unshared)).toEqual(["Error: Service not found"]);
+    expect(errorLines(unshared)).toEqual([notFound("cache")]);
     const notJoined = await otherB.run(["reach", "prod-db"]);
-    expect(errorLines(notJoined)).toEqual(["Error: Service not found"]);
+    expect(errorLines(notJoined)).toEqual([notFound("prod-db")]);
 
     const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
     const entry = listed.find((candidate) => candidate.id === share.id);
@@ -164,7 +169,7 @@ describe("shares between workspaces", () => {
     const outcome = await waitForClose(fresh, 5_000);
     expect(outcome.bytes).toBe(0);
     const again = await laptopB.run(["reach", "prod-db", "--from", "acme"]);
-    expect(errorLines(again)).toEqual(["Error: Service not found"]);
+    expect(errorLines(again)).toEqual([notFound("prod-db from acme")]);
     expectSuccess(await laptopB.run(["reach", "--stop", "prod-db"]));
   }, 120_000);
 
@@ -190,7 +195,7 @@ describe("shares between workspaces", () => {
     }
     const refused = await connectTcp(port);
     expect((await waitForClose(refused, 5_000)).bytes).toBe(0);
-    expect(errorLines(await laptopB.run(["reach", "cache", "--from", "acme"]))).toEqual(["Error: Service not found"]);
+    expect(errorLines(await laptopB.run(["reach", "cache", "--from", "acme"]))).toEqual([notFound("cache from acme")]);
     const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
     expect(listed.find((entry) => entry.id === share.id)?.status).toBe("expired");
     expectSuccess(await laptopB.run(["reach", "--stop", "cache"]));

@@ -1,4 +1,4 @@
-import { Args, Flags } from "@oclif/core";
+import { Args, Flags, ux } from "@oclif/core";
 import { escapeUnprintable } from "@private-connect/protocol";
 import { BaseCommand } from "../cli/base-command.js";
 import { formatHostPort } from "../cli/format.js";
@@ -99,8 +99,9 @@ export default class Reach extends BaseCommand<typeof Reach> {
     return found.online;
   }
 
+  /** To stderr even under --json (which silences logToStderr): scripts read stdout, people read this. */
   private warnLine(line: string): void {
-    this.logToStderr(escapeUnprintable(line));
+    ux.stderr(escapeUnprintable(line));
   }
 }
 

@@ -200,6 +200,10 @@ describe("with a running agent", () => {
     expect(result.stderr).toBe(
       "Warning: prod-db is offline now (its agent db-server is not connected to the hub): connections to this port are closed until it comes back; see connect services\n",
     );
+    const json = await captureOutput(() => Reach.run(["prod-db", "--config", dir, "--json"], ROOT));
+    expect(json.exitCode).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ service: "prod-db", online: false });
+    expect(json.stderr).toBe(result.stderr);
     // The workspace's own prod-db wins without --from, as the hub decides; the shared one is online.
     const shared = await captureOutput(() => Reach.run(["prod-db", "--from", "partner", "--config", dir, "--json"], ROOT));
     expect(shared.exitCode).toBe(0);
