@@ -19,8 +19,9 @@ import { describeRevocation, readRevocation, recordRevocationIfRevoked } from ".
 import { runDaemon } from "../daemon/run-daemon.js";
 import { ConnectError, describeError, isConnectError } from "../errors.js";
 import { Agent } from "../sdk/agent.js";
-import { identityFromToken, rotateAgentToken } from "../sdk/credentials.js";
+import { identityFromToken } from "../sdk/credentials.js";
 import { callHub, createHubClient } from "../sdk/hub-client.js";
+import { rotateToken } from "./token/rotate.js";
 
 /** After a clean stop, give stray handles this long before exiting anyway. */
 const EXIT_GRACE_MS = 2000;
@@ -31,7 +32,7 @@ export default class Up extends BaseCommand<typeof Up> {
     "Registers an agent with the hub on first use (or with --api-key when the saved one cannot be used), keeps its identity in the config directory, then runs it until stopped: one hub connection, the saved exposures and reaches restored.",
     "With --token (or PRIVATECONNECT_TOKEN) it runs as the agent of a token the hub issued elsewhere, such as a provisioned one, without registering.",
     "With --detach it runs in the background (output in agent.log) and returns once it is connected; connect down stops it.",
-    "With --rotate-token it replaces the agent token before it expires and exits: through the running agent when there is one (its hub connection and streams stay up), else directly.",
+    "With --rotate-token it replaces the agent token before it expires and exits (the same as connect token rotate): through the running agent when there is one (its hub connection and streams stay up), else directly.",
   ].join("\n\n");
   static override examples = [
     "<%= config.bin %> up --hub https://hub.example.com --api-key pc_XXXX --label server --detach",
@@ -77,7 +78,8 @@ export default class Up extends BaseCommand<typeof Up> {
     scrubWrites(process.stderr);
     scrubUncaughtErrors();
     if (this.flags["rotate-token"]) {
-      await this.rotateToken();
+      // The form the security overview promises; connect token rotate is the same code.
+      this.log((await rotateToken(this.paths, { isInsecureAllowed: this.env.isInsecureAllowed })).message);
       return;
     }
     await this.refuseIfRunning();
@@ -95,45 +97,6 @@ export default class Up extends BaseCommand<typeof Up> {
   /** The clock the expiry warning reads; a seam for tests. */
   protected now(): Date {
     return new Date();
-  }
-
-  /**
-   * `--rotate-token`: a running agent for this directory rotates its own token (its relay
-   * connection and streams are untouched; its reconnects use the new token); without one, the
-   * saved identity is rotated here. Either way the new token is saved before the old one ends.
-   */
-  private async rotateToken(): Promise<void> {
-    const running = await findRunningAgent(this.paths);
-    if (running !== undefined) {
-      const rotated = await this.control.request("rotateToken", {}, { timeoutMs: 60_000 });
-      this.log(
-        `${rotated.isResumed ? "Finished the interrupted rotation of" : "Rotated"} the token of the running agent for ${this.paths.dir}${running.pid === undefined ? "" : ` (pid ${running.pid})`}: the new token expires ${rotated.tokenExpiresAt}; its hub connection stayed up`,
-      );
-      return;
-    }
-    const saved = await this.readIdentity();
-    if (saved === undefined) {
-      throw new ConnectError(
-        "NOT_REGISTERED",
-        `No agent is registered in ${this.paths.dir}, so there is no token to rotate: register one with connect up --api-key <key> or connect login --hub <url>`,
-      );
-    }
-    normalizeHubUrl(saved.hubUrl, { isInsecureAllowed: this.env.isInsecureAllowed });
-    const revocation = await readRevocation(this.paths.lastStop, saved.agentId);
-    if (revocation !== undefined) throw new ConnectError("NOT_REGISTERED", describeRevocation(revocation));
-    let identity = saved;
-    const rotated = await rotateAgentToken({
-      hubUrl: saved.hubUrl,
-      token: saved.token,
-      save: async (issued) => {
-        identity = { ...saved, token: issued.token, tokenExpiresAt: issued.tokenExpiresAt };
-        await writeIdentity(this.paths.identity, identity);
-      },
-    });
-    if (rotated.isResumed) await writeIdentity(this.paths.identity, { ...identity, tokenExpiresAt: rotated.tokenExpiresAt });
-    this.log(
-      `${rotated.isResumed ? "Finished the interrupted rotation of" : "Rotated"} the agent token for ${this.paths.dir}: the new token expires ${rotated.tokenExpiresAt}`,
-    );
   }
 
   private async refuseIfRunning(): Promise<void> {
