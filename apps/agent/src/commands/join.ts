@@ -1,31 +1,37 @@
-import { Args, Flags } from "@oclif/core";
+import { Args, Flags, ux } from "@oclif/core";
 import type { JoinedShareView } from "@private-connect/api";
 import { BaseCommand } from "../cli/base-command.js";
-import { formatTable } from "../cli/format-table.js";
 import { ConnectError } from "../errors.js";
+import { formatJoined, listJoinedShares } from "./join/list.js";
 
 export default class Join extends BaseCommand<typeof Join> {
   static override summary = "join another workspace's share with its code";
   static override description =
-    "Grants this agent the services of the share: reach them with connect reach NAME. When one of your own services has the same name, yours wins; add --from WORKSPACE (the sharing workspace, as printed here) to reach the shared one.";
+    "Grants this agent the services of the share: reach them with connect reach NAME. When one of your own services has the same name, yours wins; add --from WORKSPACE (the sharing workspace, as printed here) to reach the shared one. connect join list shows what this agent joined.";
   static override enableJsonFlag = true;
-  static override examples = ["<%= config.bin %> join K7QX-9MZP-R2TW-4HNC", "<%= config.bin %> join --list"];
+  static override examples = ["<%= config.bin %> join K7QX-9MZP-R2TW-4HNC", "<%= config.bin %> join K7QX-9MZP-R2TW-4HNC --json"];
   static override args = {
     code: Args.string({ description: "the share code you were given, for example K7QX-9MZP-R2TW-4HNC", required: false }),
   };
   static override flags = {
-    list: Flags.boolean({ description: "list the shares this agent joined" }),
+    // The form before `join list`: kept working (with a hint), out of help.
+    list: Flags.boolean({ description: "deprecated: use connect join list", hidden: true }),
   };
 
   async run(): Promise<JoinedShareView | JoinedShareView[]> {
     if (this.flags.list) {
-      const joined = await this.callHubAsAgent((client) => client.shares.joined.query());
+      // On stderr even under --json (logToStderr would drop it): scripts keep old forms longest.
+      ux.stderr("Warning: connect join --list is deprecated: use connect join list");
+      const joined = await this.callHubAsAgent(listJoinedShares);
       if (!this.jsonEnabled()) this.log(formatJoined(joined));
       return joined;
     }
     const code = this.args.code?.trim();
     if (code === undefined || code === "") {
-      throw new ConnectError("INVALID_INPUT", "Give the share code, for example connect join K7QX-9MZP-R2TW-4HNC");
+      throw new ConnectError(
+        "INVALID_INPUT",
+        "Give the share code, for example connect join K7QX-9MZP-R2TW-4HNC (connect join list shows the shares this agent joined)",
+      );
     }
     const joined = await this.callHubAsAgent((client) => client.shares.join.mutate({ code }));
     const first = joined.services[0] ?? "NAME";
@@ -36,12 +42,4 @@ export default class Join extends BaseCommand<typeof Join> {
     ]);
     return joined;
   }
-}
-
-function formatJoined(joined: JoinedShareView[]): string {
-  if (joined.length === 0) return "This agent has joined no shares: run connect join CODE";
-  return formatTable(
-    ["From", "Share", "Status", "Expires", "Services"],
-    joined.map((share) => [share.from, share.shareName, share.status, share.expiresAt, share.services.join(",")]),
-  );
 }

@@ -1,21 +1,20 @@
-import { Args, Flags } from "@oclif/core";
+import { Args, Flags, ux } from "@oclif/core";
 import type { CreatedLink, LinkView, RevokedLink } from "@private-connect/api";
 import { BaseCommand } from "../cli/base-command.js";
-import { formatTable } from "../cli/format-table.js";
 import { parseDuration } from "../cli/parse-duration.js";
 import { ConnectError } from "../errors.js";
-import { linkRevocationInput, parseLinkMethods, parseLinkPaths } from "../sdk/links.js";
+import { parseLinkMethods, parseLinkPaths } from "../sdk/links.js";
+import { formatLinks, listLinks } from "./link/list.js";
+import { describeRevokedLink, revokeLink } from "./link/revoke.js";
 
 export default class Link extends BaseCommand<typeof Link> {
   static override summary = "give a service of this workspace a public HTTP link, with restrictions";
   static override description =
-    "Prints a URL that anyone holding it can use to reach SERVICE over HTTP (and WebSocket) through the hub, until it expires or you revoke it. The URL is shown once: the hub keeps only a hash of it. --methods answers other methods with 405, --paths answers paths outside the prefixes with 403 (prefixes match whole segments of the normalized path, so .., encoded dots and slashes, duplicate slashes and backslashes cannot escape them), --rate-limit answers a client address over its budget with 429. Revoking cuts requests in flight.";
+    "Prints a URL that anyone holding it can use to reach SERVICE over HTTP (and WebSocket) through the hub, until it expires or you revoke it. The URL is shown once: the hub keeps only a hash of it. --methods answers other methods with 405, --paths answers paths outside the prefixes with 403 (prefixes match whole segments of the normalized path, so .., encoded dots and slashes, duplicate slashes and backslashes cannot escape them), --rate-limit answers a client address over its budget with 429. connect link list shows the workspace's links; connect link revoke URL cuts requests in flight. (A service named list or revoke: put a flag first, as in connect link --expires 7d list.)";
   static override enableJsonFlag = true;
   static override examples = [
     "<%= config.bin %> link api --expires 30d --methods GET --paths /api/v1,/health --rate-limit 100",
     "<%= config.bin %> link grafana --expires 12h",
-    "<%= config.bin %> link --list",
-    "<%= config.bin %> link --revoke https://k7qxa2mzvd4npt6lhb3eyw5rjq.links.example.com/",
   ];
   static override args = {
     service: Args.string({ description: "name of the exposed service to link to, for example api", required: false }),
@@ -28,13 +27,15 @@ export default class Link extends BaseCommand<typeof Link> {
       helpValue: "/api/v1,/health",
     }),
     "rate-limit": Flags.integer({ description: "requests per minute per client address", helpValue: "N", min: 1 }),
+    // The forms before `link list` and `link revoke`: kept working (with a hint), out of help.
     list: Flags.boolean({
-      description: "list this workspace's links",
+      description: "deprecated: use connect link list",
+      hidden: true,
       exclusive: ["revoke", "methods", "paths", "rate-limit"],
     }),
     revoke: Flags.string({
-      description: "revoke a link by its URL, slug or id; requests in flight are cut",
-      helpValue: "SLUG",
+      description: "deprecated: use connect link revoke URL|SLUG|ID",
+      hidden: true,
       exclusive: ["list", "methods", "paths", "rate-limit"],
     }),
   };
@@ -48,20 +49,23 @@ export default class Link extends BaseCommand<typeof Link> {
       }
     }
     if (flags.list) {
-      const links = await this.callHubAsAgent((client) => client.links.list.query());
+      // On stderr even under --json (logToStderr would drop it): scripts keep old forms longest.
+      ux.stderr("Warning: connect link --list is deprecated: use connect link list");
+      const links = await this.callHubAsAgent(listLinks);
       if (!this.jsonEnabled()) this.log(formatLinks(links));
       return links;
     }
     if (flags.revoke !== undefined) {
-      const input = linkRevocationInput(flags.revoke);
-      const revoked = await this.callHubAsAgent((client) => client.links.revoke.mutate(input));
-      this.report(`Revoked the link to ${revoked.service} (${revoked.slugHint}…): requests in flight were cut, new ones get 404`);
+      ux.stderr("Warning: connect link --revoke is deprecated: use connect link revoke URL|SLUG|ID");
+      const target = flags.revoke;
+      const revoked = await this.callHubAsAgent((client) => revokeLink(client, target));
+      this.report(describeRevokedLink(revoked));
       return revoked;
     }
     if (service === undefined || service.trim() === "") {
       throw new ConnectError(
         "INVALID_INPUT",
-        "Name the service to link to, for example connect link api --expires 30d (connect link --list shows existing links)",
+        "Name the service to link to, for example connect link api --expires 30d (connect link list shows existing links)",
       );
     }
     // Validated here too, so a typo gets the same answer with or without a reachable hub.
@@ -89,25 +93,6 @@ function formatCreatedLink(link: CreatedLink): string[] {
     `  methods     ${link.methods.length === 0 ? "any" : link.methods.join(", ")}`,
     `  paths       ${link.paths.length === 0 ? "any" : link.paths.map((path) => `${path} (and below)`).join(", ")}`,
     `  rate limit  ${link.rateLimitPerMinute === null ? "none" : `${link.rateLimitPerMinute} requests per minute per client address`}`,
-    "The URL is shown only once. Revoke it with: connect link --revoke <URL>",
+    "The URL is shown only once. Revoke it with: connect link revoke <URL>",
   ];
-}
-
-function formatLinks(links: LinkView[]): string {
-  if (links.length === 0) return "No links yet: create one with connect link SERVICE --expires 7d";
-  return formatTable(
-    ["Service", "Slug", "Status", "Expires", "Methods", "Paths", "Rate/min", "Accesses", "Last access", "Id"],
-    links.map((link) => [
-      link.service,
-      `${link.slugHint}…`,
-      link.status,
-      link.expiresAt,
-      link.methods.length === 0 ? "any" : link.methods.join(","),
-      link.paths.length === 0 ? "any" : link.paths.join(","),
-      link.rateLimitPerMinute === null ? "-" : String(link.rateLimitPerMinute),
-      String(link.accessCount),
-      link.lastAccessAt ?? "-",
-      link.id,
-    ]),
-  );
 }

@@ -1,20 +1,19 @@
-import { Flags } from "@oclif/core";
+import { Flags, ux } from "@oclif/core";
 import type { CreatedShare, ShareView } from "@private-connect/api";
 import { BaseCommand } from "../cli/base-command.js";
-import { formatTable } from "../cli/format-table.js";
 import { parseDuration } from "../cli/parse-duration.js";
 import { ConnectError } from "../errors.js";
+import { formatShares, listShares } from "./share/list.js";
+import { describeRevokedShare, type RevokedShare, revokeShare } from "./share/revoke.js";
 
 export default class Share extends BaseCommand<typeof Share> {
   static override summary = "share services of this workspace with another workspace through a code";
   static override description =
-    "Prints a share code. An agent of another workspace that runs connect join CODE can then reach the shared services by name, until the code expires or you revoke it. Without --services the share covers the services exposed right now (later ones are not added). Every stream through a share is checked for expiry and revocation when it opens, and revoking resets the open ones at once.";
+    "Prints a share code. An agent of another workspace that runs connect join CODE can then reach the shared services by name, until the code expires or you revoke it (connect share revoke CODE). Without --services the share covers the services exposed right now (later ones are not added). Every stream through a share is checked for expiry and revocation when it opens, and revoking resets the open ones at once. connect share list shows this workspace's shares.";
   static override enableJsonFlag = true;
   static override examples = [
     '<%= config.bin %> share --expires 7d --name "acme-contractor"',
     "<%= config.bin %> share --name staging --services prod-db,redis --rate-limit 100",
-    "<%= config.bin %> share --list",
-    "<%= config.bin %> share --revoke K7QX-9MZP-R2TW-4HNC",
   ];
   static override flags = {
     name: Flags.string({ description: "what to call the share in lists and audit logs", helpValue: "NAME" }),
@@ -24,26 +23,33 @@ export default class Share extends BaseCommand<typeof Share> {
       helpValue: "A,B",
     }),
     "rate-limit": Flags.integer({ description: "new connections per minute through the share", helpValue: "N", min: 1 }),
-    list: Flags.boolean({ description: "list this workspace's shares", exclusive: ["revoke", "name", "services", "rate-limit"] }),
+    // The forms before `share list` and `share revoke`: kept working (with a hint), out of help.
+    list: Flags.boolean({
+      description: "deprecated: use connect share list",
+      hidden: true,
+      exclusive: ["revoke", "name", "services", "rate-limit"],
+    }),
     revoke: Flags.string({
-      description: "revoke a share by its code or id; its open connections are cut",
-      helpValue: "CODE",
+      description: "deprecated: use connect share revoke CODE|ID",
+      hidden: true,
       exclusive: ["list", "name", "services", "rate-limit"],
     }),
   };
 
-  async run(): Promise<CreatedShare | ShareView[] | { id: string; name: string; revokedAt: string }> {
+  async run(): Promise<CreatedShare | ShareView[] | RevokedShare> {
     const { flags } = this;
     if (flags.list) {
-      const shares = await this.callHubAsAgent((client) => client.shares.list.query());
+      // On stderr even under --json (logToStderr would drop it): scripts keep old forms longest.
+      ux.stderr("Warning: connect share --list is deprecated: use connect share list");
+      const shares = await this.callHubAsAgent(listShares);
       if (!this.jsonEnabled()) this.log(formatShares(shares));
       return shares;
     }
     if (flags.revoke !== undefined) {
-      const target = flags.revoke.trim();
-      const input = UUID_PATTERN.test(target) ? { id: target } : { code: target };
-      const revoked = await this.callHubAsAgent((client) => client.shares.revoke.mutate(input));
-      this.report(`Revoked share ${revoked.name}: its open connections were cut and the code no longer works`);
+      ux.stderr("Warning: connect share --revoke is deprecated: use connect share revoke CODE|ID");
+      const target = flags.revoke;
+      const revoked = await this.callHubAsAgent((client) => revokeShare(client, target));
+      this.report(describeRevokedShare(revoked));
       return revoked;
     }
     const name = flags.name?.trim() || `share-${new Date().toISOString().slice(0, 10)}`;
@@ -62,13 +68,11 @@ export default class Share extends BaseCommand<typeof Share> {
       `Share ${created.name}: ${created.services.join(", ")}, until ${created.expiresAt}${
         created.rateLimitPerMinute === null ? "" : `, at most ${created.rateLimitPerMinute} new connections per minute`
       }`,
-      "The code is shown only once. The other side runs: connect join <code>",
+      "The code is shown only once. The other side runs: connect join <code> (revoke it with connect share revoke <code>)",
     ]);
     return created;
   }
 }
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function parseServiceList(text: string): string[] {
   const names = text
@@ -82,22 +86,4 @@ function parseServiceList(text: string): string[] {
     );
   }
   return names;
-}
-
-function formatShares(shares: ShareView[]): string {
-  if (shares.length === 0) return "No shares yet: create one with connect share --name NAME --expires 7d";
-  return formatTable(
-    ["Name", "Code", "Status", "Expires", "Services", "Joiners", "Uses", "Id"],
-    shares.map((share) => [
-      share.name,
-      // Codes from before keyed hashes keep no hint (any part of a 60-bit code leaves too little).
-      share.codeHint === "" ? "…" : `${share.codeHint}-…`,
-      share.status,
-      share.expiresAt,
-      share.services.join(","),
-      share.joiners.length === 0 ? "-" : share.joiners.map((joiner) => `${joiner.agentLabel} (${joiner.useCount})`).join(", "),
-      String(share.useCount),
-      share.id,
-    ]),
-  );
 }
