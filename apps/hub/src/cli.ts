@@ -1,25 +1,104 @@
-import cluster from "node:cluster";
-import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import type { RevokedAgentView } from "@private-connect/api";
 import { scrubUncaughtErrors, scrubWrites } from "@private-connect/log-hygiene";
 import { escapeUnprintable, tuneGarbageCollectorForRelaying } from "@private-connect/protocol";
 import { type OperatorAgentList, runAdminCall } from "./admin/admin-commands.js";
 import { type AdminCall, callAdminSocket } from "./admin/admin-socket.js";
+import { type CommandSpec, isHelpRequested, parseCommandArgs, UsageError } from "./admin/cli-args.js";
+import { CommandError, describeCliFailure, type FailureContext } from "./admin/cli-errors.js";
 import { readLiveHubPid } from "./admin/data-dir-lock.js";
-import { ClusterSecretMismatch } from "./cluster/hub-registry.js";
-import { RedisNotReachableAtStart } from "./cluster/redis-client.js";
-import { announceWorkerListening, parseWorkerCount, readWorkerIndex, startWorkers, WorkersError } from "./cluster/workers.js";
-import { EnvError, readHubEnv } from "./config/env.js";
+import { describeMissingHubData, hasHubData } from "./admin/hub-data.js";
+import { announceWorkerListening, parseWorkerCount, readWorkerIndex, startWorkers } from "./cluster/workers.js";
+import { readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
 import { createLogger } from "./logger.js";
+
+/** What a failure is described with (which flag, which variable): filled in as a command learns it. */
+const failureContext: FailureContext = {};
+
+const dataOption = { type: "string", default: ".data" } as const;
+const jsonOption = { type: "boolean", default: false } as const;
+
+const startSpec = {
+  name: "start",
+  positionals: [],
+  options: {
+    port: { type: "string", default: "3001" },
+    host: { type: "string", default: "127.0.0.1" },
+    data: dataOption,
+    workers: { type: "string" },
+  },
+  help: `Usage: connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data] [--workers N|auto]
+
+Runs the hub: relay, control plane and public links on one port, until Ctrl-C.
+  --port N          port to listen on (0: any free one; default 3001)
+  --host ADDRESS    address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --data DIR        data directory: the PGlite database, secrets, admin socket (default ./.data)
+  --workers N|auto  N hub processes on one port (auto: one per core), a cluster of hubs on one
+                    machine; needs REDIS_URL and DATABASE_URL (docs/cluster.md)
+Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
+Examples:
+  npx connect-hub start --port 3001 --data ./.data
+  REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgresql://... npx connect-hub start --workers auto`,
+} satisfies CommandSpec;
+
+const workspaceCreateSpec = {
+  name: "workspace create",
+  positionals: ["NAME"],
+  options: { owner: { type: "string" }, json: jsonOption, data: dataOption, init: { type: "boolean", default: false } },
+  help: `Usage: connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data] [--init]
+
+Creates a workspace, its first owner and a first API key (printed once). The slug made from NAME
+names the workspace in the other commands, so a name whose slug is taken is refused.
+  --owner EMAIL  the workspace's first owner (an existing user is reused)
+  --json         print {"workspace":{"id","name","slug"},"apiKey"}
+  --data DIR     the hub's data directory (default ./.data): a hub running there does the work
+  --init         create the data directory's database when there is none yet (a new hub's data);
+                 without it, a directory with no hub data is refused
+With DATABASE_URL set, the workspace is made in that PostgreSQL directly (no --data, no --init).
+Examples:
+  npx connect-hub workspace create acme --owner ops@acme.test --data ./.data
+  npx connect-hub workspace create acme --owner ops@acme.test --data /srv/hub --init --json`,
+} satisfies CommandSpec;
+
+const agentListSpec = {
+  name: "agent list",
+  positionals: [],
+  options: { workspace: { type: "string" }, json: jsonOption, data: dataOption },
+  help: `Usage: connect-hub agent list --workspace SLUG|ID [--json] [--data ./.data]
+
+Lists a workspace's agents: id, label, online or not, last seen, who let it in.
+  --workspace SLUG|ID  the workspace (its slug, as workspace create printed it, or its id)
+  --json               print {"workspace","agents"}
+  --data DIR           the hub's data directory (default ./.data): a hub running there answers
+With DATABASE_URL set, a directory with no hub in it reads that PostgreSQL directly.
+Examples:
+  npx connect-hub agent list --workspace acme --data ./.data`,
+} satisfies CommandSpec;
+
+const agentRevokeSpec = {
+  name: "agent revoke",
+  positionals: ["LABEL|ID"],
+  options: { workspace: { type: "string" }, json: jsonOption, data: dataOption },
+  help: `Usage: connect-hub agent revoke LABEL|ID --workspace SLUG|ID [--json] [--data ./.data]
+
+Revokes an agent: its token is refused from now on, and the hub running in --data closes its
+connection at once.
+  --workspace SLUG|ID  the workspace the agent belongs to
+  --json               print {"agentId","label","revokedAt"}
+  --data DIR           the hub's data directory (default ./.data)
+Examples:
+  npx connect-hub agent revoke laptop --workspace acme --data ./.data`,
+} satisfies CommandSpec;
 
 const usage = `connect-hub: the Private Connect hub
 
 Usage:
   connect-hub start [--port 3001] [--host 127.0.0.1] [--data ./.data] [--workers N|auto]
-  connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data]
+  connect-hub workspace create NAME --owner EMAIL [--json] [--data ./.data] [--init]
   connect-hub agent list --workspace SLUG|ID [--json] [--data ./.data]
   connect-hub agent revoke LABEL|ID --workspace SLUG|ID [--json] [--data ./.data]
+  connect-hub help [COMMAND]   (or COMMAND --help): a command's flags and examples
 
 Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
 --workers N|auto: N hub processes on one port (auto: one per core), a cluster of hubs on one
@@ -30,23 +109,16 @@ Examples:
   npx connect-hub workspace create acme --owner ops@acme.test --data ./.data
   npx connect-hub agent revoke laptop --workspace acme --data ./.data`;
 
-class UsageError extends Error {}
-
 async function runStart(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: "string", default: "3001" },
-      host: { type: "string", default: "127.0.0.1" },
-      data: { type: "string", default: ".data" },
-      workers: { type: "string" },
-    },
-  });
+  const { values } = parseCommandArgs(startSpec, argv);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
+  if (values.port.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid --port "${values.port}": use a number from 0 to 65535`);
+  failureContext.listen = { host: values.host, port };
+  failureContext.dataDir = values.data;
   const workers = parseWorkerCount(values.workers);
   const env = readHubEnv();
+  failureContext.env = env;
   // A forked worker runs this same command line; the primary told it which worker it is.
   const workerIndex = readWorkerIndex();
   const rootLog = createLogger(env.LOG_LEVEL);
@@ -57,21 +129,15 @@ async function runStart(argv: string[]): Promise<void> {
     stopOnSignals(log, running.close);
     return;
   }
-  let hub: Awaited<ReturnType<typeof startHub>>;
-  try {
-    hub = await startHub({
-      env,
-      log,
-      port,
-      host: values.host,
-      dataDir: values.data,
-      worker: workerIndex === undefined ? undefined : { index: workerIndex },
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new UsageError(`Port ${port} is already in use: choose another with --port`);
-    throw error;
-  }
+  // A port in use, a bad --host, an unreachable DATABASE_URL: described by describeCliFailure.
+  const hub = await startHub({
+    env,
+    log,
+    port,
+    host: values.host,
+    dataDir: values.data,
+    worker: workerIndex === undefined ? undefined : { index: workerIndex },
+  });
   if (workerIndex !== undefined) announceWorkerListening(hub.url);
   tuneGarbageCollectorForRelaying({ bytesRelayed: () => hub.relay.snapshot().bytesRelayed });
   stopOnSignals(log, hub.close);
@@ -94,18 +160,19 @@ function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promis
 }
 
 async function runWorkspaceCreate(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { owner: { type: "string" }, json: { type: "boolean", default: false }, data: { type: "string", default: ".data" } },
-  });
+  const { values, positionals } = parseCommandArgs(workspaceCreateSpec, argv);
   const name = positionals[0];
   if (!name) throw new UsageError("Missing workspace name: connect-hub workspace create NAME --owner EMAIL");
   if (!values.owner) throw new UsageError("Missing --owner EMAIL: the workspace's first owner");
   const env = readHubEnv();
+  failureContext.env = env;
   const params = { name, ownerEmail: values.owner };
 
-  const created = await runOnHubOrDatabase(values.data, { method: "workspace.create", params }, { preferHub: !env.DATABASE_URL });
+  const created = await runOnHubOrDatabase(
+    values.data,
+    { method: "workspace.create", params },
+    { preferHub: !env.DATABASE_URL, canInit: true, isInit: values.init },
+  );
   const result = created as { workspace: { id: string; name: string; slug: string }; apiKey: string; hubUrl?: string };
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ workspace: result.workspace, apiKey: result.apiKey })}\n`);
@@ -113,7 +180,7 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
   }
   process.stdout.write(
     [
-      `Workspace ${result.workspace.name} created (${result.workspace.id}).`,
+      `Workspace ${escapeUnprintable(result.workspace.name)} created: slug ${result.workspace.slug} (--workspace ${result.workspace.slug} in other commands), id ${result.workspace.id}.`,
       `API key, shown once (store it now): ${result.apiKey}`,
       `Next: npx connect up --hub ${result.hubUrl ?? "http://127.0.0.1:3001"} --api-key ${result.apiKey} --label server`,
       "",
@@ -125,22 +192,31 @@ async function runWorkspaceCreate(argv: string[]): Promise<void> {
  * Runs an operator command in the hub that holds the data directory, if one does (PGlite allows
  * one process per directory, and only that hub can close a revoked agent's connection), else on
  * the database directly. `preferHub: false` (workspace create on DATABASE_URL) goes straight to
- * the database.
+ * the database. Without DATABASE_URL, a directory with no hub data is refused unless `isInit`:
+ * opening it would make a new, empty database whose keys the real hub refuses.
  */
-async function runOnHubOrDatabase(dataDir: string, call: AdminCall, options: { preferHub: boolean }): Promise<unknown> {
+async function runOnHubOrDatabase(
+  dataDir: string,
+  call: AdminCall,
+  options: { preferHub: boolean; canInit?: boolean; isInit?: boolean },
+): Promise<unknown> {
+  failureContext.dataDir = dataDir;
   const viaHub = options.preferHub ? await askRunningHub(dataDir, call) : undefined;
   if (viaHub) {
-    if (viaHub.error) throw new UsageError(viaHub.error.message);
+    if (viaHub.error) throw new CommandError(viaHub.error.message);
     return viaHub.result;
   }
   const env = readHubEnv();
+  if (!env.DATABASE_URL && !options.isInit && !(await hasHubData(dataDir))) {
+    throw new CommandError(describeMissingHubData(dataDir, { canInit: options.canInit === true }));
+  }
   const db = await openHubDatabase(env, dataDir);
   try {
     const result = await runAdminCall(createApiDeps(db, env, { findOnlineAgents: async () => new Set() }), call);
     if (call.method === "agent.revoke" && env.DATABASE_URL) {
       // Only the hub holding the connection can close it; one elsewhere finds out at its sweep.
       process.stderr.write(
-        `No hub answered in ${dataDir}: the agent's token is refused from now on, and a hub on this database elsewhere closes its open connection within a minute.\n`,
+        `No hub answered in ${resolve(dataDir)}: the agent's token is refused from now on, and a hub on this database elsewhere closes its open connection within a minute.\n`,
       );
     }
     return result;
@@ -150,14 +226,8 @@ async function runOnHubOrDatabase(dataDir: string, call: AdminCall, options: { p
 }
 
 async function runAgentList(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      workspace: { type: "string" },
-      json: { type: "boolean", default: false },
-      data: { type: "string", default: ".data" },
-    },
-  });
+  const { values } = parseCommandArgs(agentListSpec, argv);
+  failureContext.env = readHubEnv();
   if (!values.workspace) throw new UsageError("Missing --workspace SLUG|ID: connect-hub agent list --workspace acme");
   const listed = (await runOnHubOrDatabase(
     values.data,
@@ -181,15 +251,8 @@ async function runAgentList(argv: string[]): Promise<void> {
 }
 
 async function runAgentRevoke(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      workspace: { type: "string" },
-      json: { type: "boolean", default: false },
-      data: { type: "string", default: ".data" },
-    },
-  });
+  const { values, positionals } = parseCommandArgs(agentRevokeSpec, argv);
+  failureContext.env = readHubEnv();
   const agent = positionals[0];
   if (!agent) throw new UsageError("Missing agent: connect-hub agent revoke LABEL|ID --workspace SLUG|ID");
   if (!values.workspace) throw new UsageError("Missing --workspace SLUG|ID: the workspace the agent belongs to");
@@ -218,9 +281,58 @@ async function askRunningHub(dataDir: string, call: AdminCall) {
     if (answer) return answer;
     if ((await readLiveHubPid(dataDir)) === undefined) return undefined;
     if (Date.now() > deadline)
-      throw new UsageError(`The hub using ${dataDir} does not answer: check its log, or stop it and retry`);
+      throw new CommandError(`The hub using ${resolve(dataDir)} does not answer: check its log, or stop it and retry`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+interface Command {
+  spec: CommandSpec;
+  run(argv: string[]): Promise<void>;
+}
+
+const commands: Command[] = [
+  { spec: startSpec, run: runStart },
+  { spec: workspaceCreateSpec, run: runWorkspaceCreate },
+  { spec: agentListSpec, run: runAgentList },
+  { spec: agentRevokeSpec, run: runAgentRevoke },
+];
+
+/** `workspace`, `agent`: the first word of commands that need a second. */
+const groups = new Map<string, Command[]>();
+for (const command of commands) {
+  const [first, second] = command.spec.name.split(" ");
+  if (first !== undefined && second !== undefined) groups.set(first, [...(groups.get(first) ?? []), command]);
+}
+
+function describeGroup(group: string, members: Command[]): string {
+  const lines = members.map((member) => `  ${member.spec.help.split("\n")[0]?.replace(/^Usage: /, "")}`);
+  return [`Usage:`, ...lines, "", `Run connect-hub ${group} COMMAND --help for a command's flags and examples.`].join("\n");
+}
+
+/**
+ * The command the words name and the arguments after them; a word that names nothing is a
+ * UsageError that says where to look. `undefined` command: the help of a group (`agent --help`).
+ */
+function findCommand(words: string[]): { command: Command; args: string[] } | { help: string } {
+  const [first, second, ...rest] = words;
+  const single = commands.find((command) => command.spec.name === first);
+  if (single) return { command: single, args: words.slice(1) };
+  const members = first === undefined ? undefined : groups.get(first);
+  if (first === undefined || members === undefined) {
+    const what = first?.startsWith("-") ? `Unknown option ${first}` : `Unknown command "${first}"`;
+    throw new UsageError(`${what}: run connect-hub --help`);
+  }
+  const member = members.find((command) => command.spec.name === `${first} ${second}`);
+  if (member) return { command: member, args: rest };
+  if (second === undefined || second === "--help" || second === "-h") {
+    if (second === undefined) {
+      const names = members.map((command) => command.spec.name).join(", ");
+      throw new UsageError(`Missing command after "${first}" (${names}): run connect-hub ${first} --help`);
+    }
+    return { help: describeGroup(first, members) };
+  }
+  throw new UsageError(`Unknown command "${first} ${second}": run connect-hub ${first} --help`);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -228,32 +340,39 @@ export async function main(argv: string[]): Promise<void> {
   // stdout itself, where `workspace create` prints the new API key on purpose.
   scrubWrites(process.stderr);
   scrubUncaughtErrors();
-  const [command, ...rest] = argv;
-  if (command === "start") return runStart(rest);
-  if (command === "workspace" && rest[0] === "create") return runWorkspaceCreate(rest.slice(1));
-  if (command === "agent" && rest[0] === "list") return runAgentList(rest.slice(1));
-  if (command === "agent" && rest[0] === "revoke") return runAgentRevoke(rest.slice(1));
-  if (!command || command === "--help" || command === "help") {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "--help" || first === "-h") {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  throw new UsageError(`Unknown command "${argv.join(" ")}": run connect-hub --help`);
+  if (first === "help") {
+    if (rest.length === 0) {
+      process.stdout.write(`${usage}\n`);
+      return;
+    }
+    const found = findCommand(rest);
+    if ("help" in found) process.stdout.write(`${found.help}\n`);
+    else if (found.args.length > 0) throw new UsageError(`Unknown command "${rest.join(" ")}": run connect-hub --help`);
+    else process.stdout.write(`${found.command.spec.help}\n`);
+    return;
+  }
+  const found = findCommand(argv);
+  if ("help" in found) {
+    process.stdout.write(`${found.help}\n`);
+    return;
+  }
+  if (isHelpRequested(found.args)) {
+    process.stdout.write(`${found.command.spec.help}\n`);
+    return;
+  }
+  await found.command.run(found.args);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const isExpected =
-    error instanceof UsageError ||
-    error instanceof EnvError ||
-    error instanceof WorkersError ||
-    // A cluster the hub cannot join: the message says what to fix.
-    error instanceof ClusterSecretMismatch ||
-    error instanceof RedisNotReachableAtStart ||
-    (error instanceof Error && error.name === "AppError");
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`Error: ${message}\n`);
-  if (!isExpected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = 1;
-  // A worker that could not start must end, so the primary sees it; open handles (a Redis client
-  // reconnecting, a database pool) would otherwise keep it alive.
-  if (cluster.isWorker) process.exit();
+  const failure = describeCliFailure(error, failureContext);
+  process.stderr.write(`Error: ${failure.message}\n`);
+  if (failure.stack !== undefined) process.stderr.write(`${failure.stack}\n`);
+  // Exit now: a failed start may leave open handles (a database pool, a Redis client
+  // reconnecting) that would keep the process alive, and a worker must end so the primary sees it.
+  process.exit(failure.exitCode);
 });

@@ -52,5 +52,5 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): Promise
       await rm(path, { force: true });
     }
   }
-  throw new Error(`Cannot lock ${dataDir}: remove ${path} if no hub is running`);
+  throw new DataDirLockedError(`Cannot lock ${dataDir}: remove ${path} if no hub is running`);
 }
