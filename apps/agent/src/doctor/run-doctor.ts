@@ -1,0 +1,168 @@
+import { isLoopbackHost } from "../config/hub-url.js";
+import type { AgentIdentity } from "../config/identity.js";
+import type { ConfigPaths } from "../config/paths.js";
+import { readState } from "../config/state.js";
+import { createControlClient } from "../daemon/control-client.js";
+import { readRevocation } from "../daemon/last-stop.js";
+import { listAgents } from "../sdk/agents.js";
+import { createHubClient } from "../sdk/hub-client.js";
+import { checkAgentProcess } from "./agent-check.js";
+import { type DoctorCheck, describeFailure, fail, NETWORK_TIMEOUT_MS, pass, skip } from "./check.js";
+import { checkClockSkew } from "./clock-check.js";
+import { checkConfigDir } from "./config-check.js";
+import { checkHealth, fetchHealth, type HealthAnswer } from "./health-check.js";
+import { checkHubUrl } from "./hub-url-check.js";
+import { checkIdentity } from "./identity-check.js";
+import { probeTcp, readHubEndpoint, resolveHost } from "./network.js";
+import { checkRelay } from "./relay-check.js";
+import { probeRelay } from "./relay-probe.js";
+import { checkExposureTargets, checkReachPorts } from "./target-checks.js";
+import { checkTls } from "./tls-check.js";
+import { checkToken } from "./token-check.js";
+
+export interface DoctorOptions {
+  paths: ConfigPaths;
+  isInsecureAllowed: boolean;
+  agentVersion: string;
+  /** process.getuid(); undefined where there are no uids. */
+  uid: number | undefined;
+  userName: string;
+  now?: () => Date;
+  /** Extra trusted CA certificates for the hub (tests; NODE_EXTRA_CA_CERTS does it for users). */
+  ca?: string | Buffer;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs every check of `connect doctor` and returns them in display order. Independent checks
+ * run side by side and each network step is bounded, so a dead hub costs seconds, not minutes.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> {
+  const { paths } = options;
+  const now = options.now ?? (() => new Date());
+  const [config, identityResult, agentResult] = await Promise.all([
+    checkConfigDir(paths, { uid: options.uid, userName: options.userName }),
+    checkIdentity(paths.identity),
+    checkAgentProcess(paths, createControlClient(paths.socket)),
+  ]);
+  const status = agentResult.status;
+  const hubChecks =
+    identityResult.identity === undefined
+      ? Promise.resolve([skip("hub", "not checked: no identity to take the hub URL and token from")])
+      : runHubChecks(identityResult.identity, status, options, now);
+  // The running agent's own lists are what it serves now; state.json is what it restores.
+  const targets = status
+    ? Promise.resolve({ exposures: status.exposures, reaches: status.reaches, problem: undefined })
+    : readState(paths.state).then(
+        (state) => ({ ...state, problem: undefined }),
+        (error: unknown) => ({ exposures: [], reaches: [], problem: describeFailure(error) }),
+      );
+  const [hub, saved] = await Promise.all([hubChecks, targets]);
+  const [exposures, reaches] = await Promise.all([
+    checkExposureTargets(saved.exposures, options.timeoutMs),
+    checkReachPorts(saved.reaches, status !== undefined, options.timeoutMs),
+  ]);
+  const stateProblem =
+    saved.problem === undefined
+      ? []
+      : [fail("state", saved.problem, `fix or remove ${paths.state}, then expose and reach again`)];
+  return [config, identityResult.check, agentResult.check, ...hub, ...stateProblem, ...exposures, ...reaches];
+}
+
+async function runHubChecks(
+  identity: AgentIdentity,
+  status: Awaited<ReturnType<typeof checkAgentProcess>>["status"],
+  options: DoctorOptions,
+  now: () => Date,
+): Promise<DoctorCheck[]> {
+  const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
+  const checks: DoctorCheck[] = [checkHubUrl(identity.hubUrl, { isInsecureAllowed: options.isInsecureAllowed })];
+  let endpoint: ReturnType<typeof readHubEndpoint>;
+  try {
+    endpoint = readHubEndpoint(identity.hubUrl);
+  } catch {
+    return checks;
+  }
+  const skipRest = (reason: string) => [
+    ...checks,
+    ...["healthz", "clock", "token", "protocol"].map((name) => skip(name, `not checked: ${reason}`)),
+  ];
+
+  let address: string;
+  try {
+    address = await resolveHost(endpoint.host, timeoutMs);
+    checks.push(
+      pass("dns", address === endpoint.host ? `${endpoint.host} is an address` : `${endpoint.host} resolves to ${address}`),
+    );
+  } catch (error) {
+    checks.push(
+      fail(
+        "dns",
+        `Cannot resolve ${endpoint.host}: ${describeFailure(error)}`,
+        "check the hub URL's host name and this machine's DNS",
+      ),
+    );
+    return skipRest("the hub's name does not resolve");
+  }
+
+  try {
+    await probeTcp(address, endpoint.port, timeoutMs);
+    checks.push(pass("tcp", `${endpoint.host}:${endpoint.port} accepts connections`));
+  } catch (error) {
+    checks.push(
+      fail(
+        "tcp",
+        `Cannot connect to ${endpoint.host}:${endpoint.port}: ${describeFailure(error)}`,
+        "check that the hub runs (connect-hub start) and that no firewall blocks the port",
+      ),
+    );
+    return skipRest("no TCP connection to the hub");
+  }
+
+  if (endpoint.isTls) {
+    const tls = await checkTls({ host: endpoint.host, address, port: endpoint.port, ca: options.ca, timeoutMs }, now());
+    checks.push(tls);
+    // The agent refuses such a certificate, so would every request from here.
+    if (tls.status === "fail") return skipRest("the TLS certificate does not verify");
+  } else {
+    checks.push(
+      isLoopbackHost(new URL(identity.hubUrl).hostname)
+        ? pass("tls", "plain http to loopback: no certificate involved")
+        : skip("tls", "not checked: the hub URL is plain http (see hub url)"),
+    );
+  }
+
+  const client = createHubClient(identity.hubUrl, identity.token, { timeoutMs });
+  const [health, token] = await Promise.all([
+    fetchHealth(identity.hubUrl, { ca: options.ca, timeoutMs }).catch((error: Error) => error),
+    readRevocation(options.paths.lastStop, identity.agentId).then((revocation) =>
+      checkToken({ identity, client, revocation, now: now() }),
+    ),
+  ]);
+  checks.push(
+    checkHealth(identity.hubUrl, health),
+    checkClockSkew(health instanceof Error ? undefined : (health as HealthAnswer)),
+    token.check,
+  );
+  checks.push(
+    await checkRelay({
+      status,
+      isHubUsable: token.check.status === "pass" || token.check.status === "warn",
+      isConnectedElsewhere: async () => {
+        const agents = await listAgents(client, identity.hubUrl);
+        return agents.some((agent) => agent.agentId === identity.agentId && agent.online);
+      },
+      probe: () =>
+        probeRelay({
+          hubUrl: identity.hubUrl,
+          token: identity.token,
+          agentVersion: options.agentVersion,
+          ca: options.ca,
+          timeoutMs,
+        }),
+      agentVersion: options.agentVersion,
+      logPath: options.paths.log,
+    }),
+  );
+  return checks;
+}
