@@ -37,6 +37,8 @@ export const welcomeMessage = z.object({
   workspaceId: z.string(),
   label: z.string(),
   tokenExpiresAt: z.string(),
+  /** The hub's own version (its package's), for the agent to log and show; absent from older hubs. */
+  hubVersion: z.string().max(64).optional(),
 });
 
 /** Hub -> agent, something the user should see (token expiring, IP change). */

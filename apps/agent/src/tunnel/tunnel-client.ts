@@ -26,6 +26,7 @@ import {
   ResetCode,
 } from "@private-connect/protocol";
 import WebSocket from "ws";
+import { AGENT_VERSION } from "../version.js";
 import { Backoff } from "./backoff.js";
 import { type FrameSink, StreamBridge } from "./stream-bridge.js";
 
@@ -37,6 +38,8 @@ export interface WelcomeInfo {
   label: string;
   tokenExpiresAt: string;
   protocolVersion: number;
+  /** The hub's version, from its welcome; older hubs do not send it. */
+  hubVersion?: string;
 }
 
 export interface TunnelTarget {
@@ -58,6 +61,7 @@ export interface TunnelOptions {
    */
   onFatal?(error: TunnelFatalError): void;
   onNotice?(notice: NoticeMessage): void;
+  /** Sent in the hello (and the user agent); default: this package's version. */
   agentVersion?: string;
   /** How often to ping the hub; a hub silent for two intervals is considered gone. */
   heartbeatMs?: number;
@@ -180,6 +184,10 @@ export class TunnelClient {
     return this.currentState;
   }
 
+  private get agentVersion(): string {
+    return this.options.agentVersion ?? AGENT_VERSION;
+  }
+
   get welcome(): WelcomeInfo | undefined {
     return this.currentState === "connected" ? this.welcomeInfo : undefined;
   }
@@ -290,7 +298,7 @@ export class TunnelClient {
     const ws = new WebSocket(relayUrlFor(this.options.hubUrl), {
       headers: {
         authorization: `Bearer ${token}`,
-        "user-agent": `private-connect-agent/${this.options.agentVersion ?? "0.1.0"}`,
+        "user-agent": `private-connect-agent/${this.agentVersion}`,
       },
       perMessageDeflate: false,
       maxPayload: MAX_WS_MESSAGE_BYTES,
@@ -332,7 +340,7 @@ export class TunnelClient {
         encodeControl({
           type: "hello",
           versions: [...PROTOCOL_VERSIONS],
-          agentVersion: this.options.agentVersion ?? "0.1.0",
+          agentVersion: this.agentVersion,
           maxStreamWindow: MAX_STREAM_WINDOW,
           instance: this.instance,
         }),
@@ -419,6 +427,7 @@ export class TunnelClient {
           label: message.label,
           tokenExpiresAt: message.tokenExpiresAt,
           protocolVersion: message.version,
+          ...(message.hubVersion === undefined ? {} : { hubVersion: message.hubVersion }),
         };
         this.lastError = undefined;
         this.setState("connected");
@@ -430,7 +439,9 @@ export class TunnelClient {
         this.options.onNotice?.(message);
         break;
       case "error":
-        this.lastError = new Error(message.message);
+        this.lastError = new Error(
+          message.code === "unsupported_version" ? describeVersionRefusal(message.message, this.agentVersion) : message.message,
+        );
         this.lastErrorCode = message.code;
         break;
       case "goaway":
@@ -550,6 +561,16 @@ export class TunnelClient {
     this.currentState = state;
     this.options.onStateChange?.(state, reason ? { reason } : undefined);
   }
+}
+
+/**
+ * The hub's refusal of our protocol versions, as the person running this agent reads it: both
+ * versions named. A current hub's message already names ours; an older hub's names only its
+ * protocol, so ours is added.
+ */
+export function describeVersionRefusal(hubMessage: string, agentVersion: string): string {
+  if (hubMessage.includes(`agent ${agentVersion} `)) return hubMessage;
+  return `${hubMessage} (this agent: connect ${agentVersion}, protocol ${PROTOCOL_VERSIONS.join(", ")})`;
 }
 
 /** The hub answers a refused upgrade with JSON `{ error }`; fall back to the raw text. */

@@ -7,6 +7,7 @@ import {
   decodeOpen,
   encodeControl,
   encodeReset,
+  escapeUnprintable,
   FrameType,
   type FrameTypeValue,
   forEachFrame,
@@ -19,6 +20,7 @@ import {
 } from "@private-connect/protocol";
 import type { Logger } from "pino";
 import type WebSocket from "ws";
+import { HUB_VERSION } from "../version.js";
 import { OutgoingFrames } from "./outgoing-frames.js";
 import type { RelayStream, StreamPeer } from "./relay-stream.js";
 import { StreamSlots } from "./stream-slots.js";
@@ -57,6 +59,20 @@ function truncateUtf8(text: string, maxBytes: number): string {
   let cut = text;
   while (Buffer.byteLength(`${cut}…`) > maxBytes) cut = cut.slice(0, -1);
   return `${cut}…`;
+}
+
+/**
+ * Why this hub cannot talk to an agent whose hello offered only `agentProtocols`, naming both
+ * programs' versions and which one to upgrade: the side whose newest protocol is older.
+ */
+export function describeVersionRefusal(agentVersion: string, agentProtocols: readonly number[]): string {
+  // The agent chose this text: shown, but never able to garble a terminal or a log line.
+  const agent = escapeUnprintable(agentVersion).slice(0, 64) || "(version not stated)";
+  const upgrade =
+    Math.max(...agentProtocols) < Math.max(...PROTOCOL_VERSIONS)
+      ? `upgrade the connect agent to ${HUB_VERSION} or later`
+      : `upgrade the hub (connect-hub)${agentVersion === "" ? "" : ` to ${agent} or later`}`;
+  return `Hub ${HUB_VERSION} (protocol ${PROTOCOL_VERSIONS.join(", ")}) cannot talk to agent ${agent} (protocol ${agentProtocols.join(", ")}): ${upgrade}`;
 }
 
 /**
@@ -253,13 +269,10 @@ export class AgentConnection implements StreamPeer {
     clearTimeout(this.helloTimer);
     const version = negotiateVersion(control.versions, PROTOCOL_VERSIONS);
     if (version === undefined) {
-      this.sendFrame(
-        encodeControl({
-          type: "error",
-          code: "unsupported_version",
-          message: `This hub speaks protocol ${PROTOCOL_VERSIONS.join(", ")}: upgrade the connect agent`,
-        }),
-      );
+      const message = describeVersionRefusal(control.agentVersion, control.versions);
+      // The operator sees the same sentence the agent's owner does: both name both versions.
+      this.log.warn({ hubVersion: HUB_VERSION, agentVersion: control.agentVersion, agentProtocols: control.versions }, message);
+      this.sendFrame(encodeControl({ type: "error", code: "unsupported_version", message }));
       this.close(CloseCode.UNSUPPORTED_VERSION, "unsupported protocol version");
       return;
     }
@@ -275,6 +288,7 @@ export class AgentConnection implements StreamPeer {
         workspaceId: this.identity.workspaceId,
         label: this.identity.label,
         tokenExpiresAt: this.identity.tokenExpiresAt.toISOString(),
+        hubVersion: HUB_VERSION,
       }),
     );
     this.host.onReady(this);
