@@ -257,7 +257,7 @@ async function createLink(args: string[]): Promise<CreatedLink & { slug: string;
 }
 
 async function listLinks(): Promise<LinkListEntry[]> {
-  return parseJsonOutput<LinkListEntry[]>(expectSuccess(await exposer.run(["link", "--list", "--json"])));
+  return parseJsonOutput<LinkListEntry[]>(expectSuccess(await exposer.run(["link", "list", "--json"])));
 }
 
 let readOnly: Awaited<ReturnType<typeof createLink>>;
@@ -762,16 +762,20 @@ describe("a public link in front of an HTTP service", () => {
     await waitFor(() => chunks.length >= 3, { what: "the streaming response to flow", timeoutMs: 10_000 });
 
     const revokedAt = Date.now();
-    const revoked = parseJsonOutput<{ id: string }>(expectSuccess(await exposer.run(["link", "--revoke", doomed.url, "--json"])));
+    const revoked = parseJsonOutput<{ id: string }>(expectSuccess(await exposer.run(["link", "revoke", doomed.url, "--json"])));
     expect(revoked.id).toBe(doomed.id);
     const outcome = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve("still streaming"), 10_000))]);
     expect(outcome).toMatchObject({ outcome: "cut" });
-    console.log(`revocation cut the response ${Date.now() - revokedAt} ms after connect link --revoke started`);
+    console.log(`revocation cut the response ${Date.now() - revokedAt} ms after connect link revoke started`);
     // The cut reached the service too: its response's connection closed.
     await waitFor(() => streamingClosed[streamIndex] === true, { what: "the service's side of the cut stream to close" });
     const after = await send({ target: `${doomed.base}/api/v1/echo` });
     expect(after.status).toBe(404);
     expect((await listLinks()).find((link) => link.id === doomed.id)?.status).toBe("revoked");
+    // The form before `link list` keeps working, with a one-line hint on stderr naming the new one.
+    const listedOld = expectSuccess(await exposer.run(["link", "--list", "--json"]));
+    expect(listedOld.stderr.trim()).toBe("Warning: connect link --list is deprecated: use connect link list");
+    expect(parseJsonOutput<LinkListEntry[]>(listedOld).find((link) => link.id === doomed.id)?.status).toBe("revoked");
   });
 
   it("answers 502 with a clear text when the service's agent is offline", async () => {

@@ -127,6 +127,10 @@ describe("shares between workspaces", () => {
     expect(share.services).toEqual(["prod-db"]);
     const joined = expectSuccess(await laptopB.run(["join", share.code]));
     expect(joined.stdout).toContain("Joined share acme-contractor from acme: prod-db");
+    const joinedList = parseJsonOutput<{ shareName: string; from: string; status: string }[]>(
+      expectSuccess(await laptopB.run(["join", "list", "--json"])),
+    );
+    expect(joinedList).toContainEqual(expect.objectContaining({ shareName: "acme-contractor", from: "acme", status: "active" }));
 
     const port = await reach(laptopB, "prod-db");
     let session: pg.Client | undefined;
@@ -146,7 +150,11 @@ describe("shares between workspaces", () => {
     const notJoined = await otherB.run(["reach", "prod-db"]);
     expect(errorLines(notJoined)).toEqual([notFound("prod-db")]);
 
-    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    // The form before `share list` keeps working, with a one-line hint on stderr (here, under --json).
+    const listedOld = expectSuccess(await serverA.run(["share", "--list", "--json"]));
+    expect(listedOld.stderr.trim()).toBe("Warning: connect share --list is deprecated: use connect share list");
+    expect(parseJsonOutput<ShareListEntry[]>(listedOld).map((candidate) => candidate.id)).toContain(share.id);
+    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "list", "--json"])));
     const entry = listed.find((candidate) => candidate.id === share.id);
     expect(entry?.status).toBe("active");
     expect(entry?.joiners).toEqual([expect.objectContaining({ agentLabel: "laptop" })]);
@@ -156,7 +164,8 @@ describe("shares between workspaces", () => {
     const ended = session
       ? new Promise<number>((resolve) => session?.once("end", () => resolve(Date.now())))
       : waitForClose(socket as NonNullable<typeof socket>, 5_000).then(() => Date.now());
-    expectSuccess(await serverA.run(["share", "--revoke", share.code]));
+    const revoked = expectSuccess(await serverA.run(["share", "revoke", share.code]));
+    expect(revoked.stderr).toBe("");
     const revokedAt = Date.now();
     const endedAt = await Promise.race([
       ended,
@@ -196,7 +205,7 @@ describe("shares between workspaces", () => {
     const refused = await connectTcp(port);
     expect((await waitForClose(refused, 5_000)).bytes).toBe(0);
     expect(errorLines(await laptopB.run(["reach", "cache", "--from", "acme"]))).toEqual([notFound("cache from acme")]);
-    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    const listed = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "list", "--json"])));
     expect(listed.find((entry) => entry.id === share.id)?.status).toBe("expired");
     expectSuccess(await laptopB.run(["reach", "--stop", "cache"]));
   }, 120_000);
@@ -249,7 +258,7 @@ describe("shares between workspaces", () => {
     expect((await roundTrip(ownPort, Buffer.from("still mine"))).toString()).toBe("still mine");
   }, 120_000);
 
-  it("refuses a hostile agent label, and prints one stored before as visible text in share --list and join --list", async (ctx) => {
+  it("refuses a hostile agent label, and prints one stored before as visible text in share list and join list", async (ctx) => {
     // Clear the screen, then retitle the sharer's terminal window: what a label once could do.
     const hostile = "\u001b[2J\u001b]0;PWNED\u0007";
     const configDir = join(await makeTempDir("agent-hostile"), "config");
@@ -268,7 +277,7 @@ describe("shares between workspaces", () => {
     const share = await createShare(["--name", "hostile-names", "--services", "cache"]);
     expectSuccess(await otherB.run(["join", share.code]));
     // Rows from before the hub refused such text: the joiner's label on the grant, and the share's
-    // name as the joining side keeps it (join --list).
+    // name as the joining side keeps it (join list).
     const admin = new pg.Client({ connectionString: hub.databaseUrl });
     await admin.connect();
     try {
@@ -283,15 +292,30 @@ describe("shares between workspaces", () => {
     // Raw terminal controls (a line feed between rows is the table's own).
     // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw ones is the point.
     const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;
-    const listed = expectSuccess(await serverA.run(["share", "--list"]));
+    const listed = expectSuccess(await serverA.run(["share", "list"]));
     expect(listed.stdout).toContain("\\x1b[2J\\x1b]0;PWNED\\x07 (0)");
     expect(listed.stdout).not.toMatch(RAW_CONTROL);
-    const joined = expectSuccess(await otherB.run(["join", "--list"]));
+    const joined = expectSuccess(await otherB.run(["join", "list"]));
     expect(joined.stdout).toContain("rtl\\u202eexe.txt\\nforged  row");
     expect(joined.stdout).not.toMatch(RAW_CONTROL);
     expect(joined.stdout.split("\n").some((line) => line.startsWith("forged"))).toBe(false);
     // --json stays the data as stored: a script gets exactly what the hub holds.
-    const asJson = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "--list", "--json"])));
+    const asJson = parseJsonOutput<ShareListEntry[]>(expectSuccess(await serverA.run(["share", "list", "--json"])));
     expect(asJson.find((entry) => entry.id === share.id)?.joiners.map((joiner) => joiner.agentLabel)).toEqual([hostile]);
   }, 120_000);
+
+  it("answers a mistyped share command with a non-zero exit and a pointer to help, without a stack trace", async () => {
+    // Without a terminal there is no "did you mean" prompt (it would wait for an answer): the
+    // warning and the help pointer only. In a terminal, @oclif/plugin-not-found asks "Did you mean share?".
+    const typo = await serverA.run(["shrae"]);
+    expect(typo.code).toBe(127);
+    expect(typo.stderr).toContain("shrae is not a connect command.");
+    expect(typo.stderr).toContain("Run connect help for a list of available commands.");
+    expect(typo.stderr).not.toMatch(/^\s+at /m);
+    // Inside the topic, help for the topic.
+    const sub = await serverA.run(["share", "lst"]);
+    expect(sub.code).toBe(127);
+    expect(sub.stderr).toContain("Run connect help share for a list of available commands.");
+    expect(sub.stderr).not.toMatch(/^\s+at /m);
+  });
 });
