@@ -14,16 +14,13 @@ export interface HealthAnswer {
 }
 
 /** GET <hub>/healthz, bounded; only the status and headers matter, the body is drained. */
-export function fetchHealth(
-  hubUrl: string,
-  options: { ca?: string | Buffer | undefined; timeoutMs?: number } = {},
-): Promise<HealthAnswer> {
+export function fetchHealth(hubUrl: string, options: { timeoutMs?: number } = {}): Promise<HealthAnswer> {
   const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
   const url = new URL(`${hubUrl.replace(/\/+$/, "")}/healthz`);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const sentAt = Date.now();
-    const req = request(url, { method: "GET", ...(options.ca === undefined ? {} : { ca: options.ca }) }, (res) => {
+    const req = request(url, { method: "GET" }, (res) => {
       const receivedAt = Date.now();
       clearTimeout(timer);
       res.resume();

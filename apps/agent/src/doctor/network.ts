@@ -16,14 +16,17 @@ export function readHubEndpoint(hubUrl: string): HubEndpoint {
   return { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port, isTls };
 }
 
-/** The first address `host` resolves to, as the agent's own connections would get it (getaddrinfo). */
-export async function resolveHost(host: string, timeoutMs = NETWORK_TIMEOUT_MS): Promise<string> {
-  if (isIP(host) !== 0) return host;
-  const { address } = await withTimeout(lookup(host), timeoutMs, `DNS lookup of ${host}`);
-  return address;
+/** The addresses `host` resolves to, as the agent's own connections get them (getaddrinfo, /etc/hosts included). */
+export async function resolveHost(host: string, timeoutMs = NETWORK_TIMEOUT_MS): Promise<string[]> {
+  if (isIP(host) !== 0) return [host];
+  const addresses = await withTimeout(lookup(host, { all: true }), timeoutMs, `DNS lookup of ${host}`);
+  return addresses.map((entry) => entry.address);
 }
 
-/** Opens a TCP connection to host:port and closes it at once; rejects with the socket error or a timeout. */
+/**
+ * Opens a TCP connection to host:port and closes it at once; rejects with the socket error or a
+ * timeout. Given a name, Node tries its IPv6 and IPv4 addresses in turn, as the agent does.
+ */
 export function probeTcp(host: string, port: number, timeoutMs = NETWORK_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });

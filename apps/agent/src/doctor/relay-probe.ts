@@ -15,7 +15,6 @@ export interface RelayProbeOptions {
   hubUrl: string;
   token: string;
   agentVersion: string;
-  ca?: string | Buffer | undefined;
   timeoutMs?: number;
 }
 
@@ -31,7 +30,6 @@ export function probeRelay(options: RelayProbeOptions): Promise<RelayProbeResult
       headers: { authorization: `Bearer ${options.token}`, "user-agent": `private-connect-doctor/${options.agentVersion}` },
       handshakeTimeout: timeoutMs,
       perMessageDeflate: false,
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
     let isSettled = false;
     let refusal: { code: string; message: string } | undefined;

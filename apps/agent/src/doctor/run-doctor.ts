@@ -20,6 +20,8 @@ import { checkExposureTargets, checkReachPorts } from "./target-checks.js";
 import { checkTls } from "./tls-check.js";
 import { checkToken } from "./token-check.js";
 
+const HUB_CHECK_NAMES = ["hub url", "dns", "tcp", "tls", "healthz", "clock", "token", "protocol"];
+
 export interface DoctorOptions {
   paths: ConfigPaths;
   isInsecureAllowed: boolean;
@@ -28,8 +30,6 @@ export interface DoctorOptions {
   uid: number | undefined;
   userName: string;
   now?: () => Date;
-  /** Extra trusted CA certificates for the hub (tests; NODE_EXTRA_CA_CERTS does it for users). */
-  ca?: string | Buffer;
   timeoutMs?: number;
 }
 
@@ -77,22 +77,25 @@ async function runHubChecks(
 ): Promise<DoctorCheck[]> {
   const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
   const checks: DoctorCheck[] = [checkHubUrl(identity.hubUrl, { isInsecureAllowed: options.isInsecureAllowed })];
+  // Every hub check gets its line, checked or not, so --json always lists the same names.
+  const skipRest = (reason: string) => [
+    ...checks,
+    ...HUB_CHECK_NAMES.filter((name) => !checks.some((check) => check.name === name)).map((name) =>
+      skip(name, `not checked: ${reason}`),
+    ),
+  ];
   let endpoint: ReturnType<typeof readHubEndpoint>;
   try {
     endpoint = readHubEndpoint(identity.hubUrl);
   } catch {
-    return checks;
+    return skipRest("the hub URL is invalid");
   }
-  const skipRest = (reason: string) => [
-    ...checks,
-    ...["healthz", "clock", "token", "protocol"].map((name) => skip(name, `not checked: ${reason}`)),
-  ];
 
-  let address: string;
   try {
-    address = await resolveHost(endpoint.host, timeoutMs);
+    const addresses = await resolveHost(endpoint.host, timeoutMs);
+    const isAddress = addresses.length === 1 && addresses[0] === endpoint.host;
     checks.push(
-      pass("dns", address === endpoint.host ? `${endpoint.host} is an address` : `${endpoint.host} resolves to ${address}`),
+      pass("dns", isAddress ? `${endpoint.host} is an address` : `${endpoint.host} resolves to ${addresses.join(", ")}`),
     );
   } catch (error) {
     checks.push(
@@ -106,7 +109,7 @@ async function runHubChecks(
   }
 
   try {
-    await probeTcp(address, endpoint.port, timeoutMs);
+    await probeTcp(endpoint.host, endpoint.port, timeoutMs);
     checks.push(pass("tcp", `${endpoint.host}:${endpoint.port} accepts connections`));
   } catch (error) {
     checks.push(
@@ -120,7 +123,7 @@ async function runHubChecks(
   }
 
   if (endpoint.isTls) {
-    const tls = await checkTls({ host: endpoint.host, address, port: endpoint.port, ca: options.ca, timeoutMs }, now());
+    const tls = await checkTls({ host: endpoint.host, port: endpoint.port, timeoutMs }, now());
     checks.push(tls);
     // The agent refuses such a certificate, so would every request from here.
     if (tls.status === "fail") return skipRest("the TLS certificate does not verify");
@@ -133,11 +136,15 @@ async function runHubChecks(
   }
 
   const client = createHubClient(identity.hubUrl, identity.token, { timeoutMs });
+  // The agent refuses to send its token over plain http beyond loopback; neither does the doctor.
+  const isTokenSendable = checks[0]?.status !== "fail";
   const [health, token] = await Promise.all([
-    fetchHealth(identity.hubUrl, { ca: options.ca, timeoutMs }).catch((error: Error) => error),
-    readRevocation(options.paths.lastStop, identity.agentId).then((revocation) =>
-      checkToken({ identity, client, revocation, now: now() }),
-    ),
+    fetchHealth(identity.hubUrl, { timeoutMs }).catch((error: Error) => error),
+    isTokenSendable
+      ? readRevocation(options.paths.lastStop, identity.agentId).then((revocation) =>
+          checkToken({ identity, client, revocation, now: now() }),
+        )
+      : { check: skip("token", "not checked: the token is never sent over plain http (see hub url)") },
   ]);
   checks.push(
     checkHealth(identity.hubUrl, health),
@@ -157,7 +164,6 @@ async function runHubChecks(
           hubUrl: identity.hubUrl,
           token: identity.token,
           agentVersion: options.agentVersion,
-          ca: options.ca,
           timeoutMs,
         }),
       agentVersion: options.agentVersion,

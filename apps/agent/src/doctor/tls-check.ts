@@ -68,10 +68,8 @@ export function evaluateCertificate(facts: CertificateFacts, now: Date): DoctorC
 }
 
 export interface TlsProbeOptions {
-  /** The name the certificate must be valid for (the hub URL's host). */
+  /** The hub URL's host: where to connect, and the name the certificate must be valid for. */
   host: string;
-  /** Where to connect (what DNS gave for host). */
-  address: string;
   port: number;
   /** Extra trusted CA certificates (tests); the system's and NODE_EXTRA_CA_CERTS are trusted anyway. */
   ca?: string | Buffer | undefined;
@@ -83,7 +81,7 @@ export function probeCertificate(options: TlsProbeOptions): Promise<CertificateF
   const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = connect({
-      host: options.address,
+      host: options.host,
       port: options.port,
       // SNI takes a name only; an IP host is checked against the certificate's IP entries.
       servername: isIP(options.host) === 0 ? options.host : undefined,
