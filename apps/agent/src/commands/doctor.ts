@@ -9,7 +9,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
   static override summary =
     "check this machine's agent, its hub, token, clock, exposures and reaches, and say how to fix each problem";
   static override description =
-    "Runs every check in a few seconds (each network step gives up after 2.5 s): the config directory's permissions, the running agent and its control socket, the hub's DNS, TCP, TLS certificate, /healthz and protocol version, the agent token and its expiry, the clock against the hub's, each exposure's target and each reach's local port. Each line says ok, warn, FAIL or skip (not checked, because a check it needs failed), with the fix under it. Exits 0 only when every check passes.";
+    "Runs every check in a few seconds (each network step gives up after 2.5 s): the config directory's permissions, the running agent and its control socket, the hub's DNS, TCP, TLS certificate, /healthz and protocol version, the agent token and its expiry, the clock against the hub's, each exposure's target and each reach's local port. Each line says ok, warn, FAIL or skip (not checked, because a check it needs failed), with the fix under it. Exits 0 only when every check passes. Read-only, with one exception: when no agent runs here and the hub does not see this agent connected elsewhere, the protocol check says hello on the hub's relay as this agent and hangs up (the hub sees it connect for a moment).";
   static override enableJsonFlag = true;
   static override examples = [
     "<%= config.bin %> doctor",
