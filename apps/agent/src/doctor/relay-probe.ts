@@ -47,7 +47,12 @@ export function probeRelay(options: RelayProbeOptions): Promise<RelayProbeResult
     );
     ws.on("unexpected-response", (_request, response) => {
       const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      // The hub's refusal is a short JSON line; a proxy's page is cut, not buffered whole.
+      response.on("data", (chunk: Buffer) => {
+        if (size < 4096) chunks.push(chunk);
+        size += chunk.length;
+      });
       response.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8").slice(0, 1024);
         let message = text;

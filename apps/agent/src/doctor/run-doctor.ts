@@ -57,16 +57,19 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
         (state) => ({ ...state, problem: undefined }),
         (error: unknown) => ({ exposures: [], reaches: [], problem: describeFailure(error) }),
       );
-  const [hub, saved] = await Promise.all([hubChecks, targets]);
-  const [exposures, reaches] = await Promise.all([
-    checkExposureTargets(saved.exposures, options.timeoutMs),
-    checkReachPorts(saved.reaches, status !== undefined, options.timeoutMs),
-  ]);
-  const stateProblem =
-    saved.problem === undefined
-      ? []
-      : [fail("state", saved.problem, `fix or remove ${paths.state}, then expose and reach again`)];
-  return [config, identityResult.check, agentResult.check, ...hub, ...stateProblem, ...exposures, ...reaches];
+  const targetChecks = targets.then(async (saved) => {
+    const [exposures, reaches] = await Promise.all([
+      checkExposureTargets(saved.exposures, options.timeoutMs),
+      checkReachPorts(saved.reaches, status !== undefined, options.timeoutMs),
+    ]);
+    const stateProblem =
+      saved.problem === undefined
+        ? []
+        : [fail("state", saved.problem, `fix or remove ${paths.state}, then expose and reach again`)];
+    return [...stateProblem, ...exposures, ...reaches];
+  });
+  const [hub, local] = await Promise.all([hubChecks, targetChecks]);
+  return [config, identityResult.check, agentResult.check, ...hub, ...local];
 }
 
 async function runHubChecks(
