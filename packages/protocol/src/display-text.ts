@@ -1,6 +1,6 @@
 /**
  * Names and labels are text for a person, shown to people of other workspaces too (a share's
- * joiners appear in the sharer's `connect share --list`). One definition of what such text must
+ * joiners appear in the sharer's `connect share list`). One definition of what such text must
  * not contain, for the hub, which refuses it at input, and for the CLI, which escapes it on output
  * (rows written before the hub refused it, or by a hub that does not).
  *

@@ -2,7 +2,7 @@ import { escapeUnprintable } from "@private-connect/protocol";
 
 /**
  * Rows under a header, columns padded to their widest cell and separated by two spaces: the
- * layout of `connect share --list`, `connect link --list` and `connect audit`. The last column is
+ * layout of `connect share list`, `connect link list` and `connect audit`. The last column is
  * not padded, so long reasons do not leave trailing spaces.
  *
  * Cells come from the hub and, through shares, from other workspaces (a joiner's label): every

@@ -33,10 +33,10 @@ export function parseLinkPaths(text: string): string[] {
   return paths;
 }
 
-/** What `--revoke` takes: an id from the list, or the link's slug or URL as printed. */
+/** What `connect link revoke` takes: an id from the list, or the link's slug or URL as printed. */
 export function linkRevocationInput(text: string): { id: string } | { slug: string } {
   const trimmed = text.trim();
-  if (trimmed === "") throw new ConnectError("INVALID_INPUT", "--revoke takes the link's URL, slug or id (connect link --list)");
+  if (trimmed === "") throw new ConnectError("INVALID_INPUT", "connect link revoke takes the link's URL, slug or id (connect link list shows them)");
   return UUID_PATTERN.test(trimmed) ? { id: trimmed } : { slug: trimmed };
 }
 

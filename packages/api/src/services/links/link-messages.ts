@@ -1,7 +1,7 @@
 import { AppError } from "../../errors.js";
 
 /** For the link's owner: another workspace's link, a typo and a link that never existed read the same. */
-export const LINK_NOT_FOUND = "Link not found: check the slug or URL (connect link --list shows this workspace's links)";
+export const LINK_NOT_FOUND = "Link not found: check the slug or URL (connect link list shows this workspace's links)";
 
 export function linkNotFound(): AppError {
   return new AppError("NOT_FOUND", LINK_NOT_FOUND);

@@ -5,7 +5,7 @@ import { auditActorFor, recordAuditEvent } from "../audit/record-audit-event.js"
 import { requireSecretHashKey } from "./keyed-hash.js";
 import { hashShareCode } from "./share-codes.js";
 
-export const SHARE_NOT_FOUND = "Share not found in this workspace: check the code, or use the id from connect share --list";
+export const SHARE_NOT_FOUND = "Share not found in this workspace: check the code, or use the id from connect share list";
 
 /**
  * Revokes one of the caller's workspace's shares, by code or id. Instant: once committed, the
