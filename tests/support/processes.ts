@@ -416,6 +416,11 @@ export function runHubCli(hub: Hub, args: string[], timeoutMs = COMMAND_TIMEOUT_
   });
 }
 
+/** `connect-hub ARGS` as typed: no --data or DATABASE_URL added, in `cwd` (default: the repository). */
+export function runHubCommand(args: string[], options: Omit<RunOptions, "home"> = {}): Promise<CommandResult> {
+  return runNode(HUB_BIN, args, options);
+}
+
 export interface CreatedWorkspace {
   workspace: { id: string; name: string; slug: string };
   apiKey: string;
