@@ -36,7 +36,11 @@ export function parseLinkPaths(text: string): string[] {
 /** What `connect link revoke` takes: an id from the list, or the link's slug or URL as printed. */
 export function linkRevocationInput(text: string): { id: string } | { slug: string } {
   const trimmed = text.trim();
-  if (trimmed === "") throw new ConnectError("INVALID_INPUT", "connect link revoke takes the link's URL, slug or id (connect link list shows them)");
+  if (trimmed === "")
+    throw new ConnectError(
+      "INVALID_INPUT",
+      "connect link revoke takes the link's URL, slug or id (connect link list shows them)",
+    );
   return UUID_PATTERN.test(trimmed) ? { id: trimmed } : { slug: trimmed };
 }
 
