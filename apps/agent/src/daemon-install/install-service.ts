@@ -1,4 +1,4 @@
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { access, chown, mkdir, open, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { canConnectToSocket } from "../daemon/agent-process.js";
 import { ConnectError } from "../errors.js";
@@ -111,6 +111,7 @@ export async function installAgentService(request: InstallRequest): Promise<Inst
     };
   }
 
+  await prepareLogFile(service.logPath, scope === "system" && host.uid === 0 ? service.configDir : undefined);
   if (location.manager === "launchd" && installed !== undefined) {
     // A loaded job keeps its old definition until it is unloaded; failing here only means it was not loaded.
     await host.runner("launchctl", ["unload", location.path]);
@@ -135,4 +136,17 @@ export async function installAgentService(request: InstallRequest): Promise<Inst
     }
   }
   return { kind: "installed", location, user, notes };
+}
+
+/**
+ * The service manager opens agent.log for the agent, as root for a system unit: created first
+ * (0600, like connect up --detach makes it), and given to the config directory's owner, so the
+ * agent's user can still read it with connect logs and run connect up --detach beside it later.
+ */
+async function prepareLogFile(path: string, ownerOf: string | undefined): Promise<void> {
+  const handle = await open(path, "a", 0o600);
+  await handle.close();
+  if (ownerOf === undefined) return;
+  const owner = await stat(ownerOf);
+  await chown(path, owner.uid, owner.gid);
 }

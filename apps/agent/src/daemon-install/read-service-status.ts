@@ -13,6 +13,8 @@ export interface ServiceStatus {
   unitName: string;
   /** Where the unit or plist is (or would be, when not installed). */
   path: string;
+  /** Every place looked at, in order. */
+  searched: string[];
   /** The config directory the installed service runs for; another than ours means a name clash. */
   configDir?: string | undefined;
   active?: string;
@@ -43,10 +45,19 @@ export async function readServiceStatus(
     }
   }
   const agent = await askAgent(options.socketPath);
+  const searched = candidates.map((location) => location.path);
   const first = candidates[0];
   if (found === undefined) {
     if (first === undefined) throw new Error("no service location to look at");
-    return { isInstalled: false, manager: first.manager, scope: first.scope, unitName: first.unitName, path: first.path, agent };
+    return {
+      isInstalled: false,
+      manager: first.manager,
+      scope: first.scope,
+      unitName: first.unitName,
+      path: first.path,
+      searched,
+      agent,
+    };
   }
   const activity = await readServiceActivity(host, found.location);
   return {
@@ -55,6 +66,7 @@ export async function readServiceStatus(
     scope: found.location.scope,
     unitName: found.location.unitName,
     path: found.location.path,
+    searched,
     configDir: found.configDir,
     active: activity.active,
     enabled: activity.enabled,

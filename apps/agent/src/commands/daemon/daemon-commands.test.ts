@@ -175,6 +175,9 @@ describe("connect daemon install", () => {
     expect(unit).toContain("\nUser=alice\n");
     expect(unit).toContain(`\nReadWritePaths=${configDir}\n`);
     expect(unit).toContain("\nRestartSteps=5\n");
+    // systemd opens agent.log as root: it exists beforehand, the agent's user's, private.
+    const log = await stat(join(configDir, "agent.log"));
+    expect({ uid: log.uid, mode: log.mode & 0o777 }).toEqual({ uid, mode: 0o600 });
     expect(calls.slice(-2)).toEqual(["systemctl daemon-reload", "systemctl enable --now private-connect-agent-laptop.service"]);
     expect(result.stdout).toContain(`at ${path} (runs as alice) and started it`);
 
@@ -237,6 +240,10 @@ describe("connect daemon status", () => {
     });
     const before = await captureOutput(() => TestStatus.run(["--config", configDir, "--json"], ROOT));
     expect(JSON.parse(before.stdout)).toMatchObject({ isInstalled: false, path: unitPath(), agent: { isAnswering: false } });
+    const none = await captureOutput(() => TestStatus.run(["--config", configDir], ROOT));
+    expect(none.stdout.split("\n")[0]).toBe(
+      `Service:  not installed for ${configDir} (looked for ${unitPath()} and ${join(host.systemUnitDir, "private-connect-agent-laptop.service")})`,
+    );
 
     await captureOutput(() => TestInstall.run(["--config", configDir], ROOT));
     const text = await captureOutput(() => TestStatus.run(["--config", configDir], ROOT));
@@ -249,6 +256,25 @@ describe("connect daemon status", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("says when the agent answers on its control socket", async () => {
+    useHost(SYSTEMD_252);
+    // A stand-in agent: answers the status request the way the control protocol does.
+    const server: Server = createServer((socket) => {
+      socket.setEncoding("utf8");
+      socket.once("data", (line: string) => {
+        const { id } = JSON.parse(line) as { id: string };
+        socket.end(`${JSON.stringify({ id, result: { pid: 4242, hub: { url: "https://hub", state: "connected" } } })}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(join(configDir, "agent.sock"), resolve));
+    try {
+      const result = await captureOutput(() => TestStatus.run(["--config", configDir], ROOT));
+      expect(result.stdout).toContain("Agent:    answers on its control socket (pid 4242, hub connected)");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("finds a system unit too", async () => {

@@ -32,7 +32,7 @@ export function formatServiceStatus(status: ServiceStatus, configDir: string): s
     : "Agent:    not answering on its control socket (not running)";
   if (!status.isInstalled) {
     return [
-      `Service:  not installed for ${configDir} (looked for ${status.path}${status.scope === "user" && status.manager === "systemd" ? " and the system unit" : ""})`,
+      `Service:  not installed for ${configDir} (looked for ${status.searched.join(" and ")})`,
       agent,
       "Install it with connect daemon install",
     ];
