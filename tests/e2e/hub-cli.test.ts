@@ -1,7 +1,7 @@
 // `connect-hub` as a newcomer meets it (issue 18): help that works for every command, one clear
 // line for every mistake (never a stack trace), no silent second database when run from the wrong
 // directory, no second workspace with a taken slug, and a malformed key told apart from a wrong one.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { findFreePort } from "../support/net.ts";
@@ -14,6 +14,7 @@ import {
   type Hub,
   makeTempDir,
   parseJsonOutput,
+  REPO_ROOT,
   runHubCli,
   runHubCommand,
   startHub,
@@ -61,6 +62,15 @@ describe("connect-hub help", () => {
     const create = await runHubCommand(["workspace", "create", "--help"]);
     expect(create.stdout).toContain("--init");
     expect(create.stdout).not.toContain("connect-hub start");
+  });
+
+  it("prints its version, the one in the hub's package.json", { timeout: 30_000 }, async () => {
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, "apps", "hub", "package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-v", "version"]) {
+      const result = await runHubCommand([flag]);
+      expect(result.code, describeRun(result)).toBe(0);
+      expect(result.stdout).toBe(`connect-hub ${manifest.version}\n`);
+    }
   });
 
   it("answers an unknown command or flag, a missing or bad value with one line and exit 2", { timeout: 60_000 }, async () => {

@@ -12,6 +12,7 @@ import { announceWorkerListening, parseWorkerCount, readWorkerIndex, startWorker
 import { readHubEnv } from "./config/env.js";
 import { createApiDeps, openHubDatabase, startHub } from "./hub.js";
 import { createLogger } from "./logger.js";
+import { HUB_VERSION } from "./version.js";
 
 /** What a failure is described with (which flag, which variable): filled in as a command learns it. */
 const failureContext: FailureContext = {};
@@ -99,6 +100,7 @@ Usage:
   connect-hub agent list --workspace SLUG|ID [--json] [--data ./.data]
   connect-hub agent revoke LABEL|ID --workspace SLUG|ID [--json] [--data ./.data]
   connect-hub help [COMMAND]   (or COMMAND --help): a command's flags and examples
+  connect-hub --version
 
 Storage: PGlite in the data directory, or PostgreSQL when DATABASE_URL is set.
 --workers N|auto: N hub processes on one port (auto: one per core), a cluster of hubs on one
@@ -341,6 +343,10 @@ export async function main(argv: string[]): Promise<void> {
   scrubWrites(process.stderr);
   scrubUncaughtErrors();
   const [first, ...rest] = argv;
+  if (first === "--version" || first === "-v" || first === "version") {
+    process.stdout.write(`connect-hub ${HUB_VERSION}\n`);
+    return;
+  }
   if (first === undefined || first === "--help" || first === "-h") {
     process.stdout.write(`${usage}\n`);
     return;

@@ -5,5 +5,6 @@ export * from "./display-text.js";
 export * from "./frame-types.js";
 export * from "./frame-writer.js";
 export * from "./limits.js";
+export * from "./package-version.js";
 export * from "./peer-open.js";
 export * from "./relay-process.js";
