@@ -1,202 +1,58 @@
 #!/usr/bin/env node
-// `npm start`: the hub and the dashboard together, on the embedded default (PGlite in ./.data,
-// no external service). Starts the hub, then `next start` of apps/web wired to it, prints both
-// URLs, and stops both on Ctrl-C (or when either one stops). Run `npm run build` first (npm start
-// does); the hub alone is still `npx connect-hub start`.
+// `npm start`: builds the repository (`npm run build`, skipped with --no-build), then runs
+// apps/hub/bin/connect-hub-dashboard.js, the hub and the dashboard together on the embedded
+// default, exactly as the installed hub package runs them. Its other options are that command's
+// (`npm start -- --help`).
+//
+// Stopping: the start script execs this file, so npm's SIGINT and SIGTERM (which npm passes on
+// to its script) reach us with no shell in between to swallow them, and connect-hub-dashboard
+// stops the hub and the dashboard on either. Any other end of npm (SIGHUP, SIGKILL) leaves us
+// adopted by another process: we notice and stop too, rather than leave a hub and a dashboard
+// that nobody started running.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const hubBin = join(root, "apps", "hub", "bin", "connect-hub.js");
-const webDir = join(root, "apps", "web");
+const args = process.argv.slice(2);
+const shouldBuild = !args.includes("--no-build");
 
-const usage = `npm start [-- --port 3001] [--dashboard-port 3000] [--host 127.0.0.1] [--data ./.data]
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid === parentPid) return;
+  process.stderr.write("npm start's parent process went away: stopping the hub and the dashboard\n");
+  // connect-hub-dashboard's own stop: the hub drains, then both exit.
+  process.kill(process.pid, "SIGTERM");
+}, 500).unref();
 
-Starts the hub (agents connect to it) and the dashboard (people sign in to it).
-Environment: as for connect-hub start (DATABASE_URL, SMTP_URL, TRUST_PROXY, ...); DASHBOARD_URL is
-set for the hub to the dashboard's address unless you set it yourself. The dashboard gets the
-hub's front-end secret (FRONT_END_SECRET, or <data>/front-end-secret) and the same TRUST_PROXY.`;
+if (shouldBuild) await build();
+process.argv = [process.argv[0] ?? process.execPath, process.argv[1] ?? "", ...args.filter((arg) => arg !== "--no-build")];
+await import(join(root, "apps", "hub", "bin", "connect-hub-dashboard.js"));
 
-function fail(message) {
-  process.stderr.write(`Error: ${message}\n`);
-  process.exit(1);
-}
-
-function readOptions() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        port: { type: "string", default: "3001" },
-        "dashboard-port": { type: "string", default: "3000" },
-        host: { type: "string", default: "127.0.0.1" },
-        data: { type: "string", default: ".data" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    fail(`${error.message}\n\n${usage}`);
-  }
-  if (parsed.values.help) {
-    process.stdout.write(`${usage}\n`);
-    process.exit(0);
-  }
-  const port = (name) => {
-    const value = Number(parsed.values[name]);
-    if (!Number.isInteger(value) || value < 0 || value > 65535)
-      fail(`Invalid --${name} "${parsed.values[name]}": use a number from 0 to 65535`);
-    return value;
+/** `npm run build`, stopped with us; exits with its failure rather than start a stale build. */
+async function build() {
+  // npm sets npm_execpath to its own CLI script when it runs us; outside npm, `npm` from PATH.
+  const npmCli = process.env.npm_execpath;
+  const options = { cwd: root, stdio: ["ignore", "inherit", "inherit"] };
+  const child = npmCli?.endsWith(".js")
+    ? spawn(process.execPath, [npmCli, "run", "build"], options)
+    : spawn("npm", ["run", "build"], options);
+  let isStopped = false;
+  const stop = () => {
+    isStopped = true;
+    child.kill("SIGTERM");
   };
-  return {
-    hubPort: port("port"),
-    dashboardPort: port("dashboard-port"),
-    host: parsed.values.host,
-    dataDir: resolve(parsed.values.data),
-  };
-}
-
-/** A free port when 0 was asked: the hub needs the dashboard's address before the dashboard starts. */
-function choosePort(port, host) {
-  if (port !== 0) return Promise.resolve(port);
-  return new Promise((done, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const chosen = server.address().port;
-      server.close(() => done(chosen));
-    });
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, stop);
+  const [code, signal] = await new Promise((done) => {
+    child.once("error", (error) => done([null, error.message]));
+    child.once("exit", (exitCode, exitSignal) => done([exitCode, exitSignal]));
   });
+  for (const name of ["SIGINT", "SIGTERM"]) process.off(name, stop);
+  if (isStopped) process.exit(0);
+  if (code !== 0) {
+    process.stderr.write(
+      `Error: npm run build failed (${signal ?? `exit code ${code}`}): fix what it printed above and run npm start again\n`,
+    );
+    process.exit(1);
+  }
 }
-
-/** The address people open: a hub listening on every interface is still opened at 127.0.0.1 here. */
-function browserHost(host) {
-  return host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-}
-
-const options = readOptions();
-// The hub validates its own variables; these three decide how the two are wired together.
-const {
-  DASHBOARD_URL: dashboardUrlSetting,
-  PUBLIC_URL: publicUrl,
-  SMTP_URL: smtpUrl,
-  FRONT_END_SECRET: frontEndSecretSetting,
-} = process.env;
-if (!existsSync(hubBin) || !existsSync(join(root, "apps", "hub", "dist")) || !existsSync(join(webDir, ".next", "BUILD_ID"))) {
-  fail("The hub or the dashboard is not built: run npm run build first (npm start does it for you)");
-}
-const dashboardPort = await choosePort(options.dashboardPort, options.host);
-const dashboardUrl = `http://${browserHost(options.host)}:${dashboardPort}`;
-
-const children = new Set();
-let isStopping = false;
-
-function stopAll(exitCode) {
-  if (isStopping) return;
-  isStopping = true;
-  const exits = [...children].map(
-    (child) =>
-      new Promise((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once("exit", done);
-        child.kill("SIGTERM");
-        // The hub drains open streams for up to 10 s; give it that, then insist.
-        setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
-      }),
-  );
-  Promise.all(exits).then(() => process.exit(exitCode));
-}
-
-process.once("SIGINT", () => stopAll(0));
-process.once("SIGTERM", () => stopAll(0));
-
-function watch(child, name) {
-  children.add(child);
-  child.once("exit", (code, signal) => {
-    children.delete(child);
-    if (isStopping) return;
-    process.stderr.write(`${name} stopped (${signal ?? `exit code ${code}`}): stopping the other one too\n`);
-    stopAll(code === 0 ? 1 : (code ?? 1));
-  });
-}
-
-// The hub: its JSON log passes through; its "hub listening" line tells us where it is.
-const hub = spawn(
-  process.execPath,
-  [hubBin, "start", "--port", String(options.hubPort), "--host", options.host, "--data", options.dataDir],
-  {
-    cwd: root,
-    env: { ...process.env, DASHBOARD_URL: dashboardUrlSetting || dashboardUrl },
-    stdio: ["ignore", "pipe", "inherit"],
-  },
-);
-watch(hub, "The hub");
-const hubUrl = await new Promise((done) => {
-  let pending = "";
-  hub.stdout.setEncoding("utf8").on("data", (text) => {
-    process.stdout.write(text);
-    if (pending === null) return;
-    pending += text;
-    for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      try {
-        const record = JSON.parse(line);
-        if (record.msg === "hub listening" && typeof record.url === "string") {
-          pending = null;
-          done(record.url);
-          return;
-        }
-      } catch {}
-    }
-  });
-});
-
-// The hub has made its front-end secret by now (before "hub listening"); with it the hub believes
-// the browser addresses the dashboard passes on, so one visitor's sign-in attempts do not count
-// against everyone's.
-const frontEndSecret = frontEndSecretSetting || (await readFile(join(options.dataDir, "front-end-secret"), "utf8")).trim();
-
-// The dashboard, pointed at the hub. Without SMTP_URL the hub writes sign-in links to a file
-// in the data directory; the sign-in page names it.
-const web = spawn(process.execPath, [join(webDir, "server.mjs"), "--port", String(dashboardPort), "--hostname", options.host], {
-  cwd: webDir,
-  env: {
-    ...process.env,
-    NODE_ENV: "production",
-    NEXT_TELEMETRY_DISABLED: "1",
-    HUB_URL: hubUrl,
-    PUBLIC_HUB_URL: publicUrl || hubUrl,
-    FRONT_END_SECRET: frontEndSecret,
-    ...(smtpUrl ? {} : { SIGN_IN_LINKS_FILE: join(options.dataDir, "sign-in-links.log") }),
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-watch(web, "The dashboard");
-web.stdout.setEncoding("utf8");
-await new Promise((done) => {
-  let seen = "";
-  web.stdout.on("data", (text) => {
-    if (seen === null) return process.stdout.write(text);
-    seen += text;
-    if (/dashboard listening/.test(seen)) {
-      seen = null;
-      done();
-    }
-  });
-});
-
-process.stdout.write(
-  [
-    "",
-    "Private Connect is running:",
-    `  dashboard  ${dashboardUrl}   sign in with your email${smtpUrl ? "" : ` (no SMTP_URL: the link is written to ${join(options.dataDir, "sign-in-links.log")})`}`,
-    `  hub        ${hubUrl}   agents: connect up --hub ${hubUrl} --api-key <key>`,
-    "Ctrl-C stops both.",
-    "",
-  ].join("\n"),
-);

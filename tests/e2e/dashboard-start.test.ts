@@ -117,7 +117,7 @@ describe("npm start", () => {
     env.TRUST_PROXY = LISTED_PROXY;
     const child = spawn(
       process.execPath,
-      [join(REPO_ROOT, "scripts", "start.mjs"), "--port", "0", "--dashboard-port", "0", "--data", dataDir],
+      [join(REPO_ROOT, "scripts", "start.mjs"), "--no-build", "--port", "0", "--dashboard-port", "0", "--data", dataDir],
       { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
     );
     launcher = child;

@@ -114,8 +114,8 @@ function stopAll(exitCode) {
   Promise.all(exits).then(() => process.exit(exitCode));
 }
 
-process.once("SIGINT", () => stopAll(0));
-process.once("SIGTERM", () => stopAll(0));
+// Ctrl-C, a supervisor's stop or a quit. SIGHUP keeps its default, so `nohup` still works.
+for (const signal of ["SIGINT", "SIGTERM", "SIGQUIT"]) process.once(signal, () => stopAll(0));
 
 function watch(child, name) {
   children.add(child);
