@@ -89,7 +89,7 @@ describe.runIf(process.platform === "linux")("npm start stopped through npm's pi
     ["SIGTERM", "a supervisor's stop, which npm passes on"],
     ["SIGINT", "an interrupt sent to npm alone"],
     ["SIGKILL", "npm killed outright, which passes nothing on"],
-  ] as const)("%s (%s) ends npm, the launcher, the hub and the dashboard", { timeout: 150_000 }, async (signal) => {
+  ] as const)("%s (%s) ends npm, the launcher, the hub and the dashboard", { timeout: 150_000 }, async (signal, _why) => {
     const { npm, output } = await startWithNpm();
     const pid = npm.pid ?? 0;
     const below = descendantsOf(pid);
