@@ -133,10 +133,11 @@ describe.each(variants)("README walkthrough, hub on $name", (variant) => {
     let reachPort: number;
     if (variant.pickPort) {
       const wanted = await findFreePort();
-      const reached = parseJsonOutput<{ service: string; host: string; port: number }>(
+      const reached = parseJsonOutput<{ service: string; host: string; port: number; online: boolean }>(
         expectSuccess(await laptop.run(["reach", "prod-db", "--port", String(wanted), "--json"])),
       );
-      expect(reached).toEqual({ service: "prod-db", host: LOOPBACK, port: wanted });
+      // Online: its exposing agent is connected, so reach warns of nothing.
+      expect(reached).toEqual({ service: "prod-db", host: LOOPBACK, port: wanted, online: true });
       reachPort = wanted;
     } else {
       const reached = expectSuccess(await laptop.run(["reach", "prod-db"]));
@@ -146,6 +147,11 @@ describe.each(variants)("README walkthrough, hub on $name", (variant) => {
       reachPort = Number(printed?.[1]);
     }
     expect(await isPortFree(reachPort)).toBe(false);
+    // What the README has the user look at next: what this agent can reach.
+    const listed = parseJsonOutput<{ name: string; online: boolean; agentLabel: string | null }[]>(
+      expectSuccess(await laptop.run(["services", "--json"])),
+    );
+    expect(listed.find((service) => service.name === "prod-db")).toMatchObject({ online: true, agentLabel: "server" });
 
     if (pgTarget) {
       await queryThroughReach(reachPort);
