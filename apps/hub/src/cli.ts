@@ -147,7 +147,11 @@ async function runStart(argv: string[]): Promise<void> {
 
 /** SIGINT/SIGTERM: a graceful stop (a hub's drain, or a primary's workers' drains), then exit. */
 function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promise<void>): void {
+  let isStopping = false;
   const stop = (signal: string) => {
+    // Ctrl-C under npm start brings SIGINT from the terminal and SIGTERM from the launcher: one stop.
+    if (isStopping) return;
+    isStopping = true;
     log.info({ signal }, "hub stopping");
     close().then(
       () => process.exit(0),
