@@ -2,6 +2,7 @@
 // agent can reach and whether it is online, `connect reach` warns about an offline service, and
 // `connect status` says why the last connection failed, on both ends, against a real hub.
 
+import type { ServiceListEntry } from "@private-connect/agent";
 import { beforeAll, describe, expect, it } from "vitest";
 import { connectTcp, findFreePort, startEchoServer, type TestServer, waitFor, waitForClose } from "../support/net.ts";
 import {
@@ -14,15 +15,8 @@ import {
   startHub,
 } from "../support/processes.ts";
 
-interface ServiceEntry {
-  name: string;
-  from: string | null;
-  shareName: string | null;
-  online: boolean;
-  agentId: string | null;
-  agentLabel: string | null;
-  openConnections: number | null;
-}
+/** What `connect services --json` prints, one per service: the SDK's own type. */
+type ServiceEntry = ServiceListEntry;
 
 interface FailureRecord {
   at: string;
