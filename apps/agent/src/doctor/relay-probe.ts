@@ -1,5 +1,6 @@
 import { CloseCode, decodeControl, encodeControl, FrameType, forEachFrame, PROTOCOL_VERSIONS } from "@private-connect/protocol";
 import WebSocket from "ws";
+import { readRelayRefusal } from "../tunnel/relay-refusal.js";
 import { relayUrlFor } from "../tunnel/tunnel-client.js";
 import { formatSeconds, NETWORK_TIMEOUT_MS } from "./check.js";
 
@@ -46,24 +47,9 @@ export function probeRelay(options: RelayProbeOptions): Promise<RelayProbeResult
       timeoutMs,
     );
     ws.on("unexpected-response", (_request, response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      // The hub's refusal is a short JSON line; a proxy's page is cut, not buffered whole.
-      response.on("data", (chunk: Buffer) => {
-        if (size < 4096) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8").slice(0, 1024);
-        let message = text;
-        try {
-          const body = JSON.parse(text) as { error?: unknown };
-          if (typeof body.error === "string") message = body.error;
-        } catch {
-          // Not the hub's JSON: a proxy's page. Show its start.
-        }
-        settle(() => resolve({ kind: "http", status: response.statusCode ?? 0, message: message.trim().slice(0, 200) }));
-      });
+      void readRelayRefusal(response).then(({ status, message }) =>
+        settle(() => resolve({ kind: "http", status, message: message.trim().slice(0, 200) })),
+      );
     });
     ws.on("open", () => {
       ws.send(encodeControl({ type: "hello", versions: [...PROTOCOL_VERSIONS], agentVersion: options.agentVersion }));

@@ -28,6 +28,7 @@ import {
 import WebSocket from "ws";
 import { AGENT_VERSION } from "../version.js";
 import { Backoff } from "./backoff.js";
+import { readRelayRefusal } from "./relay-refusal.js";
 import { type FrameSink, StreamBridge } from "./stream-bridge.js";
 
 export type TunnelState = "connecting" | "connected" | "disconnected" | "closed";
@@ -320,14 +321,8 @@ export class TunnelClient {
     this.writer = writer;
     ws.binaryType = "nodebuffer";
     ws.on("unexpected-response", (request, response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on("data", (chunk: Buffer) => {
-        if (size < 4096) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.on("end", () => {
-        refusal = { status: response.statusCode ?? 0, message: readRefusalMessage(Buffer.concat(chunks)) };
+      void readRelayRefusal(response).then((answer) => {
+        refusal = answer;
         request.destroy();
         ws.terminate();
       });
@@ -571,16 +566,4 @@ export class TunnelClient {
 export function describeVersionRefusal(hubMessage: string, agentVersion: string): string {
   if (hubMessage.includes(`agent ${agentVersion} `)) return hubMessage;
   return `${hubMessage} (this agent: connect ${agentVersion}, protocol ${PROTOCOL_VERSIONS.join(", ")})`;
-}
-
-/** The hub answers a refused upgrade with JSON `{ error }`; fall back to the raw text. */
-function readRefusalMessage(body: Buffer): string {
-  const text = body.toString("utf8").slice(0, 1024);
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && "error" in parsed && typeof parsed.error === "string") return parsed.error;
-  } catch {
-    // not JSON: use the text as it is
-  }
-  return text || "the hub refused the connection";
 }
