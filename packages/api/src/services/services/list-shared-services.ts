@@ -1,5 +1,6 @@
 import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
 import type { SharedServiceView } from "../../schemas/services.js";
+import { groupJoinedSharesByOwner, liveGrantedShares } from "../shares/joined-share-owners.js";
 
 /**
  * The services of other workspaces that this agent can reach through the shares it joined, and
@@ -17,24 +18,13 @@ export async function listSharedServices(deps: ApiDeps, principal: AgentPrincipa
       select: { shareId: true, ownerWorkspaceId: true, ownerSlug: true },
     }),
   );
-  const byOwner = new Map<string, { slug: string; shareIds: string[] }>();
-  for (const row of joined) {
-    const owner = byOwner.get(row.ownerWorkspaceId) ?? { slug: row.ownerSlug, shareIds: [] };
-    owner.shareIds.push(row.shareId);
-    byOwner.set(row.ownerWorkspaceId, owner);
-  }
+  const byOwner = groupJoinedSharesByOwner(joined);
   const now = currentTime(deps);
   const found: { name: string; from: string; shareName: string; expiresAt: Date; agentId: string }[] = [];
   for (const [ownerWorkspaceId, owner] of byOwner) {
     const rows = await deps.db.withWorkspace(ownerWorkspaceId, async (tx) => {
       const shares = await tx.share.findMany({
-        where: {
-          workspaceId: ownerWorkspaceId,
-          id: { in: owner.shareIds },
-          revokedAt: null,
-          expiresAt: { gt: now },
-          grants: { some: { granteeAgentId: agentId } },
-        },
+        where: liveGrantedShares(ownerWorkspaceId, owner, agentId, now),
         select: { name: true, services: true, expiresAt: true },
       });
       const names = [...new Set(shares.flatMap((share) => share.services))];

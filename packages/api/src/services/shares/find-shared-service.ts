@@ -1,5 +1,6 @@
 import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
 import { AppError, serviceNotFound } from "../../errors.js";
+import { groupJoinedSharesByOwner, liveGrantedShares } from "./joined-share-owners.js";
 
 /** A service of another workspace that one of the agent's joined shares grants it. */
 export interface SharedServiceCandidate {
@@ -41,24 +42,12 @@ export async function findSharedServices(
     }),
   );
   const now = currentTime(deps);
-  const byOwner = new Map<string, { slug: string; shareIds: string[] }>();
-  for (const row of joined) {
-    const owner = byOwner.get(row.ownerWorkspaceId) ?? { slug: row.ownerSlug, shareIds: [] };
-    owner.shareIds.push(row.shareId);
-    byOwner.set(row.ownerWorkspaceId, owner);
-  }
+  const byOwner = groupJoinedSharesByOwner(joined);
   const candidates: SharedServiceCandidate[] = [];
   for (const [ownerWorkspaceId, owner] of byOwner) {
     const found = await deps.db.withWorkspace(ownerWorkspaceId, async (tx) => {
       const shares = await tx.share.findMany({
-        where: {
-          workspaceId: ownerWorkspaceId,
-          id: { in: owner.shareIds },
-          revokedAt: null,
-          expiresAt: { gt: now },
-          services: { has: service },
-          grants: { some: { granteeAgentId: agentId } },
-        },
+        where: { ...liveGrantedShares(ownerWorkspaceId, owner, agentId, now), services: { has: service } },
         select: { id: true, name: true, expiresAt: true, rateLimitPerMinute: true },
       });
       if (shares.length === 0) return [];
