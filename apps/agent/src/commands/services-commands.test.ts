@@ -1,19 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ResetCode } from "@private-connect/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AgentIdentity, writeIdentity } from "../config/identity.js";
-import { type ConfigPaths, getConfigPaths } from "../config/paths.js";
+import type { ConfigPaths } from "../config/paths.js";
 import { createControlClient } from "../daemon/control-client.js";
 import type { AgentProcessStatus } from "../daemon/control-protocol.js";
 import { type DaemonResult, runDaemon } from "../daemon/run-daemon.js";
 import type { ServiceListEntry } from "../sdk/services.js";
 import { captureOutput } from "../test-support/capture-output.js";
-import { type FakeHubAnswer, type FakeHubCall, type FakeHubServer, startFakeHubServer } from "../test-support/fake-hub-server.js";
+import type { FakeHubAnswer, FakeHubCall, FakeHubServer } from "../test-support/fake-hub-server.js";
 import { FakeTunnel } from "../test-support/fake-tunnel.js";
+import { openRegisteredAgent, type RegisteredAgent } from "../test-support/registered-agent.js";
 import Reach from "./reach.js";
 import Services, { formatServices } from "./services.js";
 import Status from "./status.js";
@@ -71,25 +68,22 @@ function listings(call: FakeHubCall): FakeHubAnswer | undefined {
   return undefined;
 }
 
+let registered: RegisteredAgent;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pc-services-"));
-  paths = getConfigPaths(dir);
   answer = listings;
-  hub = await startFakeHubServer((call) => answer(call));
-  const identity: AgentIdentity = {
-    hubUrl: hub.url,
+  registered = await openRegisteredAgent((call) => answer(call), {
     agentId: OWN_ID,
     token: TOKEN,
     tokenExpiresAt: "2030-03-01T00:00:00.000Z",
     workspace: { id: "00000000-0000-4000-8000-000000000001", name: "acme" },
     label: "laptop",
-  };
-  await writeIdentity(paths.identity, identity);
+  });
+  ({ dir, hub, paths } = registered);
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(dir, { recursive: true, force: true });
+  await registered.close();
 });
 
 describe("connect services", () => {

@@ -1,22 +1,16 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AgentIdentity, writeIdentity } from "../../config/identity.js";
-import { type ConfigPaths, getConfigPaths } from "../../config/paths.js";
+import type { AgentIdentity } from "../../config/identity.js";
+import type { ConfigPaths } from "../../config/paths.js";
 import { createControlClient } from "../../daemon/control-client.js";
 import { runDaemon } from "../../daemon/run-daemon.js";
 import type { AgentListEntry } from "../../sdk/agents.js";
 import type { HubClient } from "../../sdk/hub-client.js";
 import { captureOutput } from "../../test-support/capture-output.js";
-import {
-  type FakeHubAnswer,
-  type FakeHubCall,
-  type FakeHubServer,
-  startFakeHubServer,
-} from "../../test-support/fake-hub-server.js";
+import type { FakeHubAnswer, FakeHubCall, FakeHubServer } from "../../test-support/fake-hub-server.js";
 import { FakeTunnel } from "../../test-support/fake-tunnel.js";
+import { openRegisteredAgent, type RegisteredAgent } from "../../test-support/registered-agent.js";
 import { TunnelFatalError } from "../../tunnel/tunnel-client.js";
 import Status from "../status.js";
 import Up from "../up.js";
@@ -72,25 +66,22 @@ let paths: ConfigPaths;
 let hub: FakeHubServer;
 let answer: (call: FakeHubCall) => FakeHubAnswer | undefined;
 
+let registered: RegisteredAgent;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pc-agents-"));
-  paths = getConfigPaths(dir);
   answer = () => undefined;
-  hub = await startFakeHubServer((call) => answer(call));
-  const identity: AgentIdentity = {
-    hubUrl: hub.url,
+  registered = await openRegisteredAgent((call) => answer(call), {
     agentId: OWN_ID,
     token: TOKEN,
     tokenExpiresAt: "2030-03-01T00:00:00.000Z",
     workspace: { id: "00000000-0000-4000-8000-000000000001", name: "acme" },
     label: "laptop",
-  };
-  await writeIdentity(paths.identity, identity);
+  });
+  ({ dir, hub, paths } = registered);
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(dir, { recursive: true, force: true });
+  await registered.close();
 });
 
 function listAndRevoke(call: FakeHubCall): FakeHubAnswer | undefined {

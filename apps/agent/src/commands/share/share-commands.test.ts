@@ -1,18 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ShareView } from "@private-connect/api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writeIdentity } from "../../config/identity.js";
-import { getConfigPaths } from "../../config/paths.js";
 import { captureOutput } from "../../test-support/capture-output.js";
-import {
-  type FakeHubAnswer,
-  type FakeHubCall,
-  type FakeHubServer,
-  startFakeHubServer,
-} from "../../test-support/fake-hub-server.js";
+import type { FakeHubAnswer, FakeHubCall, FakeHubServer } from "../../test-support/fake-hub-server.js";
+import { openRegisteredAgent, type RegisteredAgent } from "../../test-support/registered-agent.js";
 import Share from "../share.js";
 import ShareList from "./list.js";
 import ShareRevoke from "./revoke.js";
@@ -72,22 +63,21 @@ function answer(call: FakeHubCall): FakeHubAnswer | undefined {
   return undefined;
 }
 
+let registered: RegisteredAgent;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pc-share-"));
-  hub = await startFakeHubServer(answer);
-  await writeIdentity(getConfigPaths(dir).identity, {
-    hubUrl: hub.url,
+  registered = await openRegisteredAgent(answer, {
     agentId: "00000000-0000-4000-8000-00000000000a",
     token: TOKEN,
     tokenExpiresAt: "2030-03-01T00:00:00.000Z",
     workspace: { id: "00000000-0000-4000-8000-000000000001", name: "acme" },
     label: "server",
   });
+  ({ dir, hub } = registered);
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(dir, { recursive: true, force: true });
+  await registered.close();
 });
 
 describe("connect share list", () => {

@@ -3,16 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AgentIdentity, writeIdentity } from "../../config/identity.js";
-import { type ConfigPaths, getConfigPaths } from "../../config/paths.js";
+import type { AgentIdentity } from "../../config/identity.js";
+import type { ConfigPaths } from "../../config/paths.js";
 import { writeLastStop } from "../../daemon/last-stop.js";
 import { captureOutput } from "../../test-support/capture-output.js";
-import {
-  type FakeHubAnswer,
-  type FakeHubCall,
-  type FakeHubServer,
-  startFakeHubServer,
-} from "../../test-support/fake-hub-server.js";
+import type { FakeHubAnswer, FakeHubCall, FakeHubServer } from "../../test-support/fake-hub-server.js";
+import { openRegisteredAgent, type RegisteredAgent } from "../../test-support/registered-agent.js";
 import Up from "../up.js";
 import TokenRotate from "./rotate.js";
 
@@ -50,24 +46,21 @@ function answer(call: FakeHubCall): FakeHubAnswer | undefined {
   return undefined;
 }
 
+let registered: RegisteredAgent;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pc-token-"));
-  paths = getConfigPaths(dir);
-  hub = await startFakeHubServer(answer);
-  const identity: AgentIdentity = {
-    hubUrl: hub.url,
+  registered = await openRegisteredAgent(answer, {
     agentId: AGENT_ID,
     token: OLD,
     tokenExpiresAt: "2030-01-03T00:00:00.000Z",
     workspace: { id: "00000000-0000-4000-8000-000000000001", name: "acme" },
     label: "server",
-  };
-  await writeIdentity(paths.identity, identity);
+  });
+  ({ dir, hub, paths } = registered);
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(dir, { recursive: true, force: true });
+  await registered.close();
 });
 
 async function savedToken(): Promise<string> {
