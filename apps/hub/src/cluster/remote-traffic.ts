@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServiceRef, ServiceTraffic } from "@private-connect/api";
 import type { Logger } from "../logger.js";
 import type { ClusterBus } from "./cluster-bus.js";
+import { PendingReplies } from "./pending-replies.js";
 
 /** How long a dashboard read waits for another hub's answer before showing what it has. */
 export const TRAFFIC_ANSWER_TIMEOUT_MS = 1_000;
@@ -33,10 +34,7 @@ export function createRemoteTraffic(
   log: Logger,
   timeoutMs: number = TRAFFIC_ANSWER_TIMEOUT_MS,
 ): RemoteTraffic {
-  const waiting = new Map<
-    string,
-    { hubId: string; settle: (traffic: ServiceTraffic[] | Error) => void; timer: NodeJS.Timeout }
-  >();
+  const waiting = new PendingReplies<ServiceTraffic[]>();
 
   const stopAnswering = bus.onHubMessage("trafficQuery", (question) => {
     const traffic = describeLocal(question.services, question.listed);
@@ -46,39 +44,32 @@ export function createRemoteTraffic(
   });
 
   const stopHearing = bus.onHubMessage("trafficReply", (answer) => {
-    const pending = waiting.get(answer.requestId);
-    if (pending === undefined || pending.hubId !== answer.from) return;
-    pending.settle(answer.traffic);
+    waiting.reply(answer.requestId, answer.traffic, answer.from);
   });
 
   return {
-    ask(hubId, services, listed) {
-      return new Promise<ServiceTraffic[]>((resolve, reject) => {
-        const requestId = randomUUID();
-        const settle = (result: ServiceTraffic[] | Error) => {
-          clearTimeout(pending.timer);
-          waiting.delete(requestId);
-          if (result instanceof Error) reject(result);
-          else if (result.length !== services.length)
-            reject(new Error(`hub ${hubId} answered for ${result.length} of ${services.length} services`));
-          else resolve(result);
-        };
-        const pending = {
-          hubId,
-          settle,
-          timer: setTimeout(() => settle(new Error(`hub ${hubId} did not answer within ${timeoutMs} ms`)), timeoutMs),
-        };
-        waiting.set(requestId, pending);
-        bus.sendToHub(hubId, { kind: "trafficQuery", requestId, listed, services }).catch((error: unknown) => {
-          settle(error instanceof Error ? error : new Error(String(error)));
-        });
+    async ask(hubId, services, listed) {
+      const requestId = randomUUID();
+      const answer = waiting.wait(
+        requestId,
+        timeoutMs,
+        () => new Error(`hub ${hubId} did not answer within ${timeoutMs} ms`),
+        hubId,
+      );
+      bus.sendToHub(hubId, { kind: "trafficQuery", requestId, listed, services }).catch((error: unknown) => {
+        waiting.fail(requestId, error instanceof Error ? error : new Error(String(error)));
       });
+      const traffic = await answer;
+      if (traffic.length !== services.length) {
+        throw new Error(`hub ${hubId} answered for ${traffic.length} of ${services.length} services`);
+      }
+      return traffic;
     },
 
     close() {
       stopAnswering();
       stopHearing();
-      for (const pending of [...waiting.values()]) pending.settle(new Error("the hub is stopping"));
+      waiting.failAll(new Error("the hub is stopping"));
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   toHubMetricsSnapshot,
   type WorkersReport,
 } from "../relay/relay-metrics.js";
+import { PendingReplies } from "./pending-replies.js";
 
 /** How long the primary waits for each worker: a scraper's own timeout is often a few seconds. */
 export const WORKER_ANSWER_TIMEOUT_MS = 1_000;
@@ -71,18 +72,13 @@ export interface MetricsWorkerSlot {
   channel: WorkerChannel | undefined;
 }
 
-interface PendingAnswer {
-  hubId: string;
-  finish(snapshot: HubMetricsSnapshot | undefined): void;
-}
-
 /**
  * Gathers every worker's snapshot for a scrape. The primary feeds it its workers' messages and
  * exits; one pending entry per asked worker, each settled by its answer, its worker's exit or the
  * timeout, whichever comes first, so no scrape outlives WORKER_ANSWER_TIMEOUT_MS here.
  */
 export class WorkerMetricsGatherer {
-  private readonly pending = new Map<number, PendingAnswer>();
+  private readonly pending = new PendingReplies<HubMetricsSnapshot>();
   private nextId = 1;
 
   constructor(
@@ -94,8 +90,7 @@ export class WorkerMetricsGatherer {
   handleMessage(from: { hubId: string; channel: WorkerChannel }, message: unknown): boolean {
     const answer = snapshotAnswerSchema.safeParse(message);
     if (answer.success) {
-      const pending = this.pending.get(answer.data.id);
-      if (pending?.hubId === from.hubId) pending.finish(answer.data.snapshot);
+      this.pending.reply(answer.data.id, answer.data.snapshot, from.hubId);
       return true;
     }
     const scrape = scrapeSchema.safeParse(message);
@@ -106,12 +101,12 @@ export class WorkerMetricsGatherer {
 
   /** A worker exited: what it was asked is missing now, not at the timeout. */
   handleExit(hubId: string): void {
-    for (const pending of [...this.pending.values()]) if (pending.hubId === hubId) pending.finish(undefined);
+    this.pending.failFrom(hubId, new Error(`worker ${hubId} exited`));
   }
 
   /** Settles every scrape in progress with what it has (the primary is stopping). */
   close(): void {
-    for (const pending of [...this.pending.values()]) pending.finish(undefined);
+    this.pending.failAll(new Error("the primary is stopping"));
   }
 
   get pendingCount(): number {
@@ -140,18 +135,14 @@ export class WorkerMetricsGatherer {
     return { hubs, workers: { answered: hubs.length, missing } };
   }
 
+  /** One worker's snapshot, or undefined when it does not answer in time or exits first. */
   private ask(hubId: string, channel: WorkerChannel): Promise<HubMetricsSnapshot | undefined> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(undefined), this.timeoutMs);
-      const finish = (snapshot: HubMetricsSnapshot | undefined) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(snapshot);
-      };
-      this.pending.set(id, { hubId, finish });
-      channel.send({ kind: SNAPSHOT_REQUEST, id });
-    });
+    const answer = this.pending
+      .wait(id, this.timeoutMs, () => new Error(`worker ${hubId} did not answer`), hubId)
+      .catch(() => undefined);
+    channel.send({ kind: SNAPSHOT_REQUEST, id });
+    return answer;
   }
 }
 
@@ -213,11 +204,8 @@ export interface WorkerMetricsOptions {
 export function serveWorkerMetrics(options: WorkerMetricsOptions): HubMetricsExposition {
   const channel = options.channel ?? processChannel();
   const timeoutMs = options.timeoutMs ?? PRIMARY_ANSWER_TIMEOUT_MS;
-  const scrapes = new Map<string, (outcome: GatheredMetrics | Error) => void>();
-
-  const failAll = (message: string) => {
-    for (const settle of [...scrapes.values()]) settle(new MetricsUnavailable(message));
-  };
+  const scrapes = new PendingReplies<GatheredMetrics>();
+  const failAll = (message: string) => scrapes.failAll(new MetricsUnavailable(message));
   const unsubscribe = channel.subscribe(
     (message) => {
       const request = snapshotRequestSchema.safeParse(message);
@@ -228,7 +216,7 @@ export function serveWorkerMetrics(options: WorkerMetricsOptions): HubMetricsExp
         return;
       }
       const gathered = gatheredSchema.safeParse(message);
-      if (gathered.success) scrapes.get(gathered.data.id)?.(gathered.data);
+      if (gathered.success) scrapes.reply(gathered.data.id, gathered.data);
     },
     () => failAll("The hub's primary process is gone: this worker cannot gather the other workers' metrics"),
   );
@@ -236,22 +224,16 @@ export function serveWorkerMetrics(options: WorkerMetricsOptions): HubMetricsExp
   return {
     async render() {
       const id = randomUUID();
-      const gathered = await new Promise<GatheredMetrics>((resolve, reject) => {
-        const timer = setTimeout(
-          () => settle(new MetricsUnavailable(`The hub's primary did not gather the workers' metrics within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        const settle = (outcome: GatheredMetrics | Error) => {
-          clearTimeout(timer);
-          scrapes.delete(id);
-          if (outcome instanceof Error) reject(outcome);
-          else resolve(outcome);
-        };
-        scrapes.set(id, settle);
-        channel.send({ kind: SCRAPE, id }, (error) => {
-          if (error) settle(new MetricsUnavailable(`Could not ask the hub's primary for the workers' metrics: ${error.message}`));
-        });
+      const answer = scrapes.wait(
+        id,
+        timeoutMs,
+        () => new MetricsUnavailable(`The hub's primary did not gather the workers' metrics within ${timeoutMs} ms`),
+      );
+      channel.send({ kind: SCRAPE, id }, (error) => {
+        if (error)
+          scrapes.fail(id, new MetricsUnavailable(`Could not ask the hub's primary for the workers' metrics: ${error.message}`));
       });
+      const gathered = await answer;
       return renderHubsPrometheus(gathered.hubs, gathered.workers);
     },
     close() {
