@@ -13,6 +13,8 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const UNIT = join(REPO, "deploy/systemd/connect-hub.service");
 const ENV_EXAMPLE = join(REPO, "deploy/systemd/connect-hub.env.example");
 const ANALYZE = "/usr/bin/systemd-analyze";
+if (!existsSync(ANALYZE))
+  console.warn(`Skipping systemd-analyze verify of deploy/systemd/connect-hub.service: ${ANALYZE} is not installed`);
 const INSTALLED_BIN = "/usr/local/bin/connect-hub";
 
 const roots: string[] = [];

@@ -57,6 +57,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+if (!hasOpenssl)
+  console.warn("Skipping the live TLS server cases of checkTls: openssl is not installed to make their certificates");
+
 describe.runIf(hasOpenssl)("checkTls against a live TLS server", () => {
   it("passes a trusted certificate valid for the host, with its end date", async () => {
     const credentials = await makeCertificate("good", 365);
