@@ -3,11 +3,13 @@ import {
   CloseCode,
   clampStreamWindow,
   DataFlag,
+  decodeAgentOpenOk,
   decodeControl,
   decodeOpen,
   decodeOpenOk,
   decodeReset,
   decodeWindow,
+  encodeAgentOpenOk,
   encodeControl,
   encodeFrame,
   encodeOpen,
@@ -21,6 +23,7 @@ import {
   INITIAL_STREAM_WINDOW,
   isFatalCloseCode,
   LEGACY_MAX_STREAM_WINDOW,
+  MAX_E2E_HANDSHAKE_BYTES,
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_WINDOW,
   negotiateVersion,
@@ -168,12 +171,39 @@ describe("hostile input", () => {
     ]);
   });
 
-  it("round-trips OPEN_OK with and without a window limit", () => {
+  it("round-trips OPEN_OK with and without a window limit, and with a handshake answer", () => {
     const [withLimit] = collect(encodeOpenOk(3, MAX_STREAM_WINDOW));
-    expect(decodeOpenOk(withLimit?.payload ?? Buffer.alloc(1))).toBe(MAX_STREAM_WINDOW);
+    expect(decodeOpenOk(withLimit?.payload ?? Buffer.alloc(1))).toEqual({ maxWindow: MAX_STREAM_WINDOW, handshake: undefined });
     const [bare] = collect(encodeOpenOk(3));
-    expect(decodeOpenOk(bare?.payload ?? Buffer.alloc(1))).toBeUndefined();
+    expect(decodeOpenOk(bare?.payload ?? Buffer.alloc(1))).toEqual({ maxWindow: undefined, handshake: undefined });
     expect(() => decodeOpenOk(Buffer.alloc(2))).toThrow(ProtocolError);
+    const answer = Buffer.alloc(48, 7);
+    const [withAnswer] = collect(encodeOpenOk(3, MAX_STREAM_WINDOW, answer));
+    const decoded = decodeOpenOk(withAnswer?.payload ?? Buffer.alloc(1));
+    expect(decoded.maxWindow).toBe(MAX_STREAM_WINDOW);
+    expect(decoded.handshake?.equals(answer)).toBe(true);
+  });
+
+  it("carries an exposing agent's handshake answer as its whole OPEN_OK, and refuses an oversized one", () => {
+    const answer = Buffer.alloc(48, 9);
+    const [frame] = collect(encodeAgentOpenOk(4, answer));
+    expect(decodeAgentOpenOk(frame?.payload ?? Buffer.alloc(0))?.equals(answer)).toBe(true);
+    expect(decodeAgentOpenOk(Buffer.alloc(0))).toBeUndefined();
+    expect(() => decodeAgentOpenOk(Buffer.alloc(MAX_E2E_HANDSHAKE_BYTES + 1))).toThrow(ProtocolError);
+    expect(() => decodeOpenOk(Buffer.alloc(4 + MAX_E2E_HANDSHAKE_BYTES + 1))).toThrow(ProtocolError);
+    expect(() => encodeAgentOpenOk(4, Buffer.alloc(MAX_E2E_HANDSHAKE_BYTES + 1))).toThrow(ProtocolError);
+  });
+
+  it("pins the end-to-end reset codes", () => {
+    expect([ResetCode.E2E_REQUIRED, ResetCode.E2E_FAILED, ResetCode.E2E_PEER_CHANGED]).toEqual([12, 13, 14]);
+  });
+
+  it("takes an OPEN's end-to-end handshake only as bounded base64url", () => {
+    const open = (e2e: unknown) => Buffer.from(JSON.stringify({ service: "db", e2e }));
+    expect(decodeOpen(open({ to: "agent-1", handshake: "AbC-_9" })).e2e).toEqual({ to: "agent-1", handshake: "AbC-_9" });
+    expect(() => decodeOpen(open({ handshake: "not base64url!" }))).toThrow(ProtocolError);
+    expect(() => decodeOpen(open({ handshake: "A".repeat(2000) }))).toThrow(ProtocolError);
+    expect(() => decodeOpen(open({ to: "x".repeat(65), handshake: "AA" }))).toThrow(ProtocolError);
   });
 
   it("reads a stated window limit into the supported range, and none as the protocol-1 limit", () => {

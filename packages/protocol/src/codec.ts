@@ -1,5 +1,5 @@
 import { DataFlag, FrameType, type FrameTypeValue, isKnownFrameType, knownFlagsOf } from "./frame-types.js";
-import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_RESET_REASON_BYTES } from "./limits.js";
+import { FRAME_HEADER_BYTES, MAX_E2E_HANDSHAKE_BYTES, MAX_FRAME_PAYLOAD, MAX_RESET_REASON_BYTES } from "./limits.js";
 
 /** A wire-format violation. Whoever receives it closes that one connection. */
 export class ProtocolError extends Error {
@@ -97,20 +97,53 @@ export function decodeWindow(payload: Buffer): number {
 }
 
 /**
- * OPEN_OK, from the hub to the reaching agent, carries how far that agent may grow the
- * stream's window (u32). An OPEN_OK without payload (from an exposing agent, or from an older
- * hub) states no limit.
+ * OPEN_OK from the hub (or a peer hub) carries how far the receiver may grow the stream's window
+ * (u32), then, for an end-to-end stream, the exposing agent's handshake answer. An OPEN_OK
+ * without payload (from an older hub) states no limit.
  */
-export function encodeOpenOk(streamId: number, maxWindow?: number): Buffer {
-  return maxWindow === undefined
-    ? encodeFrame(FrameType.OPEN_OK, streamId)
-    : encodeU32Frame(FrameType.OPEN_OK, streamId, maxWindow);
+export function encodeOpenOk(streamId: number, maxWindow?: number, handshake?: Uint8Array): Buffer {
+  if (maxWindow === undefined) return encodeFrame(FrameType.OPEN_OK, streamId);
+  if (handshake === undefined || handshake.length === 0) return encodeU32Frame(FrameType.OPEN_OK, streamId, maxWindow);
+  checkHandshakeLength(handshake.length);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 + handshake.length);
+  writeHeader(frame, 0, FrameType.OPEN_OK, streamId, 4 + handshake.length);
+  frame.writeUInt32BE(maxWindow, FRAME_HEADER_BYTES);
+  frame.set(handshake, FRAME_HEADER_BYTES + 4);
+  return frame;
 }
 
-export function decodeOpenOk(payload: Buffer): number | undefined {
+export interface OpenOk {
+  maxWindow: number | undefined;
+  /** The exposing agent's handshake answer, as a view of the payload; undefined for a plaintext stream. */
+  handshake: Buffer | undefined;
+}
+
+/** Reads an OPEN_OK from a hub: empty, a u32, or a u32 and a handshake answer. */
+export function decodeOpenOk(payload: Buffer): OpenOk {
+  if (payload.length === 0) return { maxWindow: undefined, handshake: undefined };
+  if (payload.length < 4) throw new ProtocolError("OPEN_OK payload must be empty or start with a u32");
+  const handshake = payload.length > 4 ? payload.subarray(4) : undefined;
+  if (handshake !== undefined) checkHandshakeLength(handshake.length);
+  return { maxWindow: payload.readUInt32BE(0), handshake };
+}
+
+/** OPEN_OK from an exposing agent: its handshake answer is the whole payload (none for plaintext). */
+export function encodeAgentOpenOk(streamId: number, handshake?: Uint8Array): Buffer {
+  if (handshake !== undefined) checkHandshakeLength(handshake.length);
+  return encodeFrame(FrameType.OPEN_OK, streamId, handshake);
+}
+
+/** Reads an exposing agent's OPEN_OK: the handshake answer, or undefined for a plaintext stream. */
+export function decodeAgentOpenOk(payload: Buffer): Buffer | undefined {
   if (payload.length === 0) return undefined;
-  if (payload.length !== 4) throw new ProtocolError("OPEN_OK payload must be empty or 4 bytes");
-  return payload.readUInt32BE(0);
+  checkHandshakeLength(payload.length);
+  return payload;
+}
+
+function checkHandshakeLength(length: number): void {
+  if (length > MAX_E2E_HANDSHAKE_BYTES) {
+    throw new ProtocolError(`handshake of ${length} bytes exceeds ${MAX_E2E_HANDSHAKE_BYTES}`);
+  }
 }
 
 export function encodeReset(streamId: number, code: number, reason: string): Buffer {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { encodeFrame, ProtocolError } from "./codec.js";
 import { FrameType } from "./frame-types.js";
-import { MAX_CONTROL_PAYLOAD } from "./limits.js";
+import { MAX_CONTROL_PAYLOAD, MAX_E2E_HANDSHAKE_BYTES } from "./limits.js";
 
 /** A stream window limit in bytes, as hello and OPEN state it (a u32 on the wire elsewhere). */
 const streamWindowLimit = z
@@ -39,7 +39,15 @@ export const welcomeMessage = z.object({
   tokenExpiresAt: z.string(),
   /** The hub's own version (its package's), for the agent to log and show; absent from older hubs. */
   hubVersion: z.string().max(64).optional(),
+  /**
+   * What this hub does beyond protocol 1: "e2e" when it carries end-to-end handshakes in OPEN and
+   * OPEN_OK. Absent from older hubs, which drop them: agents then encrypt nothing end to end.
+   */
+  features: z.array(z.string().max(32)).max(32).optional(),
 });
+
+/** The feature a hub names in its welcome when it relays end-to-end handshakes. */
+export const E2E_FEATURE = "e2e";
 
 /** Hub -> agent, something the user should see (token expiring, IP change). */
 export const noticeMessage = z.object({
@@ -84,10 +92,32 @@ export type ControlMessage = z.infer<typeof controlMessage>;
  * never make an agent dial a host of the hub's choosing, plus how far the exposing agent may
  * grow this stream's window (what both agents accept; absent: LEGACY_MAX_STREAM_WINDOW).
  */
+/** An end-to-end handshake message, base64url in JSON (the hub never reads it). */
+export const e2eHandshakeText = z
+  .string()
+  .min(1)
+  .max(Math.ceil((MAX_E2E_HANDSHAKE_BYTES * 4) / 3))
+  .regex(/^[A-Za-z0-9_-]+$/, "handshake must be base64url");
+
+/** Agent and workspace ids are UUIDs; 64 leaves room without letting anything large through. */
+const agentOrWorkspaceId = z.string().min(1).max(64);
+
 export const openRequest = z.object({
   service: z.string().min(1).max(63),
   from: z.string().min(1).max(63).optional(),
   maxWindow: streamWindowLimit.optional(),
+  /**
+   * The end-to-end handshake's first message. From the reaching agent, with `to`: the exposing
+   * agent it was made for (the hub refuses with E2E_PEER_CHANGED when another one serves the
+   * service now). From the hub to the exposing agent, without `to`.
+   */
+  e2e: z.object({ to: agentOrWorkspaceId.optional(), handshake: e2eHandshakeText }).optional(),
+  /**
+   * From the hub to the exposing agent: the reaching agent, as the hub authenticated it. The
+   * exposing agent binds it into the handshake and checks the key it presents against its pin.
+   * Absent for a public link's stream.
+   */
+  peer: z.object({ agentId: agentOrWorkspaceId, workspaceId: agentOrWorkspaceId, label: z.string().max(200) }).optional(),
 });
 export type OpenRequest = z.infer<typeof openRequest>;
 

@@ -59,6 +59,12 @@ export const ResetCode = {
   INTERNAL: 9,
   CANCELLED: 10,
   UNAVAILABLE: 11,
+  /** Plaintext refused: the service (or the peer, known to encrypt) requires end-to-end encryption. */
+  E2E_REQUIRED: 12,
+  /** The end-to-end handshake or a record failed: a changed or wrong key, or bytes altered on the way. */
+  E2E_FAILED: 13,
+  /** The handshake was for another agent than the one serving the service now: resolve it again. */
+  E2E_PEER_CHANGED: 14,
 } as const;
 
 export type ResetCodeValue = (typeof ResetCode)[keyof typeof ResetCode];

@@ -32,6 +32,15 @@ describe("frame writer", () => {
     expect(frames(sent)[2]?.payload).toBe("bbcc");
   });
 
+  it("writes a payload and its trailer (a record's tag) back to back as one DATA frame", () => {
+    const sent: Buffer[] = [];
+    const writer = new FrameWriter((m) => sent.push(Buffer.from(m)));
+    writer.writeData(5, Buffer.from("0102", "hex"), Buffer.from("ff", "hex"));
+    writer.flush();
+    expect(frames(sent)).toEqual([{ type: FrameType.DATA, streamId: 5, payload: "0102ff" }]);
+    expect(() => writer.writeData(5, Buffer.alloc(MAX_FRAME_PAYLOAD), Buffer.alloc(1))).toThrow(RangeError);
+  });
+
   it("splits batches at the message limit and across slabs without corrupting sent bytes", () => {
     const sent: Buffer[] = [];
     const writer = new FrameWriter((m) => sent.push(m), 200_000, 140_000);

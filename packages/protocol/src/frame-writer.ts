@@ -47,17 +47,22 @@ export class FrameWriter {
     this.current = { bytes: this.slab, inFlight: 0, isRetired: false };
   }
 
-  /** A DATA frame carrying a copy of `payload` (at most MAX_FRAME_PAYLOAD bytes). */
-  writeData(streamId: number, payload: Uint8Array): void {
-    if (payload.length > MAX_FRAME_PAYLOAD)
-      throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
-    const offset = this.reserve(FRAME_HEADER_BYTES + payload.length);
+  /**
+   * A DATA frame carrying a copy of `payload`, then of `trailer` when given (an end-to-end
+   * record's tag, so the sealed body and its tag need not be joined first); at most
+   * MAX_FRAME_PAYLOAD bytes in all.
+   */
+  writeData(streamId: number, payload: Uint8Array, trailer?: Uint8Array): void {
+    const length = payload.length + (trailer === undefined ? 0 : trailer.length);
+    if (length > MAX_FRAME_PAYLOAD) throw new RangeError(`payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
+    const offset = this.reserve(FRAME_HEADER_BYTES + length);
     const slab = this.slab;
     slab[offset] = FrameType.DATA;
     slab[offset + 1] = 0;
     slab.writeUInt32BE(streamId >>> 0, offset + 2);
-    slab.writeUInt32BE(payload.length, offset + 6);
+    slab.writeUInt32BE(length, offset + 6);
     slab.set(payload, offset + FRAME_HEADER_BYTES);
+    if (trailer !== undefined) slab.set(trailer, offset + FRAME_HEADER_BYTES + payload.length);
   }
 
   /** Any already-encoded frame (control, OPEN, WINDOW, FIN, RST), kept in order with DATA. */

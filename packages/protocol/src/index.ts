@@ -2,6 +2,7 @@ export * from "./codec.js";
 export * from "./control.js";
 export * from "./credit.js";
 export * from "./display-text.js";
+export * from "./e2e-key-text.js";
 export * from "./frame-types.js";
 export * from "./frame-writer.js";
 export * from "./limits.js";

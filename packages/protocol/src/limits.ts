@@ -43,6 +43,12 @@ export function clampStreamWindow(stated: number | undefined): number {
   return Math.max(INITIAL_STREAM_WINDOW, Math.min(stated, MAX_STREAM_WINDOW));
 }
 
+/**
+ * Largest end-to-end handshake message carried in OPEN or OPEN_OK. The agents' Noise IK messages
+ * are 96 and 48 bytes; the room left is for later patterns, and anything bigger is hostile.
+ */
+export const MAX_E2E_HANDSHAKE_BYTES = 1024;
+
 /** Largest RST reason in bytes (the rest is cut). */
 export const MAX_RESET_REASON_BYTES = 512;
 

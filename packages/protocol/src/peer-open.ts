@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { encodeFrame, ProtocolError } from "./codec.js";
-import { openRequest } from "./control.js";
+import { e2eHandshakeText, openRequest } from "./control.js";
 import { FrameType } from "./frame-types.js";
 import { MAX_CONTROL_PAYLOAD } from "./limits.js";
 
@@ -18,7 +18,9 @@ const label = z.string().max(200);
  * - `maxWindow`: the opening side's window limit; the serving hub agrees on the smaller of it
  *   and its agent's, and states the result in its OPEN_OK;
  * - `share`: set for a stream through a share, whose revocation or expiry ends it on both hubs;
- * - `client`: who reaches, for the serving hub's traffic counts and logs.
+ * - `e2e`: the reaching agent's end-to-end handshake, for the exposing agent;
+ * - `client`: who reaches, for the serving hub's traffic counts and logs, and for the exposing
+ *   agent's end-to-end handshake, which binds the reaching agent's ids.
  */
 export const peerOpenRequest = z.object({
   agentId: id,
@@ -30,8 +32,11 @@ export const peerOpenRequest = z.object({
     .positive()
     .max(2 ** 32 - 1),
   share: z.object({ id, expiresAt: z.iso.datetime({ offset: true }) }).optional(),
+  /** The reaching agent's end-to-end handshake message, passed on to the exposing agent unread. */
+  e2e: z.object({ handshake: e2eHandshakeText }).optional(),
   client: z.discriminatedUnion("kind", [
-    z.object({ kind: z.literal("agent"), agentId: id, label }),
+    // workspaceId: absent from hubs older than end-to-end encryption.
+    z.object({ kind: z.literal("agent"), agentId: id, label, workspaceId: id.optional() }),
     z.object({ kind: z.literal("link"), label }),
   ]),
 });

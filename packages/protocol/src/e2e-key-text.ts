@@ -1,0 +1,23 @@
+/**
+ * An agent's static X25519 public key as text: `pcpk_` and its 32 raw bytes in base64url without
+ * padding. Agents register it in this form, the hub stores and hands it out in it, and pins keep
+ * it; one decoder refuses every other spelling, so comparing two keys as text is comparing keys.
+ */
+export const E2E_PUBLIC_KEY_PREFIX = "pcpk_";
+export const E2E_PUBLIC_KEY_PATTERN = /^pcpk_[A-Za-z0-9_-]{43}$/;
+export const E2E_KEY_BYTES = 32;
+
+/** The raw 32 bytes of a well-formed key text, or undefined. */
+export function decodeE2ePublicKey(text: string): Buffer | undefined {
+  if (!E2E_PUBLIC_KEY_PATTERN.test(text)) return undefined;
+  const encoded = text.slice(E2E_PUBLIC_KEY_PREFIX.length);
+  const raw = Buffer.from(encoded, "base64url");
+  // Stray bits in the last character would give a second text for one key.
+  if (raw.length !== E2E_KEY_BYTES || raw.toString("base64url") !== encoded) return undefined;
+  return raw;
+}
+
+export function encodeE2ePublicKey(raw: Buffer): string {
+  if (raw.length !== E2E_KEY_BYTES) throw new RangeError(`an end-to-end public key is ${E2E_KEY_BYTES} bytes, not ${raw.length}`);
+  return `${E2E_PUBLIC_KEY_PREFIX}${raw.toString("base64url")}`;
+}
