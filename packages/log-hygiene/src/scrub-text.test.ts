@@ -23,6 +23,15 @@ function browserToken(): string {
 }
 
 describe("scrubText: secrets by their shape", () => {
+  it("redacts an agent's end-to-end private key and keeps its public key, which people compare", () => {
+    const secret = `pcsk_${randomBytes(32).toString("base64url")}`;
+    const publicKey = `pcpk_${randomBytes(32).toString("base64url")}`;
+    expect(scrubText(`{"privateKey":"${secret}","publicKey":"${publicKey}"}`)).toBe(
+      `{"privateKey":"${REDACTED}","publicKey":"${publicKey}"}`,
+    );
+    expect(scrubText(`key ${secret}.`)).toBe(`key ${REDACTED}.`);
+  });
+
   it("redacts pc_ API keys wherever they sit", () => {
     const key = apiKey();
     for (const text of [

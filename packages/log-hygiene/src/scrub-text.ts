@@ -60,6 +60,9 @@ function buildPatterns(isJson: boolean): SecretPattern[] {
     { name: "link path", pattern: /(\/l\/)[^/?#\s"'\\]+/g, replace: `$1${REDACTED}` },
     // Workspace API keys: pc_ + 32 of [A-Za-z0-9]. A longer run is still the key plus noise.
     { name: "api key", pattern: /pc_[A-Za-z0-9]{32,}/g, replace: REDACTED },
+    // An agent's end-to-end private key (e2e-key.json): pcsk_ + 43 base64url. The public half
+    // (pcpk_) is meant to be shown and compared, so it stays.
+    { name: "e2e private key", pattern: /pcsk_[A-Za-z0-9_-]{43}/g, replace: REDACTED },
     // Agent tokens (64 hex), device codes (pcd_ + 64 hex), ENCRYPTION_KEY, and their hashes. In
     // JSON, never from inside a \uXXXX escape, which would leave the line broken.
     {
