@@ -79,9 +79,17 @@ export interface ServiceTraffic {
   openStreams: number;
   /**
    * The largest open streams, largest first, as many as were asked for: the reaching agent (none
-   * for a public link's request), the share it came through, and its bytes.
+   * for a public link's request), the share it came through, its bytes, and whether it is end-to-end
+   * encrypted (a Noise handshake between the two agents completed: the hub relays only ciphertext).
+   * isEndToEnd is optional so that a hub of an older version in the same cluster, which never
+   * sends it, still answers; absent reads as false (plaintext), never as encrypted.
    */
-  streams: { clientAgentId?: string | undefined; shareId?: string | undefined; bytes: number }[];
+  streams: {
+    clientAgentId?: string | undefined;
+    shareId?: string | undefined;
+    bytes: number;
+    isEndToEnd?: boolean | undefined;
+  }[];
 }
 
 export interface ApiKeyPrincipal {

@@ -101,5 +101,6 @@ export const API_KEY_NOT_FOUND = "API key not found";
 export const OWNER_REQUIRED_FOR_MEMBERS = "Only an owner of this workspace can manage its members: ask an owner to do it";
 export const OWNER_REQUIRED_FOR_API_KEYS =
   "Only an owner of this workspace (or one of its API keys) can manage API keys: ask an owner to do it";
+export const OWNER_REQUIRED_FOR_SETTINGS = "Only an owner of this workspace can change its settings: ask an owner to do it";
 export const AGENT_NOT_FOUND = "Agent not found";
 export const LAST_OWNER = "A workspace needs at least one owner: make another member an owner first";

@@ -52,6 +52,8 @@ export {
   CLIENT_TYPES,
   type ClientType,
   type ConfirmAgentTokenRotationOutput,
+  PEER_KEY_EVENTS,
+  type PeerKeyEvent,
   PROVISION_TTL_BOUNDS_MESSAGE,
   PROVISION_TTL_DEFAULT_SECONDS,
   PROVISION_TTL_MAX_SECONDS,
@@ -60,9 +62,13 @@ export {
   type ProvisionAgentOutput,
   type RegisterAgentInput,
   type RegisterAgentOutput,
+  type ReportPeerKeyInput,
+  type ReportPeerKeyOutput,
   type RevokeAgentInput,
   type RevokedAgentView,
   type RotateAgentTokenOutput,
+  type SetE2eKeyInput,
+  type SetE2eKeyOutput,
 } from "./schemas/agents.js";
 export type { ApiKeyView, CreatedApiKey } from "./schemas/api-keys.js";
 export {
@@ -83,6 +89,12 @@ export type {
   PollDeviceAuthorizationOutput,
   StartDeviceAuthorizationOutput,
 } from "./schemas/device-auth.js";
+export {
+  SERVICE_E2E_POLICIES,
+  type ServiceE2ePolicy,
+  WORKSPACE_E2E_POLICIES,
+  type WorkspaceE2ePolicy,
+} from "./schemas/e2e.js";
 export { type WorkspaceEvent, type WorkspaceEventMessage, workspaceEvent, workspaceEventMessage } from "./schemas/events.js";
 export {
   type CreatedLink,
@@ -114,7 +126,12 @@ export {
   SHARE_TTL_MAX_SECONDS,
   type ShareView,
 } from "./schemas/shares.js";
-export type { CreateWorkspaceInput, CreateWorkspaceResult } from "./schemas/workspaces.js";
+export type {
+  CreateWorkspaceInput,
+  CreateWorkspaceResult,
+  SetWorkspaceE2ePolicyInput,
+  WorkspaceView,
+} from "./schemas/workspaces.js";
 export { announceAgentOffline, announceAgentOnline } from "./services/agents/announce-agent-presence.js";
 export { confirmAgentTokenRotation } from "./services/agents/confirm-agent-token-rotation.js";
 export { getAgentProfile } from "./services/agents/get-agent-profile.js";
@@ -172,10 +189,13 @@ export {
 } from "./services/device-auth/decide-device-authorization.js";
 export { pollDeviceAuthorization } from "./services/device-auth/poll-device-authorization.js";
 export { startDeviceAuthorization } from "./services/device-auth/start-device-authorization.js";
+export { effectiveE2ePolicy } from "./services/e2e/e2e-policy.js";
+export { fingerprintE2eKey } from "./services/e2e/key-fingerprint.js";
 export { streamWorkspaceEvents } from "./services/events/stream-workspace-events.js";
 export { createLink } from "./services/links/create-link.js";
 export {
   LINK_NOT_FOUND,
+  PUBLIC_LINK_E2E_REQUIRED,
   PUBLIC_LINK_EXPIRED,
   PUBLIC_LINK_NOT_FOUND,
   PUBLIC_LINK_SERVICE_GONE,
@@ -199,6 +219,7 @@ export {
 export { revokeLink } from "./services/links/revoke-link.js";
 export {
   authorizeStreamOpen,
+  type StreamExposer,
   type StreamOpenRequest,
   type StreamRoute,
 } from "./services/services/authorize-stream-open.js";

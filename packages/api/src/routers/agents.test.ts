@@ -54,6 +54,7 @@ describe.each(testEngines)("agents router on $name", ({ name, skip }) => {
       recentIpChanges: [],
       registeredAt: expect.any(String),
       tokenMaxExpiresAt: expect.any(String),
+      e2ePublicKey: null,
     });
     // No rotation extends the token past a year (TOKEN_MAX_LIFETIME_DAYS' default) from registration.
     expect(new Date(me.tokenMaxExpiresAt).getTime() - new Date(me.registeredAt).getTime()).toBe(365 * DAY_MS);

@@ -7,17 +7,23 @@ import {
   provisionAgentOutput,
   registerAgentInput,
   registerAgentOutput,
+  reportPeerKeyInput,
+  reportPeerKeyOutput,
   revokeAgentInput,
   revokedAgentOutput,
   rotateAgentTokenOutput,
+  setE2eKeyInput,
+  setE2eKeyOutput,
 } from "../schemas/agents.js";
 import { confirmAgentTokenRotation } from "../services/agents/confirm-agent-token-rotation.js";
 import { getAgentProfile } from "../services/agents/get-agent-profile.js";
 import { listAgents } from "../services/agents/list-agents.js";
 import { provisionAgent } from "../services/agents/provision-agent.js";
 import { registerAgent } from "../services/agents/register-agent.js";
+import { reportPeerKey } from "../services/agents/report-peer-key.js";
 import { revokeAgent } from "../services/agents/revoke-agent.js";
 import { rotateAgentToken } from "../services/agents/rotate-agent-token.js";
+import { setAgentE2eKey } from "../services/agents/set-agent-e2e-key.js";
 import { agentProcedure, apiKeyProcedure, router, workspaceProcedure } from "../trpc.js";
 
 export const agentsRouter = router({
@@ -47,6 +53,18 @@ export const agentsRouter = router({
   confirmRotation: agentProcedure
     .output(confirmAgentTokenRotationOutput)
     .mutation(({ ctx }) => confirmAgentTokenRotation(ctx.deps, ctx.principal)),
+
+  /** The calling agent's static end-to-end public key (on every connect up; a change is audited). */
+  setE2eKey: agentProcedure
+    .input(setE2eKeyInput)
+    .output(setE2eKeyOutput)
+    .mutation(({ ctx, input }) => setAgentE2eKey(ctx.deps, ctx.principal, input)),
+
+  /** What the calling agent saw of a peer's key: changed (stream refused), trusted, or verified. */
+  reportPeerKey: agentProcedure
+    .input(reportPeerKeyInput)
+    .output(reportPeerKeyOutput)
+    .mutation(({ ctx, input }) => reportPeerKey(ctx.deps, ctx.principal, input)),
 
   /**
    * The tRPC twin of POST /v1/agents/provision. The input is checked by provisionAgent itself

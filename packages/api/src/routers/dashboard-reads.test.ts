@@ -96,7 +96,7 @@ describe.each(testEngines)("dashboard reads on $name", ({ name, skip }) => {
       openStreams: 4,
       streams: [
         { clientAgentId: laptop.agentId, bytes: 100 },
-        { clientAgentId: contractor.agentId, shareId: share.id, bytes: 900 },
+        { clientAgentId: contractor.agentId, shareId: share.id, bytes: 900, isEndToEnd: true },
         { bytes: 40 },
       ],
     });
@@ -108,9 +108,10 @@ describe.each(testEngines)("dashboard reads on $name", ({ name, skip }) => {
         openConnections: 4,
         bytesRelayed: 5_000,
         connections: [
-          { via: "share", agentLabel: "contractor-laptop", shareName: "contractor", bytes: 900 },
-          { via: "agent", agentLabel: "laptop", shareName: null, bytes: 100 },
-          { via: "link", agentLabel: null, shareName: null, bytes: 40 },
+          { via: "share", agentLabel: "contractor-laptop", shareName: "contractor", bytes: 900, isEndToEnd: true },
+          // A relay that does not say (an older hub of the cluster) is not taken to encrypt.
+          { via: "agent", agentLabel: "laptop", shareName: null, bytes: 100, isEndToEnd: false },
+          { via: "link", agentLabel: null, shareName: null, bytes: 40, isEndToEnd: false },
         ],
       },
       { name: "redis", openConnections: 0, bytesRelayed: 0, connections: [] },

@@ -30,6 +30,7 @@ describe.each(testEngines)("services router on $name", ({ name, skip }) => {
       targetHost: "127.0.0.1",
       targetPort: 5432,
       agentId: server.agentId,
+      e2ePolicy: "preferred",
     });
 
     harness.online.add(server.agentId);
@@ -41,6 +42,7 @@ describe.each(testEngines)("services router on $name", ({ name, skip }) => {
       targetHost: "127.0.0.1",
       targetPort: 5432,
       online: true,
+      e2ePolicy: "preferred",
     };
     // Any principal of the workspace sees it: another agent, and the API key.
     expect(await (await harness.caller(laptop.token)).services.list()).toEqual([view]);
@@ -60,7 +62,14 @@ describe.each(testEngines)("services router on $name", ({ name, skip }) => {
     const again = await asServer.services.expose({ name: "redis", targetHost: "127.0.0.1", targetPort: 6379 });
     const moved = await asServer.services.expose({ name: "redis", targetHost: "10.0.0.5", targetPort: 6380 });
     expect(again.id).toBe(first.id);
-    expect(moved).toEqual({ id: first.id, name: "redis", targetHost: "10.0.0.5", targetPort: 6380, agentId: server.agentId });
+    expect(moved).toEqual({
+      id: first.id,
+      name: "redis",
+      targetHost: "10.0.0.5",
+      targetPort: 6380,
+      agentId: server.agentId,
+      e2ePolicy: "preferred",
+    });
     const named = (await asServer.services.list()).filter((service) => service.name === "redis");
     expect(named).toHaveLength(1);
   });
@@ -176,6 +185,7 @@ describe.each(testEngines)("services router on $name", ({ name, skip }) => {
         serviceName: "secret-db",
         agentId: server.agentId,
         workspaceId: laptopAuth.workspaceId,
+        e2ePolicy: "preferred",
       });
     });
 

@@ -214,6 +214,9 @@ describe.each(testEngines)("shares on $name", ({ name, skip }) => {
       name: "prod-db",
       from: "acme",
       shareName: "acme-contractor",
+      // The sharing workspace's agent: the one the joiner runs its handshake with and pins.
+      agent: { id: serverA.agentId, label: "db-server", workspaceId: serverA.workspaceId },
+      e2e: { policy: "preferred", publicKey: null },
     });
     await expectAppError(
       (await harness.caller(otherB.token)).services.resolve({ name: "prod-db" }),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { agentLabel, displayName } from "./display-name.js";
+import { e2eKeyFingerprint, e2ePublicKey } from "./e2e.js";
+import { serviceName } from "./services.js";
 
 export const CLIENT_TYPES = ["cli", "sdk", "cursor", "claude-code", "codex", "devin", "github-actions", "other"] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
@@ -47,6 +49,8 @@ export const agentProfileOutput = z.object({
    * provisioned token's own expiry): after it the machine registers again.
    */
   tokenMaxExpiresAt: z.iso.datetime(),
+  /** The static end-to-end key the hub has on record for this agent (agents.setE2eKey); null before one. */
+  e2ePublicKey: z.string().nullable(),
 });
 export type AgentProfile = z.infer<typeof agentProfileOutput>;
 
@@ -134,3 +138,40 @@ export type RevokeAgentInput = z.input<typeof revokeAgentInput>;
 
 export const revokedAgentOutput = z.object({ agentId: z.uuid(), label: z.string(), revokedAt: z.iso.datetime() });
 export type RevokedAgentView = z.infer<typeof revokedAgentOutput>;
+
+/** agents.setE2eKey: the calling agent's static public key (never the private half: the schema has no room for it). */
+export const setE2eKeyInput = z.strictObject({ publicKey: e2ePublicKey("publicKey") });
+export type SetE2eKeyInput = z.infer<typeof setE2eKeyInput>;
+
+export const setE2eKeyOutput = z.object({
+  publicKey: z.string(),
+  fingerprint: e2eKeyFingerprint,
+  /** A different key was registered before and this one replaced it (audited as agent.e2e_key_changed). */
+  isReplaced: z.boolean(),
+});
+export type SetE2eKeyOutput = z.infer<typeof setE2eKeyOutput>;
+
+/**
+ * What an agent saw of a peer's static key: "changed" (the hub offered a key other than the pin,
+ * and the stream was refused), "trusted" (a person accepted the new key with connect trust),
+ * "verified" (a person compared safety numbers with connect verify).
+ */
+export const PEER_KEY_EVENTS = ["changed", "trusted", "verified"] as const;
+export type PeerKeyEvent = (typeof PEER_KEY_EVENTS)[number];
+
+export const reportPeerKeyInput = z
+  .strictObject({
+    event: z.enum(PEER_KEY_EVENTS, { error: "event must be changed, trusted or verified" }),
+    peerAgentId: z.uuid("peerAgentId must be the peer agent's id, as known-agents.json holds it"),
+    service: serviceName.optional(),
+    pinnedKey: e2ePublicKey("pinnedKey"),
+    offeredKey: e2ePublicKey("offeredKey").optional(),
+  })
+  .refine((input) => input.event !== "changed" || input.offeredKey !== undefined, {
+    message: "offeredKey is required for a changed event: send the key the hub offered",
+    path: ["offeredKey"],
+  });
+export type ReportPeerKeyInput = z.infer<typeof reportPeerKeyInput>;
+
+export const reportPeerKeyOutput = z.object({ isRecorded: z.literal(true) });
+export type ReportPeerKeyOutput = z.infer<typeof reportPeerKeyOutput>;

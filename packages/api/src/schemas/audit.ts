@@ -19,6 +19,8 @@ const hubEventTypes: Record<AuditEventType, true> = {
   user: true,
   api_key: true,
   member: true,
+  workspace: true,
+  e2e: true,
 };
 export const HUB_EVENT_TYPES: readonly string[] = Object.keys(hubEventTypes);
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { serviceE2ePolicy } from "./e2e.js";
 
 export const SERVICE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -27,8 +28,14 @@ export const exposeServiceInput = z.object({
     .int("Target port must be a whole number")
     .min(1, "Target port must be between 1 and 65535")
     .max(65535, "Target port must be between 1 and 65535"),
+  /**
+   * `connect expose --e2e`. The agent sends it with every (re-)expose, so what is stored is what
+   * was sent last; left out (an agent from before end-to-end encryption) it is "preferred".
+   */
+  e2e: serviceE2ePolicy.default("preferred"),
 });
-export type ExposeServiceInput = z.infer<typeof exposeServiceInput>;
+export type ExposeServiceInput = z.input<typeof exposeServiceInput>;
+export type ParsedExposeServiceInput = z.infer<typeof exposeServiceInput>;
 
 export const exposedServiceOutput = z.object({
   id: z.uuid(),
@@ -36,6 +43,8 @@ export const exposedServiceOutput = z.object({
   targetHost: z.string(),
   targetPort: z.number().int(),
   agentId: z.uuid(),
+  /** The policy its streams are held to: "required" whenever the workspace's is, else what was asked. */
+  e2ePolicy: serviceE2ePolicy,
 });
 export type ExposedService = z.infer<typeof exposedServiceOutput>;
 
@@ -51,6 +60,8 @@ export const serviceView = z.object({
   targetHost: z.string(),
   targetPort: z.number().int(),
   online: z.boolean(),
+  /** Effective: "required" whenever the workspace's policy is, else what the exposing agent asked for. */
+  e2ePolicy: serviceE2ePolicy,
 });
 export type ServiceView = z.infer<typeof serviceView>;
 
@@ -75,6 +86,8 @@ export const serviceConnectionView = z.object({
   agentLabel: z.string().nullable(),
   shareName: z.string().nullable(),
   bytes: z.number().int(),
+  /** The stream runs a Noise handshake between the two agents: the hub relays only ciphertext. */
+  isEndToEnd: z.boolean(),
 });
 export type ServiceConnectionView = z.infer<typeof serviceConnectionView>;
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { displayName } from "./display-name.js";
+import { serviceE2ePolicy } from "./e2e.js";
 import { serviceLookupName, serviceName } from "./services.js";
 
 export const SHARE_TTL_MIN_SECONDS = 60;
@@ -95,5 +96,16 @@ export const resolvedServiceOutput = z.object({
   /** Absent for the caller's own service; the sharing workspace's slug for a shared one. */
   from: z.string().optional(),
   shareName: z.string().optional(),
+  /**
+   * The agent exposing it (for a shared service, in the sharing workspace): who a reaching agent
+   * runs its handshake with and pins the key of (pins are per peer agent).
+   */
+  agent: z.object({ id: z.uuid(), label: z.string(), workspaceId: z.uuid() }),
+  e2e: z.object({
+    /** Effective, as the hub enforces it at the stream open. */
+    policy: serviceE2ePolicy,
+    /** The exposing agent's registered static key; null when it registered none (an older agent). */
+    publicKey: z.string().nullable(),
+  }),
 });
 export type ResolvedService = z.infer<typeof resolvedServiceOutput>;

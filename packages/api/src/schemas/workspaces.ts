@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { displayName } from "./display-name.js";
+import { workspaceE2ePolicy } from "./e2e.js";
 
 /** What `connect-hub workspace create --name` and the dashboard's "New workspace" take. */
 const workspaceName = displayName({
@@ -36,3 +37,16 @@ export const createUserWorkspaceInput = z.object({
   name: workspaceName,
 });
 export type CreateUserWorkspaceInput = z.input<typeof createUserWorkspaceInput>;
+
+/** The workspace the caller acts in, with its settings (workspaces.get). */
+export const workspaceView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string(),
+  /** "required": every service's streams are end-to-end encrypted, and none can have a public link. */
+  e2ePolicy: workspaceE2ePolicy,
+});
+export type WorkspaceView = z.infer<typeof workspaceView>;
+
+export const setWorkspaceE2ePolicyInput = z.strictObject({ policy: workspaceE2ePolicy });
+export type SetWorkspaceE2ePolicyInput = z.infer<typeof setWorkspaceE2ePolicyInput>;

@@ -13,7 +13,7 @@ export async function getAgentProfile(deps: ApiDeps, principal: AgentPrincipal):
     const workspace = await tx.workspace.findFirst({ where: { id: workspaceId }, select: { id: true, name: true } });
     const agent = await tx.agent.findFirst({
       where: { id: agentId, workspaceId },
-      select: { provisionedAt: true, createdAt: true },
+      select: { provisionedAt: true, createdAt: true, e2ePublicKey: true },
     });
     const ipChanges = await tx.agentIpChange.findMany({
       where: { agentId, workspaceId },
@@ -43,5 +43,6 @@ export async function getAgentProfile(deps: ApiDeps, principal: AgentPrincipal):
       found.agent.createdAt,
       found.agent.provisionedAt === null ? undefined : { tokenExpiresAt: principal.tokenExpiresAt },
     ).toISOString(),
+    e2ePublicKey: found.agent.e2ePublicKey,
   };
 }

@@ -237,13 +237,13 @@ describe.each(testEngines)("audit events on $name", ({ name, skip }) => {
           ...common,
           occurredAt: at(0),
           action: "expose",
-          data: { ...service, target: "127.0.0.1:5432" },
+          data: { ...service, target: "127.0.0.1:5432", e2ePolicy: "preferred" },
         }),
         expect.objectContaining({
           ...common,
           occurredAt: at(2),
           action: "expose",
-          data: { ...service, target: "[::1]:5433", previousTarget: "127.0.0.1:5432" },
+          data: { ...service, target: "[::1]:5433", previousTarget: "127.0.0.1:5432", e2ePolicy: "preferred" },
         }),
         expect.objectContaining({ ...common, occurredAt: at(3), action: "unexpose", data: { ...service, target: "[::1]:5433" } }),
       ]);

@@ -5,7 +5,18 @@ import type { ApiDeps, Principal } from "../../deps.js";
  * What an event is about, for the events the hub itself records. Open-ended in the database:
  * agent runtimes report their own types (file, command, ...) through reportAction.
  */
-export type AuditEventType = "agent" | "token" | "service" | "share" | "link" | "user" | "api_key" | "member";
+export type AuditEventType =
+  | "agent"
+  | "token"
+  | "service"
+  | "share"
+  | "link"
+  | "user"
+  | "api_key"
+  | "member"
+  | "workspace"
+  // What an agent saw of a peer agent's end-to-end key (agents.reportPeerKey).
+  | "e2e";
 
 export type AuditAction =
   | "connect"
@@ -31,6 +42,14 @@ export type AuditAction =
   | "decline_invitation"
   | "role_change"
   | "remove"
+  // End-to-end encryption: an agent registered a new static key; a peer's key differed from the
+  // pin, was accepted (connect trust) or verified by safety number (connect verify); an owner
+  // changed the workspace's policy.
+  | "e2e_key_changed"
+  | "peer_key_changed"
+  | "peer_key_trusted"
+  | "peer_key_verified"
+  | "e2e_policy_changed"
   // What an agent runtime (or its guard) reports it did with an action: audit.reportAction.
   | "allow"
   | "review"

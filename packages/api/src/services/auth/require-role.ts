@@ -1,5 +1,11 @@
 import type { Principal, WorkspaceUserPrincipal } from "../../deps.js";
-import { AppError, OWNER_REQUIRED_FOR_API_KEYS, OWNER_REQUIRED_FOR_MEMBERS, USER_SESSION_REQUIRED } from "../../errors.js";
+import {
+  AppError,
+  OWNER_REQUIRED_FOR_API_KEYS,
+  OWNER_REQUIRED_FOR_MEMBERS,
+  OWNER_REQUIRED_FOR_SETTINGS,
+  USER_SESSION_REQUIRED,
+} from "../../errors.js";
 
 /** A signed-in user of the workspace, whatever their role (an API key or agent is refused). */
 export function requireWorkspaceUser(principal: Principal): WorkspaceUserPrincipal {
@@ -11,6 +17,16 @@ export function requireWorkspaceUser(principal: Principal): WorkspaceUserPrincip
 export function requireMembersOwner(principal: Principal): WorkspaceUserPrincipal {
   const user = requireWorkspaceUser(principal);
   if (user.role !== "owner") throw new AppError("FORBIDDEN", OWNER_REQUIRED_FOR_MEMBERS);
+  return user;
+}
+
+/**
+ * Workspace settings (the end-to-end policy) are a person's decision: an owner signed in. Not an
+ * API key: a leaked key must not be able to switch a workspace's encryption down to "preferred".
+ */
+export function requireSettingsOwner(principal: Principal): WorkspaceUserPrincipal {
+  const user = requireWorkspaceUser(principal);
+  if (user.role !== "owner") throw new AppError("FORBIDDEN", OWNER_REQUIRED_FOR_SETTINGS);
   return user;
 }
 

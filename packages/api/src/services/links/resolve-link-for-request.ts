@@ -1,7 +1,8 @@
 import { findPublicLinkBySlugHash } from "@private-connect/db";
 import { type ApiDeps, currentTime } from "../../deps.js";
+import { effectiveE2ePolicy, readWorkspaceE2ePolicy } from "../e2e/e2e-policy.js";
 import { assertKeyOnRecord, requireSecretHashKey } from "../shares/keyed-hash.js";
-import { PUBLIC_LINK_EXPIRED, PUBLIC_LINK_NOT_FOUND } from "./link-messages.js";
+import { PUBLIC_LINK_E2E_REQUIRED, PUBLIC_LINK_EXPIRED, PUBLIC_LINK_NOT_FOUND } from "./link-messages.js";
 import { hashLinkSlug, isLinkSlug } from "./link-slugs.js";
 
 /** What the hub's link proxy needs of a live link to judge and route one request. */
@@ -24,7 +25,7 @@ export type LinkRequestResolution =
   | { kind: "found"; link: ResolvedLink }
   | {
       kind: "refused";
-      status: 404 | 410;
+      status: 403 | 404 | 410;
       message: string;
       /** The link, when there is one (revoked or expired), so the refusal can be recorded against it. */
       link?: { id: string; workspaceId: string; serviceName: string; slugHint: string };
@@ -32,7 +33,9 @@ export type LinkRequestResolution =
 
 /**
  * Slug -> link and the exposing agent, or a refusal: unknown and revoked are 404 with the same
- * words, expired is 410. The lookup by the slug's keyed hash is the only cross-workspace step (a
+ * words, expired is 410, and a service that now requires end-to-end encryption (exposed again with
+ * --e2e required, or its workspace switched to required after the link was made) is 403: the hub
+ * reads a link's HTTP, so serving it would be the plaintext path around that policy. The lookup by the slug's keyed hash is the only cross-workspace step (a
  * SECURITY DEFINER function); the rest runs under the link's workspace's row-level security.
  */
 export async function resolveLinkForRequest(deps: ApiDeps, slug: string): Promise<LinkRequestResolution> {
@@ -65,17 +68,22 @@ export async function resolveLinkForRequest(deps: ApiDeps, slug: string): Promis
     if (link === null) return null;
     const service = await tx.service.findFirst({
       where: { workspaceId, name: link.serviceName },
-      select: { agentId: true, name: true },
+      select: { agentId: true, name: true, e2ePolicy: true },
     });
-    return { link, service };
+    const e2ePolicy =
+      service === null ? undefined : effectiveE2ePolicy(await readWorkspaceE2ePolicy(tx, workspaceId), service.e2ePolicy);
+    return { link, service, e2ePolicy };
   });
   // Redundant with RLS and the where clause; kept because a wrong answer here leaks a tenant.
   if (row === null || row.link.workspaceId !== workspaceId) return notFound;
-  const { link, service } = row;
+  const { link, service, e2ePolicy } = row;
   const summary = { id: link.id, workspaceId, serviceName: link.serviceName, slugHint: link.slugHint };
   if (link.revokedAt !== null) return { ...notFound, link: summary };
   if (link.expiresAt.getTime() <= currentTime(deps).getTime()) {
     return { kind: "refused", status: 410, message: PUBLIC_LINK_EXPIRED, link: summary };
+  }
+  if (e2ePolicy === "required") {
+    return { kind: "refused", status: 403, message: PUBLIC_LINK_E2E_REQUIRED, link: summary };
   }
   return {
     kind: "found",

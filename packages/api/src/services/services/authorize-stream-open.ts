@@ -1,6 +1,8 @@
 import type { ApiDeps, Principal } from "../../deps.js";
 import { serviceNotFound } from "../../errors.js";
+import type { ServiceE2ePolicy } from "../../schemas/e2e.js";
 import { SERVICE_NAME_PATTERN } from "../../schemas/services.js";
+import { effectiveE2ePolicy, readWorkspaceE2ePolicy } from "../e2e/e2e-policy.js";
 import { findSharedServices, pickSharedService } from "../shares/find-shared-service.js";
 import { recordShareOpen } from "../shares/record-share-open.js";
 
@@ -12,6 +14,21 @@ export interface StreamRoute {
   workspaceId: string;
   /** Set when the stream crosses workspaces through a share: revoking it resets the stream. */
   share?: { id: string; expiresAt: Date };
+  /**
+   * The service's effective end-to-end policy, in its own workspace (for a shared service, the
+   * sharing one's): "required" means the hub refuses an open without a handshake (E2E_REQUIRED)
+   * and never relays plaintext to it; "off" means the exposing agent does not take handshakes.
+   */
+  e2ePolicy: ServiceE2ePolicy;
+}
+
+/** The agent exposing a service, as a reaching agent needs it for its handshake and its pin. */
+export interface StreamExposer {
+  agentId: string;
+  label: string;
+  workspaceId: string;
+  /** Its registered static key; null for an agent that registered none. */
+  e2ePublicKey: string | null;
 }
 
 export interface StreamOpenRequest {
@@ -44,11 +61,12 @@ export async function authorizeStreamOpen(
     agentId: candidate.agentId,
     workspaceId: candidate.ownerWorkspaceId,
     share: { id: candidate.shareId, expiresAt: candidate.expiresAt },
+    e2ePolicy: candidate.e2ePolicy,
   };
 }
 
 type StreamTarget =
-  | { kind: "own"; route: StreamRoute }
+  | { kind: "own"; route: StreamRoute; exposer: StreamExposer }
   | { kind: "shared"; candidate: Awaited<ReturnType<typeof findSharedServices>>[number] };
 
 /**
@@ -65,17 +83,39 @@ export async function resolveStreamTarget(
   if (!SERVICE_NAME_PATTERN.test(request.service)) throw serviceNotFound();
   const { workspaceId } = principal;
   if (request.from === undefined) {
-    const row = await deps.db.withWorkspace(workspaceId, (tx) =>
-      tx.service.findFirst({
+    const found = await deps.db.withWorkspace(workspaceId, async (tx) => {
+      const service = await tx.service.findFirst({
         where: { workspaceId, name: request.service },
-        select: { id: true, name: true, agentId: true, workspaceId: true },
-      }),
-    );
+        select: {
+          id: true,
+          name: true,
+          agentId: true,
+          workspaceId: true,
+          e2ePolicy: true,
+          agent: { select: { label: true, e2ePublicKey: true } },
+        },
+      });
+      // Only for a service found: a miss costs no second query.
+      return service === null ? null : { service, workspacePolicy: await readWorkspaceE2ePolicy(tx, workspaceId) };
+    });
+    const row = found?.service;
     // Redundant with RLS and the where clause; kept because a wrong answer here leaks a tenant.
-    if (row !== null && row.workspaceId === workspaceId) {
+    if (found !== null && row !== undefined && row.workspaceId === workspaceId) {
       return {
         kind: "own",
-        route: { serviceId: row.id, serviceName: row.name, agentId: row.agentId, workspaceId: row.workspaceId },
+        route: {
+          serviceId: row.id,
+          serviceName: row.name,
+          agentId: row.agentId,
+          workspaceId: row.workspaceId,
+          e2ePolicy: effectiveE2ePolicy(found.workspacePolicy, row.e2ePolicy),
+        },
+        exposer: {
+          agentId: row.agentId,
+          label: row.agent.label,
+          workspaceId: row.workspaceId,
+          e2ePublicKey: row.agent.e2ePublicKey,
+        },
       };
     }
   }

@@ -35,13 +35,30 @@ export async function getServiceTraffic(deps: ApiDeps, principal: Principal): Pr
       .sort((a, b) => b.bytes - a.bytes)
       .slice(0, SERVICE_CONNECTIONS_LISTED)
       .map((stream): ServiceConnectionView => {
-        if (stream.clientAgentId === undefined) return { via: "link", agentLabel: null, shareName: null, bytes: stream.bytes };
+        // Only an explicit true: a hub that does not say is relaying plaintext as far as anyone knows.
+        const isEndToEnd = stream.isEndToEnd === true;
+        if (stream.clientAgentId === undefined) {
+          // A public link's request is read by the hub (it applies methods and paths): never end to end.
+          return { via: "link", agentLabel: null, shareName: null, bytes: stream.bytes, isEndToEnd: false };
+        }
         const share = stream.shareId === undefined ? undefined : sharesById.get(stream.shareId);
         if (share !== undefined) {
           const grant = share.grants.find((candidate) => candidate.granteeAgentId === stream.clientAgentId);
-          return { via: "share", agentLabel: grant?.granteeLabel ?? null, shareName: share.name, bytes: stream.bytes };
+          return {
+            via: "share",
+            agentLabel: grant?.granteeLabel ?? null,
+            shareName: share.name,
+            bytes: stream.bytes,
+            isEndToEnd,
+          };
         }
-        return { via: "agent", agentLabel: agentLabels.get(stream.clientAgentId) ?? null, shareName: null, bytes: stream.bytes };
+        return {
+          via: "agent",
+          agentLabel: agentLabels.get(stream.clientAgentId) ?? null,
+          shareName: null,
+          bytes: stream.bytes,
+          isEndToEnd,
+        };
       });
     return {
       name: service.name,

@@ -1,5 +1,7 @@
 import type { ApiDeps } from "../../deps.js";
+import type { WorkspaceE2ePolicy } from "../../schemas/e2e.js";
 import type { ServiceView } from "../../schemas/services.js";
+import { effectiveE2ePolicy } from "../e2e/e2e-policy.js";
 
 /** The columns a workspace member may see of a service; never the whole row. */
 export const serviceViewSelect = {
@@ -8,6 +10,7 @@ export const serviceViewSelect = {
   agentId: true,
   targetHost: true,
   targetPort: true,
+  e2ePolicy: true,
   agent: { select: { label: true } },
 } as const;
 
@@ -17,16 +20,24 @@ interface ServiceViewRow {
   agentId: string;
   targetHost: string;
   targetPort: number;
+  e2ePolicy: string;
   agent: { label: string };
 }
 
-/** Asks presence once for all the rows' agents, however many services each agent exposes. */
-export async function toServiceViews(deps: ApiDeps, rows: ServiceViewRow[]): Promise<ServiceView[]> {
+/**
+ * Asks presence once for all the rows' agents, however many services each agent exposes. The
+ * rows are of one workspace, whose policy (readWorkspaceE2ePolicy) decides their effective one.
+ */
+export async function toServiceViews(
+  deps: ApiDeps,
+  rows: ServiceViewRow[],
+  workspacePolicy: WorkspaceE2ePolicy,
+): Promise<ServiceView[]> {
   const onlineAgents = await deps.presence.findOnlineAgents([...new Set(rows.map((row) => row.agentId))]);
-  return rows.map((row) => toServiceView(row, onlineAgents));
+  return rows.map((row) => toServiceView(row, onlineAgents, workspacePolicy));
 }
 
-function toServiceView(row: ServiceViewRow, onlineAgents: ReadonlySet<string>): ServiceView {
+function toServiceView(row: ServiceViewRow, onlineAgents: ReadonlySet<string>, workspacePolicy: WorkspaceE2ePolicy): ServiceView {
   return {
     id: row.id,
     name: row.name,
@@ -35,5 +46,6 @@ function toServiceView(row: ServiceViewRow, onlineAgents: ReadonlySet<string>): 
     targetHost: row.targetHost,
     targetPort: row.targetPort,
     online: onlineAgents.has(row.agentId),
+    e2ePolicy: effectiveE2ePolicy(workspacePolicy, row.e2ePolicy),
   };
 }

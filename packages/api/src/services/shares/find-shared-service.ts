@@ -1,5 +1,7 @@
 import { type AgentPrincipal, type ApiDeps, currentTime } from "../../deps.js";
 import { AppError, serviceNotFound } from "../../errors.js";
+import type { ServiceE2ePolicy } from "../../schemas/e2e.js";
+import { effectiveE2ePolicy, readWorkspaceE2ePolicy } from "../e2e/e2e-policy.js";
 import { groupJoinedSharesByOwner, liveGrantedShares } from "./joined-share-owners.js";
 
 /** A service of another workspace that one of the agent's joined shares grants it. */
@@ -13,6 +15,11 @@ export interface SharedServiceCandidate {
   serviceName: string;
   /** The exposing agent, in the sharing workspace. */
   agentId: string;
+  /** The exposing agent's label and static key: who a reaching agent runs its handshake with. */
+  agentLabel: string;
+  agentE2ePublicKey: string | null;
+  /** Effective, in the sharing workspace: its policy and the service's, never the joiner's. */
+  e2ePolicy: ServiceE2ePolicy;
   expiresAt: Date;
   rateLimitPerMinute: number | null;
 }
@@ -53,10 +60,19 @@ export async function findSharedServices(
       if (shares.length === 0) return [];
       const target = await tx.service.findFirst({
         where: { workspaceId: ownerWorkspaceId, name: service },
-        select: { id: true, name: true, agentId: true, workspaceId: true },
+        select: {
+          id: true,
+          name: true,
+          agentId: true,
+          workspaceId: true,
+          e2ePolicy: true,
+          agent: { select: { label: true, e2ePublicKey: true } },
+        },
       });
       // Redundant with RLS; kept because a wrong answer here would leak a tenant's service.
       if (target === null || target.workspaceId !== ownerWorkspaceId) return [];
+      // The sharing workspace's policy, read in its own context like the rest.
+      const e2ePolicy = effectiveE2ePolicy(await readWorkspaceE2ePolicy(tx, ownerWorkspaceId), target.e2ePolicy);
       return shares.map((share) => ({
         shareId: share.id,
         shareName: share.name,
@@ -65,6 +81,9 @@ export async function findSharedServices(
         serviceId: target.id,
         serviceName: target.name,
         agentId: target.agentId,
+        agentLabel: target.agent.label,
+        agentE2ePublicKey: target.agent.e2ePublicKey,
+        e2ePolicy,
         expiresAt: share.expiresAt,
         rateLimitPerMinute: share.rateLimitPerMinute,
       }));
