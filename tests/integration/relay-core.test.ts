@@ -474,7 +474,7 @@ describe("growing windows", () => {
     client.ws.send(encodeOpen(streamId, { service }));
     const openOk = () => client.frames.find((f) => f.type === FrameType.OPEN_OK && f.streamId === streamId);
     await expect.poll(openOk, { timeout: 3_000 }).toBeTruthy();
-    return decodeOpenOk(openOk()?.payload ?? Buffer.alloc(0));
+    return decodeOpenOk(openOk()?.payload ?? Buffer.alloc(0)).maxWindow;
   }
 
   const windowsGranted = (client: RawRelayClient, streamId: number) =>

@@ -44,7 +44,15 @@ const serviceTraffic = z.object({
   bytesRelayed: count,
   openStreams: count,
   streams: z
-    .array(z.object({ clientAgentId: z.string().optional(), shareId: z.string().optional(), bytes: count }))
+    .array(
+      z.object({
+        clientAgentId: z.string().optional(),
+        shareId: z.string().optional(),
+        bytes: count,
+        // Absent from hubs of a version before end-to-end streams.
+        isEndToEnd: z.boolean().optional(),
+      }),
+    )
     .max(MAX_STREAMS_LISTED),
 });
 

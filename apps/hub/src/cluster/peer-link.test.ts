@@ -261,7 +261,7 @@ describe("a stream across two hubs over a peer connection", () => {
     agent.inject(FrameType.OPEN_OK);
     await client.until(() => client.has(FrameType.OPEN_OK));
     const openOk = client.frames.find((frame) => frame.type === FrameType.OPEN_OK);
-    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0))).toBe(MAX_STREAM_WINDOW);
+    expect(decodeOpenOk(openOk?.payload ?? Buffer.alloc(0)).maxWindow).toBe(MAX_STREAM_WINDOW);
 
     // Four initial windows each way: only the WINDOWs crossing back let the rest through.
     const upload = randomBytes(MiB);

@@ -5,6 +5,7 @@ import {
   clampStreamWindow,
   decodeControl,
   decodeOpen,
+  E2E_FEATURE,
   encodeControl,
   encodeReset,
   escapeUnprintable,
@@ -289,6 +290,7 @@ export class AgentConnection implements StreamPeer {
         label: this.identity.label,
         tokenExpiresAt: this.identity.tokenExpiresAt.toISOString(),
         hubVersion: HUB_VERSION,
+        features: [E2E_FEATURE],
       }),
     );
     this.host.onReady(this);

@@ -49,7 +49,13 @@ export function createApiAuthority(deps: ApiDeps, log: Logger): RelayAuthority {
           { service: request.service, from: request.from },
           { ip },
         );
-        return { agentId: route.agentId, serviceName: route.serviceName, workspaceId: route.workspaceId, share: route.share };
+        return {
+          agentId: route.agentId,
+          serviceName: route.serviceName,
+          workspaceId: route.workspaceId,
+          share: route.share,
+          e2ePolicy: route.e2ePolicy,
+        };
       } catch (error) {
         // Every refusal the control plane words (not found, expired, limited) reaches the agent as is.
         if (error instanceof AppError) {

@@ -79,7 +79,12 @@ export class OpenStreams {
       const bytes = stream.bytesFromClient + stream.bytesFromServer;
       traffic.bytesRelayed += bytes;
       traffic.openStreams += 1;
-      traffic.streams.push({ clientAgentId: stream.clientAgentId, shareId: stream.share?.id, bytes });
+      traffic.streams.push({
+        clientAgentId: stream.clientAgentId,
+        shareId: stream.share?.id,
+        bytes,
+        isEndToEnd: stream.isEndToEnd,
+      });
     }
     for (const traffic of byService.values())
       traffic.streams = traffic.streams.sort((a, b) => b.bytes - a.bytes).slice(0, listed);

@@ -60,7 +60,14 @@ export interface StreamGrant {
   /** The exposing agent's workspace (the share's owner for a stream through a share). */
   workspaceId: string;
   share?: { id: string; expiresAt: Date } | undefined;
+  /**
+   * The service's end-to-end policy (the workspace's, when that is stricter): under "required" the
+   * hub refuses an open without a handshake, and every public link's. Absent: "preferred".
+   */
+  e2ePolicy?: E2ePolicy | undefined;
 }
+
+export type E2ePolicy = "required" | "preferred" | "off";
 
 /** How an authorization failure reaches the agent: as a stream reset with a code and text. */
 export class OpenRefusal extends Error {

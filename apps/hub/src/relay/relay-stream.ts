@@ -1,4 +1,5 @@
 import {
+  decodeAgentOpenOk,
   decodeOpenOk,
   decodeReset,
   decodeWindow,
@@ -6,6 +7,7 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   INITIAL_STREAM_WINDOW,
+  ProtocolError,
   rewriteStreamId,
   SendCredit,
 } from "@private-connect/protocol";
@@ -59,6 +61,13 @@ export class RelayStream {
   clientAgentId: string | undefined;
   /** The exposing agent, once routed to one connected to this hub (not for a stream sent on to a peer hub). */
   servingAgentId: string | undefined;
+  /** Whether the reaching agent's OPEN carried an end-to-end handshake. */
+  carriesHandshake = false;
+  /**
+   * Whether the exposing agent answered that handshake: the DATA is then records only the two
+   * agents can read. Shown in the dashboard; the relay treats both kinds alike.
+   */
+  isEndToEnd = false;
 
   /** The most credit the client end accepts: its connection's, or what a peer hub's OPEN said for it. */
   private readonly clientMaxWindow: number;
@@ -122,12 +131,27 @@ export class RelayStream {
       case FrameType.OPEN_OK: {
         if (fromClient) return false;
         // A peer hub's OPEN_OK states the limit it agreed with the exposing agent, which may be
-        // lower than ours: both hubs and both agents then keep the same books. An agent's states none.
-        const agreed = this.server?.peer.isHub ? decodeOpenOk(payloadOf(message, offset, payloadLength)) : undefined;
-        if (agreed !== undefined && agreed < this.windowLimit) this.setWindowLimit(agreed);
+        // lower than ours: both hubs and both agents then keep the same books. An agent's states
+        // none. Either may carry the exposing agent's end-to-end handshake answer, passed on unread.
+        const payload = payloadOf(message, offset, payloadLength);
+        let handshake: Buffer | undefined;
+        if (this.server?.peer.isHub) {
+          const agreed = decodeOpenOk(payload);
+          if (agreed.maxWindow !== undefined && agreed.maxWindow < this.windowLimit) this.setWindowLimit(agreed.maxWindow);
+          handshake = agreed.handshake;
+        } else {
+          handshake = decodeAgentOpenOk(payload);
+        }
+        // An answer to a handshake nobody sent is the exposing agent breaking the protocol.
+        if (handshake !== undefined) {
+          if (!this.carriesHandshake) {
+            throw new ProtocolError("OPEN_OK carries a handshake answer on a stream opened without a handshake");
+          }
+          this.isEndToEnd = true;
+        }
         // Our own OPEN_OK instead of the agent's: it tells the client how far it may grow
         // the window of its downloads.
-        this.client.peer.sendFrame(encodeOpenOk(this.client.id, this.windowLimit));
+        this.client.peer.sendFrame(encodeOpenOk(this.client.id, this.windowLimit, handshake));
         return true;
       }
       case FrameType.RST:

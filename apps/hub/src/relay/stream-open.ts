@@ -39,7 +39,7 @@ export interface StreamOpenDeps {
 
 /** Who asked for the stream: what it is told on a refusal, and what the next hub is told of it. */
 type Opener =
-  | { kind: "agent"; connection: AgentConnection; streamId: number }
+  | { kind: "agent"; connection: AgentConnection; streamId: number; request: OpenRequest }
   | { kind: "link"; label: string }
   | { kind: "peer"; connection: HubConnection; streamId: number; request: PeerOpenRequest };
 
@@ -152,7 +152,7 @@ export class StreamOpens {
     }
     // The agent went away, or the stream was reset, while the control plane answered.
     if (!client.settleOpen(streamId) || !stream.isOpen) return;
-    const refusal = await this.route(stream, grant, { kind: "agent", connection: client, streamId });
+    const refusal = await this.route(stream, grant, { kind: "agent", connection: client, streamId, request });
     if (refusal !== undefined) {
       this.refuse(stream, refusal);
       return;
@@ -177,6 +177,9 @@ export class StreamOpens {
     if (this.deps.revoked.has(grant.agentId)) {
       return new OpenRefusal(ResetCode.REVOKED, `Service ${serviceName} is offline: its agent was revoked`);
     }
+    const e2e = checkEndToEnd(grant, opener);
+    if (e2e instanceof OpenRefusal) return e2e;
+    stream.carriesHandshake = e2e.handshake !== undefined;
     const local = this.deps.agents.find(grant.agentId);
     if (local !== undefined) {
       if (opener.kind === "peer" && local.identity.workspaceId !== grant.workspaceId) {
@@ -190,7 +193,14 @@ export class StreamOpens {
       stream.servingAgentId = grant.agentId;
       const id = local.allocateStreamId();
       local.attach(id, stream, "server");
-      stream.openOn({ peer: local, id }, (maxWindow) => encodeOpen(id, { service: serviceName, maxWindow }));
+      stream.openOn({ peer: local, id }, (maxWindow) =>
+        encodeOpen(id, {
+          service: serviceName,
+          maxWindow,
+          ...(e2e.reacher === undefined ? {} : { peer: e2e.reacher }),
+          ...(e2e.handshake === undefined ? {} : { e2e: { handshake: e2e.handshake } }),
+        }),
+      );
       return undefined;
     }
     const { cluster } = this.deps;
@@ -226,9 +236,7 @@ export class StreamOpens {
     const id = hub.allocateStreamId();
     hub.attach(id, stream, "server");
     const client: PeerOpenRequest["client"] =
-      opener.kind === "agent"
-        ? { kind: "agent", agentId: opener.connection.identity.agentId, label: opener.connection.label }
-        : { kind: "link", label: opener.label };
+      opener.kind === "agent" ? { kind: "agent", ...reacherOf(opener.connection) } : { kind: "link", label: opener.label };
     stream.openOn({ peer: hub, id }, (maxWindow) =>
       encodePeerOpen(id, {
         agentId: grant.agentId,
@@ -236,6 +244,7 @@ export class StreamOpens {
         workspaceId: grant.workspaceId,
         maxWindow,
         share: grant.share && { id: grant.share.id, expiresAt: grant.share.expiresAt.toISOString() },
+        ...(e2e.handshake === undefined ? {} : { e2e: { handshake: e2e.handshake } }),
         client,
       }),
     );
@@ -245,5 +254,61 @@ export class StreamOpens {
   private refuse(stream: RelayStream, refusal: OpenRefusal): void {
     this.deps.metrics.countRefusedOpen(refusal.code);
     stream.reset(refusal.code, refusal.message);
+  }
+}
+
+const E2E_REQUIRED_MESSAGE = "This service requires end-to-end encryption: update the agent";
+
+function reacherOf(connection: AgentConnection): { agentId: string; workspaceId: string; label: string } {
+  return { agentId: connection.identity.agentId, workspaceId: connection.identity.workspaceId, label: connection.label };
+}
+
+/** The reaching agent as the exposing agent is told of it, and the handshake it sent, if any. */
+interface EndToEndOpen {
+  reacher: { agentId: string; workspaceId: string; label: string } | undefined;
+  handshake: string | undefined;
+}
+
+/**
+ * The hub's part in end-to-end encryption: it cannot read or check a handshake, only refuse what
+ * policy forbids (a plaintext open of a service that requires encryption, any public link's open
+ * of one) and one made for another agent than the one serving the service now. The exposing
+ * agent enforces the same policy itself, so a hub that skipped this check would gain nothing.
+ */
+function checkEndToEnd(grant: StreamGrant, opener: Opener): EndToEndOpen | OpenRefusal {
+  const isRequired = grant.e2ePolicy === "required";
+  switch (opener.kind) {
+    case "link":
+      if (isRequired) {
+        return new OpenRefusal(
+          ResetCode.E2E_REQUIRED,
+          `Service ${grant.serviceName} requires end-to-end encryption, so the hub cannot serve it through a public link`,
+        );
+      }
+      return { reacher: undefined, handshake: undefined };
+    case "agent": {
+      const reacher = reacherOf(opener.connection);
+      const e2e = opener.request.e2e;
+      if (e2e === undefined) {
+        return isRequired ? new OpenRefusal(ResetCode.E2E_REQUIRED, E2E_REQUIRED_MESSAGE) : { reacher, handshake: undefined };
+      }
+      if (e2e.to !== grant.agentId) {
+        return new OpenRefusal(
+          ResetCode.E2E_PEER_CHANGED,
+          `Service ${grant.serviceName} is served by another agent than the one this connection was encrypted for`,
+        );
+      }
+      return { reacher, handshake: e2e.handshake };
+    }
+    case "peer": {
+      const { client, e2e } = opener.request;
+      // The opening hub already applied the policy; an older one sends no workspace id.
+      const reacher =
+        client.kind === "agent" && client.workspaceId !== undefined
+          ? { agentId: client.agentId, workspaceId: client.workspaceId, label: client.label }
+          : undefined;
+      if (e2e === undefined && isRequired) return new OpenRefusal(ResetCode.E2E_REQUIRED, E2E_REQUIRED_MESSAGE);
+      return { reacher, handshake: e2e?.handshake };
+    }
   }
 }
