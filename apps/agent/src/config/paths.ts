@@ -12,6 +12,10 @@ export interface ConfigPaths {
   log: string;
   /** Why the agent last stopped on its own (the hub refused it): what `connect status` reports. */
   lastStop: string;
+  /** This agent's long-term end-to-end key pair (owner-only). */
+  e2eKey: string;
+  /** The end-to-end keys of other agents this one pinned, and which were verified. */
+  knownAgents: string;
 }
 
 /**
@@ -33,5 +37,7 @@ export function getConfigPaths(dir: string): ConfigPaths {
     pid: join(dir, "agent.pid"),
     log: join(dir, "agent.log"),
     lastStop: join(dir, "last-stop.json"),
+    e2eKey: join(dir, "e2e-key.json"),
+    knownAgents: join(dir, "known-agents.json"),
   };
 }

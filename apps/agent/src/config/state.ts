@@ -3,10 +3,16 @@ import { readJsonFile, writeJsonFileAtomic } from "./json-file.js";
 
 const portSchema = z.number().int().min(1).max(65535);
 
+/** Whether a service's streams must, may or must not be end-to-end encrypted between the agents. */
+export const e2ePolicySchema = z.enum(["required", "preferred", "off"]);
+export type E2ePolicy = z.infer<typeof e2ePolicySchema>;
+
 export const exposureSchema = z.object({
   name: z.string().min(1),
   host: z.string().min(1),
   port: portSchema,
+  /** Absent in files from before end-to-end encryption: "preferred". */
+  e2e: e2ePolicySchema.optional(),
 });
 
 export const reachRecordSchema = z.object({
