@@ -33,7 +33,14 @@ export class FakeTunnel implements TunnelLike {
   }
 
   async waitConnected(): Promise<WelcomeInfo> {
-    return { agentId: "agent-1", workspaceId: "ws-1", label: "server", tokenExpiresAt: "", protocolVersion: 1 };
+    return {
+      agentId: "agent-1",
+      workspaceId: "ws-1",
+      label: "server",
+      tokenExpiresAt: "",
+      protocolVersion: 1,
+      relaysEndToEnd: true,
+    };
   }
 
   openStream(socket: Socket): void {

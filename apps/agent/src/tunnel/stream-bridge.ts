@@ -10,15 +10,19 @@ import {
   INITIAL_STREAM_WINDOW,
   MAX_FRAME_PAYLOAD,
   ReceiveWindow,
+  ResetCode,
   type ResetInfo,
   SendCredit,
 } from "@private-connect/protocol";
+import type { StreamCiphers } from "./stream-cipher.js";
 
 /** Where a bridge puts its frames: the agent's one hub connection. */
 export interface FrameSink {
   send(frame: Buffer): void;
-  /** A DATA frame; the sink copies `payload` into its outgoing batch. */
-  sendData(streamId: number, payload: Uint8Array): void;
+  /** A DATA frame; the sink copies `payload` (then `trailer`, when given) into its outgoing batch. */
+  sendData(streamId: number, payload: Uint8Array, trailer?: Uint8Array): void;
+  /** An end-to-end stream failed a record or was cut short: the stream is reset; this is for telling a person. */
+  onEndToEndFailure?(streamId: number, reason: string): void;
 }
 
 /**
@@ -26,6 +30,12 @@ export interface FrameSink {
  * other. Credit-based flow control in both directions: we read the socket only while the
  * far side has granted credit, and we grant credit back only for bytes the local socket
  * has accepted, so a stalled reader anywhere stalls its writer instead of filling memory.
+ *
+ * An end-to-end stream seals every DATA payload as one record and opens every one it receives;
+ * credit counts the bytes on the wire (plaintext plus tag), as the hub counts them. Until its
+ * handshake completes, a reaching end holds the first bytes its client sent and reads no more.
+ * Before FIN it sends an empty record, the authenticated end of data: a FIN without one (which
+ * the hub could forge) resets the stream instead of ending it short.
  */
 export class StreamBridge {
   private readonly credit = new SendCredit();
@@ -46,6 +56,12 @@ export class StreamBridge {
   private hasSignalledBlocked = false;
   /** Other streams share this agent's hub connection: the window stays at its initial size. */
   private isSharingConnection = false;
+  /** Set once the end-to-end handshake completes; undefined for a plaintext stream. */
+  private ciphers: StreamCiphers | undefined;
+  /** An end-to-end stream whose handshake is still on its way: nothing is sent yet. */
+  private isAwaitingHandshake = false;
+  private hasSentEndOfData = false;
+  private hasReceivedEndOfData = false;
   private isReadEnded = false;
   private hasSentFin = false;
   private hasReceivedFin = false;
@@ -114,6 +130,23 @@ export class StreamBridge {
     this.applyWindowLimit();
   }
 
+  /** Holds the client's bytes until startEncrypting: this stream will be end-to-end encrypted. */
+  awaitHandshake(): void {
+    this.isAwaitingHandshake = true;
+  }
+
+  /** The handshake completed: send what the client sent meanwhile, sealed, and read on. */
+  startEncrypting(ciphers: StreamCiphers): void {
+    if (this.isClosed) return;
+    this.ciphers = ciphers;
+    this.isAwaitingHandshake = false;
+    this.sendQueued();
+  }
+
+  get isEndToEnd(): boolean {
+    return this.ciphers !== undefined;
+  }
+
   private applyWindowLimit(): void {
     const limit = this.hubWindowLimit;
     if (limit === undefined) return;
@@ -129,7 +162,10 @@ export class StreamBridge {
       this.grant(this.window.senderBlocked(this.isCorked ? this.wasIdleAtCork : !this.isAwaitingDrain));
     }
     if (payload.length === 0) return;
-    const isBelowMark = this.socket.write(payload);
+    const plaintext = this.ciphers === undefined ? payload : this.openRecord(payload);
+    if (plaintext === undefined || plaintext.length === 0) return;
+    // Credit is returned for the bytes on the wire, as the sender and the hub counted them.
+    const isBelowMark = this.socket.write(plaintext);
     if (isBelowMark && !this.isAwaitingDrain) {
       this.grant(this.window.release(payload.length));
     } else {
@@ -138,11 +174,39 @@ export class StreamBridge {
     }
   }
 
+  /** One received record's plaintext; undefined once the stream is aborted for a bad record. */
+  private openRecord(record: Buffer): Buffer | undefined {
+    if (this.ciphers === undefined) return record;
+    if (this.hasReceivedEndOfData) {
+      this.failEndToEnd("End-to-end encryption: data after the end of data");
+      return undefined;
+    }
+    let plaintext: Buffer;
+    try {
+      plaintext = this.ciphers.receive.open(record);
+    } catch {
+      this.failEndToEnd("End-to-end encryption: a record failed to authenticate (altered or replayed on the way)");
+      return undefined;
+    }
+    if (plaintext.length === 0) {
+      this.hasReceivedEndOfData = true;
+      // Its credit comes back at once: there is nothing for the socket to drain.
+      this.grant(this.window.release(record.length));
+    }
+    return plaintext;
+  }
+
   /** WINDOW from the far side: more bytes we may send. */
   receiveWindow(increment: number): void {
     if (this.isClosed) return;
     this.credit.grant(increment);
     this.hasSignalledBlocked = false;
+    this.sendQueued();
+  }
+
+  /** Sends what waited for credit (or for the handshake), then reads the socket on if all went. */
+  private sendQueued(): void {
+    if (this.isAwaitingHandshake) return;
     const queued = this.unsent;
     this.unsent = [];
     for (const chunk of queued) this.sendData(chunk);
@@ -155,6 +219,13 @@ export class StreamBridge {
   /** FIN from the far side: it sends no more; pass the half-close on to the socket. */
   receiveFin(): void {
     if (this.isClosed || this.hasReceivedFin) return;
+    if (this.ciphers !== undefined && !this.hasReceivedEndOfData) {
+      this.abort(
+        "End-to-end encryption: the stream ended without its sealed end of data (cut short on the way)",
+        ResetCode.E2E_FAILED,
+      );
+      return;
+    }
     this.hasReceivedFin = true;
     this.socket.end();
     this.maybeFinish();
@@ -166,6 +237,11 @@ export class StreamBridge {
     this.close();
     // A TCP reset tells the local client plainly that the connection did not survive.
     if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  private failEndToEnd(reason: string): void {
+    this.abort(reason, ResetCode.E2E_FAILED);
+    this.sink.onEndToEndFailure?.(this.id, reason);
   }
 
   /** Aborts from our side: tell the far side, then drop the socket. */
@@ -182,13 +258,17 @@ export class StreamBridge {
 
   private sendData(chunk: Buffer): void {
     if (this.isClosed) return;
-    if (this.unsent.length > 0) {
+    if (this.unsent.length > 0 || this.isAwaitingHandshake) {
       this.unsent.push(chunk);
+      // Before the handshake completes, what one read brought is all this stream holds.
+      if (this.isAwaitingHandshake) this.socket.pause();
       return;
     }
+    const overhead = this.ciphers === undefined ? 0 : this.ciphers.send.overhead;
+    const largest = this.ciphers === undefined ? MAX_FRAME_PAYLOAD : this.ciphers.send.maxPlaintext;
     let offset = 0;
     while (offset < chunk.length) {
-      const size = Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes);
+      const size = Math.max(0, Math.min(chunk.length - offset, largest, this.credit.bytes - overhead));
       if (size === 0) {
         this.unsent.push(chunk.subarray(offset));
         this.socket.pause();
@@ -198,10 +278,28 @@ export class StreamBridge {
         }
         return;
       }
-      this.credit.consume(size);
-      this.sink.sendData(this.id, chunk.subarray(offset, offset + size));
+      this.credit.consume(size + overhead);
+      const piece = chunk.subarray(offset, offset + size);
+      if (this.ciphers === undefined) {
+        this.sink.sendData(this.id, piece);
+      } else {
+        const { body, tag } = this.ciphers.send.seal(piece);
+        this.sink.sendData(this.id, body, tag);
+      }
       offset += size;
     }
+  }
+
+  /** The sealed end of data, once there is credit for it; true when it has been sent. */
+  private sendEndOfData(): boolean {
+    const ciphers = this.ciphers;
+    if (ciphers === undefined || this.hasSentEndOfData) return true;
+    if (this.credit.bytes < ciphers.send.overhead) return false;
+    this.credit.consume(ciphers.send.overhead);
+    const { body, tag } = ciphers.send.seal(Buffer.alloc(0));
+    this.sink.sendData(this.id, body, tag);
+    this.hasSentEndOfData = true;
+    return true;
   }
 
   private onSocketDrain(): void {
@@ -217,7 +315,8 @@ export class StreamBridge {
   }
 
   private maybeSendFin(): void {
-    if (this.isClosed || this.hasSentFin || !this.isReadEnded || this.unsent.length > 0) return;
+    if (this.isClosed || this.hasSentFin || !this.isReadEnded || this.unsent.length > 0 || this.isAwaitingHandshake) return;
+    if (!this.sendEndOfData()) return;
     this.hasSentFin = true;
     this.sink.send(encodeFrame(FrameType.FIN, this.id));
     this.maybeFinish();

@@ -9,8 +9,9 @@ import {
   decodeOpenOk,
   decodeReset,
   decodeWindow,
+  E2E_FEATURE,
+  encodeAgentOpenOk,
   encodeControl,
-  encodeFrame,
   encodeOpen,
   encodeReset,
   FrameType,
@@ -21,6 +22,7 @@ import {
   MAX_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
   type NoticeMessage,
+  type OpenRequest,
   PROTOCOL_VERSIONS,
   ProtocolError,
   ResetCode,
@@ -30,6 +32,7 @@ import { AGENT_VERSION } from "../version.js";
 import { Backoff } from "./backoff.js";
 import { readRelayRefusal } from "./relay-refusal.js";
 import { type FrameSink, StreamBridge } from "./stream-bridge.js";
+import type { StreamCiphers } from "./stream-cipher.js";
 
 export type TunnelState = "connecting" | "connected" | "disconnected" | "closed";
 
@@ -41,7 +44,27 @@ export interface WelcomeInfo {
   protocolVersion: number;
   /** The hub's version, from its welcome; older hubs do not send it. */
   hubVersion?: string;
+  /** Whether the hub carries end-to-end handshakes (older hubs drop them). */
+  relaysEndToEnd: boolean;
 }
+
+/**
+ * The reaching side of an end-to-end stream: the first handshake message (it goes with the
+ * OPEN), and how to finish the handshake with the exposing agent's answer (from OPEN_OK).
+ * `finish` throws when the answer does not complete the handshake.
+ */
+export interface InitiatorHandshake {
+  /** The exposing agent the handshake is for; the hub refuses it if another one serves the service now. */
+  to: string;
+  firstMessage: Buffer;
+  finish(answer: Buffer): StreamCiphers;
+}
+
+/** How the exposing agent answers an OPEN: serve it in plaintext, end-to-end, or refuse it. */
+export type OpenAdmission =
+  | { kind: "plaintext" }
+  | { kind: "e2e"; answer: Buffer; ciphers: StreamCiphers }
+  | { kind: "refuse"; code: number; reason: string };
 
 export interface TunnelTarget {
   host: string;
@@ -78,6 +101,14 @@ export interface TunnelOptions {
    * person who runs this agent, who is the one able to fix it.
    */
   onTargetFailure?(event: { service: string; host: string; port: number; code: string }): void;
+  /**
+   * Decides, before anything is dialed, whether an OPEN for a service this agent exposes is served
+   * in plaintext or end to end (answering its handshake), or refused (a policy or a pin says no).
+   * Without it, plaintext OPENs are served and end-to-end ones refused.
+   */
+  admitOpen?(request: OpenRequest): OpenAdmission;
+  /** An end-to-end stream this agent reached failed its handshake or a record: for telling a person. */
+  onEndToEndFailure?(event: { service: string; from?: string; reason: string }): void;
   backoff?: Backoff;
 }
 
@@ -136,7 +167,12 @@ export class TunnelClient {
   private ws: WebSocket | undefined;
   private currentState: TunnelState = "disconnected";
   /** Streams this agent opened (odd ids), for saying which service a reset concerned. */
-  private readonly openedStreams = new Map<number, { service: string; from?: string; wasOpened: boolean }>();
+  private readonly openedStreams = new Map<
+    number,
+    { service: string; from?: string; wasOpened: boolean; handshake?: InitiatorHandshake | undefined }
+  >();
+  /** Streams the hub opened to services this agent exposes (even ids): which service each is. */
+  private readonly servedServices = new Map<number, string>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
   /** Bridges given DATA by the message being read; uncorked once it is done. */
@@ -162,8 +198,17 @@ export class TunnelClient {
   private writer: FrameWriter | undefined;
   private readonly sink: FrameSink = {
     send: (frame) => this.send(frame),
-    sendData: (streamId, payload) => {
-      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload);
+    sendData: (streamId, payload, trailer) => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload, trailer);
+    },
+    onEndToEndFailure: (streamId, reason) => {
+      const opened = this.openedStreams.get(streamId);
+      const service = opened?.service ?? this.servedServices.get(streamId) ?? "";
+      this.options.onEndToEndFailure?.({
+        service,
+        ...(opened?.from === undefined ? {} : { from: opened.from }),
+        reason: `${service === "" ? "" : `${service}: `}${reason}`,
+      });
     },
   };
 
@@ -234,23 +279,24 @@ export class TunnelClient {
    * Relays one accepted local connection to `request.service`. Bytes the client sends
    * right away travel with the OPEN (up to the initial window), so protocols whose client
    * speaks first work. Without a hub connection the socket is reset at once rather than
-   * left hanging.
+   * left hanging. With `handshake` the stream is end-to-end encrypted: its first message goes
+   * with the OPEN, and the client's bytes wait (one read's worth) until the answer comes back.
    */
-  openStream(socket: Socket, request: { service: string; from?: string }): void {
+  openStream(socket: Socket, request: { service: string; from?: string }, handshake?: InitiatorHandshake): void {
     if (this.currentState !== "connected") {
       socket.on("error", () => {});
       socket.resetAndDestroy();
       return;
     }
     const id = this.allocateStreamId();
-    this.send(encodeOpen(id, request));
-    this.addBridge(id, socket);
-    this.openedStreams.set(
-      id,
-      request.from === undefined
-        ? { service: request.service, wasOpened: false }
-        : { service: request.service, from: request.from, wasOpened: false },
-    );
+    const open: OpenRequest =
+      handshake === undefined
+        ? request
+        : { ...request, e2e: { to: handshake.to, handshake: handshake.firstMessage.toString("base64url") } };
+    this.send(encodeOpen(id, open));
+    const bridge = this.addBridge(id, socket);
+    if (handshake !== undefined) bridge.awaitHandshake();
+    this.openedStreams.set(id, { ...request, wasOpened: false, handshake });
   }
 
   async close(): Promise<void> {
@@ -280,6 +326,7 @@ export class TunnelClient {
       if (this.streams.get(closed.id) === closed) {
         this.streams.delete(closed.id);
         this.openedStreams.delete(closed.id);
+        this.servedServices.delete(closed.id);
         // The one stream left has the connection to itself again.
         if (this.streams.size === 1) for (const alone of this.streams.values()) alone.setSharingConnection(false);
       }
@@ -377,8 +424,7 @@ export class TunnelClient {
     }
     if (this.currentState !== "connected") throw new ProtocolError("stream frame before welcome");
     if (type === FrameType.OPEN) {
-      const request = decodeOpen(payload);
-      this.serveOpen(streamId, request.service, request.maxWindow);
+      this.serveOpen(streamId, decodeOpen(payload));
       return;
     }
     const bridge = this.streams.get(streamId);
@@ -404,9 +450,13 @@ export class TunnelClient {
       }
       case FrameType.OPEN_OK: {
         const opened = this.openedStreams.get(streamId);
-        if (opened) opened.wasOpened = true;
+        // Only the streams this agent opened get one; any other is a stale race, like other frames.
+        if (!opened) break;
+        opened.wasOpened = true;
+        const { maxWindow, handshake: answer } = decodeOpenOk(payload);
         // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
-        bridge.setHubWindowLimit(decodeOpenOk(payload));
+        bridge.setHubWindowLimit(maxWindow);
+        this.finishHandshake(bridge, opened, answer);
         break;
       }
     }
@@ -423,6 +473,7 @@ export class TunnelClient {
           tokenExpiresAt: message.tokenExpiresAt,
           protocolVersion: message.version,
           ...(message.hubVersion === undefined ? {} : { hubVersion: message.hubVersion }),
+          relaysEndToEnd: message.features?.includes(E2E_FEATURE) ?? false,
         };
         this.lastError = undefined;
         this.setState("connected");
@@ -448,12 +499,53 @@ export class TunnelClient {
     }
   }
 
+  /** The answer in OPEN_OK completes (or fails) the handshake of an end-to-end stream. */
+  private finishHandshake(
+    bridge: StreamBridge,
+    opened: { service: string; from?: string; handshake?: InitiatorHandshake | undefined },
+    answer: Buffer | undefined,
+  ): void {
+    const { handshake } = opened;
+    if (handshake === undefined) {
+      if (answer !== undefined) throw new ProtocolError("OPEN_OK carries a handshake answer for a plaintext stream");
+      return;
+    }
+    opened.handshake = undefined;
+    let ciphers: StreamCiphers | undefined;
+    let failure = "the hub passed on no answer from the exposing agent";
+    if (answer !== undefined) {
+      try {
+        ciphers = handshake.finish(answer);
+      } catch {
+        failure = "the answer did not come from the holder of the exposing agent's key";
+      }
+    }
+    if (ciphers !== undefined) {
+      // Outside the try: a failure to send the held bytes is not the peer's fault.
+      bridge.startEncrypting(ciphers);
+      return;
+    }
+    const reason = `End-to-end handshake for ${opened.service} failed: ${failure}`;
+    bridge.abort(reason, ResetCode.E2E_FAILED);
+    this.options.onEndToEndFailure?.({
+      service: opened.service,
+      ...(opened.from === undefined ? {} : { from: opened.from }),
+      reason,
+    });
+  }
+
   /** The hub asks us to connect one stream to a service we expose. */
-  private serveOpen(streamId: number, service: string, maxWindow: number | undefined): void {
+  private serveOpen(streamId: number, request: OpenRequest): void {
     if (streamId % 2 !== 0 || this.streams.has(streamId)) throw new ProtocolError("invalid stream id in OPEN");
+    const { service } = request;
     const target = this.options.resolveTarget(service);
     if (!target) {
       this.send(encodeReset(streamId, ResetCode.SERVICE_NOT_FOUND, `Service ${service} is not exposed by this agent`));
+      return;
+    }
+    const admission = this.admit(request);
+    if (admission.kind === "refuse") {
+      this.send(encodeReset(streamId, admission.code, admission.reason));
       return;
     }
     const socket = connectTcp({ host: target.host, port: target.port, allowHalfOpen: true });
@@ -464,9 +556,18 @@ export class TunnelClient {
         this.options.onTargetFailure?.({ service, host: target.host, port: target.port, code: error.code ?? error.message });
       }
     });
-    socket.once("connect", () => this.send(encodeFrame(FrameType.OPEN_OK, streamId)));
+    const answer = admission.kind === "e2e" ? admission.answer : undefined;
+    socket.once("connect", () => this.send(encodeAgentOpenOk(streamId, answer)));
     const bridge = this.addBridge(streamId, socket);
-    bridge.setHubWindowLimit(maxWindow);
+    this.servedServices.set(streamId, service);
+    bridge.setHubWindowLimit(request.maxWindow);
+    if (admission.kind === "e2e") bridge.startEncrypting(admission.ciphers);
+  }
+
+  private admit(request: OpenRequest): OpenAdmission {
+    if (this.options.admitOpen !== undefined) return this.options.admitOpen(request);
+    if (request.e2e === undefined) return { kind: "plaintext" };
+    return { kind: "refuse", code: ResetCode.E2E_FAILED, reason: "This agent has no end-to-end key" };
   }
 
   private send(frame: Buffer): void {
@@ -506,6 +607,7 @@ export class TunnelClient {
     for (const bridge of this.streams.values()) bridge.receiveReset();
     this.streams.clear();
     this.openedStreams.clear();
+    this.servedServices.clear();
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
     const errorCode = this.lastErrorCode;

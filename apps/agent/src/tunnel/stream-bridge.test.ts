@@ -1,0 +1,70 @@
+import { once } from "node:events";
+import { connect as connectTcp, createServer, type Socket } from "node:net";
+import { MAX_FRAME_PAYLOAD } from "@private-connect/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { generateKeyPair } from "../e2e/noise/index.js";
+import { MAX_NOISE_MESSAGE_LENGTH } from "../e2e/noise/limits.js";
+import { answerStreamHandshake, beginStreamHandshake, type StreamParties } from "../e2e/stream-handshake.js";
+import { type FrameSink, StreamBridge } from "./stream-bridge.js";
+
+const parties: StreamParties = {
+  reacher: { agentId: "agent-laptop", workspaceId: "ws-a" },
+  exposer: { agentId: "agent-server", workspaceId: "ws-a" },
+  service: "prod-db",
+};
+
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+});
+
+/** A connected pair on loopback: the bridge's socket and the client writing into it. */
+async function socketPair(): Promise<{ bridged: Socket; client: Socket }> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  const accepted = once(server, "connection") as Promise<[Socket]>;
+  const client = connectTcp(address.port, "127.0.0.1");
+  const [bridged] = await accepted;
+  server.close();
+  sockets.push(bridged, client);
+  return { bridged, client };
+}
+
+describe("StreamBridge, end to end", () => {
+  it("splits one large read into records Noise accepts, and holds early data until the handshake completes", async () => {
+    const reacherKey = generateKeyPair();
+    const exposerKey = generateKeyPair();
+    const begun = beginStreamHandshake({ local: reacherKey, peerPublicKey: exposerKey.publicKey, parties });
+    const answered = answerStreamHandshake({ local: exposerKey, firstMessage: begun.firstMessage, parties });
+
+    const records: Buffer[] = [];
+    const sink: FrameSink = {
+      send: () => {},
+      sendData: (_id, payload, trailer) => records.push(Buffer.concat([payload, trailer ?? Buffer.alloc(0)])),
+    };
+    const { bridged, client } = await socketPair();
+    const bridge = new StreamBridge(1, bridged, sink, () => {});
+    bridge.awaitHandshake();
+
+    // More than one DATA frame's worth in a single write: a read of 64 KiB or more is likely.
+    const sent = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < sent.length; i++) sent[i] = (i * 7) & 0xff;
+    client.write(sent);
+    await once(bridged, "data").catch(() => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(records).toEqual([]);
+
+    bridge.startEncrypting(begun.finish(answered.answer));
+    await expect.poll(() => records.reduce((sum, r) => sum + r.length - 16, 0), { timeout: 3_000 }).toBe(sent.length);
+
+    for (const record of records) {
+      expect(record.length).toBeLessThanOrEqual(MAX_FRAME_PAYLOAD);
+      expect(record.length).toBeLessThanOrEqual(MAX_NOISE_MESSAGE_LENGTH);
+    }
+    const received = Buffer.concat(records.map((record) => answered.ciphers.receive.open(record)));
+    expect(received.equals(sent)).toBe(true);
+  });
+});

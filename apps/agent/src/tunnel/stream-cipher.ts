@@ -1,0 +1,26 @@
+/**
+ * What a stream bridge needs of end-to-end encryption: one sealing and one opening direction,
+ * one record per DATA frame. The bridge does not know the handshake or the keys; apps/agent/src/e2e
+ * makes these from a completed Noise handshake.
+ */
+export interface RecordSealer {
+  /** Bytes a record adds to its plaintext (the AEAD tag). */
+  readonly overhead: number;
+  /** The most plaintext one record may carry (Noise caps a whole message at 65535 bytes). */
+  readonly maxPlaintext: number;
+  /**
+   * Seals the next record. The body and tag are written back to back as one DATA payload, so
+   * they are never joined into a third buffer. An empty plaintext seals the end-of-data record.
+   */
+  seal(plaintext: Uint8Array): { body: Buffer; tag: Buffer };
+}
+
+export interface RecordOpener {
+  /** Opens the next record (a whole DATA payload): the plaintext, or throws if it was altered, replayed or reordered. */
+  open(record: Buffer): Buffer;
+}
+
+export interface StreamCiphers {
+  send: RecordSealer;
+  receive: RecordOpener;
+}
