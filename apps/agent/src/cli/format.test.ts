@@ -77,4 +77,44 @@ describe("formatStatus", () => {
       "Lifetime",
     );
   });
+
+  it("says per exposure and per reach whether the last stream was end-to-end encrypted, and whether the peer key is verified", () => {
+    const text = formatStatus({
+      ...status,
+      e2ePublicKey: "pcpk_WqUzrCEv7oViZ_Sb8qmq5enRZtFVosA28jAUGY-TUkU",
+      exposures: [
+        {
+          name: "prod-db",
+          host: "localhost",
+          port: 5432,
+          e2e: "required",
+          security: { isEndToEnd: true, peer: { agentId: "agent-2", label: "laptop", isVerified: true } },
+        },
+        { name: "cache", host: "localhost", port: 6379, e2e: "off" },
+      ],
+      reaches: [
+        {
+          service: "api",
+          host: "127.0.0.1",
+          port: 3000,
+          security: { isEndToEnd: true, peer: { agentId: "agent-3", label: "server", isVerified: false } },
+        },
+        {
+          service: "legacy",
+          host: "127.0.0.1",
+          port: 3001,
+          security: { isEndToEnd: false, peer: { agentId: "agent-4", label: "old-box", isVerified: false } },
+        },
+      ],
+    });
+    expect(text).toContain("E2E key    pcpk_WqUzrCEv7oViZ_Sb8qmq5enRZtFVosA28jAUGY-TUkU");
+    expect(text).toContain(
+      "  prod-db -> localhost:5432, e2e required, last stream end-to-end encrypted from laptop (key verified)",
+    );
+    expect(text).toContain("  cache -> localhost:6379, e2e off\n");
+    expect(text).toContain(
+      "  api on 127.0.0.1:3000, last stream end-to-end encrypted to server (key not verified: connect verify agent-3)",
+    );
+    expect(text).toContain("  legacy on 127.0.0.1:3001, last stream in plaintext to old-box");
+  });
 });

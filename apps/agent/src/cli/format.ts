@@ -19,17 +19,19 @@ export function formatStatus(status: AgentProcessStatus, now = new Date()): stri
     }
     if (status.token.warning !== undefined) lines.push(`Warning    ${status.token.warning}`);
   }
+  if (status.e2ePublicKey !== undefined) lines.push(`E2E key    ${status.e2ePublicKey} (connect verify AGENT compares it)`);
   lines.push(status.exposures.length === 0 ? "Exposures  none" : "Exposures");
   for (const exposure of status.exposures) {
+    const policy = `, e2e ${exposure.e2e ?? "preferred"}`;
     lines.push(
-      `  ${exposure.name} -> ${formatHostPort(exposure.host, exposure.port)}${formatLastFailure(exposure.lastFailure, now)}`,
+      `  ${exposure.name} -> ${formatHostPort(exposure.host, exposure.port)}${policy}${formatStreamSecurity(exposure.security, "from")}${formatLastFailure(exposure.lastFailure, now)}`,
     );
   }
   lines.push(status.reaches.length === 0 ? "Reaches    none" : "Reaches");
   for (const reach of status.reaches) {
     const from = reach.from === undefined ? "" : ` from ${reach.from}`;
     lines.push(
-      `  ${reach.service}${from} on ${formatHostPort(reach.host, reach.port)}${formatLastFailure(reach.lastFailure, now)}`,
+      `  ${reach.service}${from} on ${formatHostPort(reach.host, reach.port)}${formatStreamSecurity(reach.security, "to")}${formatLastFailure(reach.lastFailure, now)}`,
     );
   }
   const ipChanges = status.ipChanges ?? [];
@@ -45,6 +47,20 @@ export function formatStatus(status: AgentProcessStatus, now = new Date()): stri
   // Labels, workspace names, the hub's errors and notices are someone else's text: each line is
   // one line of visible characters, whatever they contain (see escapeUnprintable).
   return lines.map(escapeUnprintable).join("\n");
+}
+
+/**
+ * ", last stream end-to-end encrypted to db-server (key verified)", or "... in plaintext": how the
+ * newest stream of a reach or an exposure went; nothing before the first one.
+ */
+function formatStreamSecurity(
+  security: { isEndToEnd: boolean; peer?: { agentId: string; label: string; isVerified: boolean } | undefined } | undefined,
+  direction: "to" | "from",
+): string {
+  if (security?.peer === undefined) return "";
+  if (!security.isEndToEnd) return `, last stream in plaintext ${direction} ${security.peer.label}`;
+  const key = security.peer.isVerified ? "key verified" : `key not verified: connect verify ${security.peer.agentId}`;
+  return `, last stream end-to-end encrypted ${direction} ${security.peer.label} (${key})`;
 }
 
 /** ", last failure 14:02:11: reason" (with the date when it was not today); nothing without one. */

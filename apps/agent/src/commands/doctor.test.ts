@@ -12,6 +12,7 @@ import type { DoctorCheck } from "../doctor/check.js";
 import { captureOutput } from "../test-support/capture-output.js";
 import { type FakeHubCall, type FakeHubServer, startFakeHubServer } from "../test-support/fake-hub-server.js";
 import { FakeTunnel } from "../test-support/fake-tunnel.js";
+import { resolvedService } from "../test-support/resolved-service.js";
 import Doctor from "./doctor.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -44,7 +45,8 @@ function answerHub(call: FakeHubCall) {
     const input = call.input as { name: string; targetHost: string; targetPort: number };
     return { data: { id: "00000000-0000-4000-8000-000000000103", ...input, agentId: AGENT_ID } };
   }
-  if (call.procedure === "services.resolve") return { data: { name: (call.input as { name: string }).name } };
+  if (call.procedure === "services.resolve") return { data: resolvedService((call.input as { name: string }).name) };
+  if (call.procedure === "agents.setE2eKey") return { data: { isRecorded: true } };
   return undefined;
 }
 

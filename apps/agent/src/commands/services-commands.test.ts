@@ -11,6 +11,7 @@ import { captureOutput } from "../test-support/capture-output.js";
 import type { FakeHubAnswer, FakeHubCall, FakeHubServer } from "../test-support/fake-hub-server.js";
 import { FakeTunnel } from "../test-support/fake-tunnel.js";
 import { openRegisteredAgent, type RegisteredAgent } from "../test-support/registered-agent.js";
+import { resolvedService } from "../test-support/resolved-service.js";
 import Reach from "./reach.js";
 import Services, { formatServices } from "./services.js";
 import Status from "./status.js";
@@ -63,7 +64,7 @@ function listings(call: FakeHubCall): FakeHubAnswer | undefined {
     const { name, from } = call.input as { name: string; from?: string };
     const known = from === undefined ? ["cache", "prod-db", "billing"] : ["billing", "prod-db"];
     if (!known.includes(name)) return { error: { code: "NOT_FOUND", httpStatus: 404, message: "Service not found" } };
-    return { data: from === undefined ? { name } : { name, from, shareName: "contract" } };
+    return { data: resolvedService(name, from === undefined ? {} : { from }) };
   }
   return undefined;
 }
@@ -257,6 +258,7 @@ describe("with a running agent", () => {
         name: "cache",
         host: "localhost",
         port: 1,
+        e2e: "preferred",
         lastFailure: {
           at: expect.any(String),
           reason: "target refused (ECONNREFUSED localhost:1): is the service running there?",
@@ -272,7 +274,7 @@ describe("with a running agent", () => {
       `  prod-db on 127.0.0.1:${reach.port}, last failure ${time}: refused: Service prod-db is offline: its agent is not connected to the hub\n`,
     );
     expect(printed.stdout).toMatch(
-      /\n {2}cache -> localhost:1, last failure \d\d:\d\d:\d\d: target refused \(ECONNREFUSED localhost:1\): is the service running there\?\n/,
+      /\n {2}cache -> localhost:1, e2e preferred, last failure \d\d:\d\d:\d\d: target refused \(ECONNREFUSED localhost:1\): is the service running there\?\n/,
     );
 
     // A reach stopped and started again, or an exposure replaced, starts with a clean record.

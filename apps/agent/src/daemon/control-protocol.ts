@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Exposure } from "../config/state.js";
+import { type Exposure, e2ePolicySchema } from "../config/state.js";
 import type { ConnectErrorCode } from "../errors.js";
-import type { ReachInfo, TunnelState } from "../sdk/agent.js";
+import type { ExposureInfo, ReachInfo, TunnelState } from "../sdk/agent.js";
 import type { FailureRecord } from "./last-failures.js";
 
 // The control socket speaks newline-delimited JSON: one request object per line,
@@ -19,6 +19,7 @@ export const controlParamSchemas = {
     name: serviceNameSchema,
     host: z.string().trim().min(1),
     port: z.number().int().min(1).max(65535),
+    e2e: e2ePolicySchema.optional(),
   }),
   unexpose: z.object({ name: serviceNameSchema }),
   reach: z.object({
@@ -67,7 +68,7 @@ export interface IpChangeRecord {
 }
 
 /** An exposure as `connect status` shows it: with the last failure to connect to its target. */
-export type ExposureStatus = Exposure & { lastFailure?: FailureRecord };
+export type ExposureStatus = ExposureInfo & { lastFailure?: FailureRecord };
 
 /** A reach as `connect status` shows it: with the last stream the hub refused or cut, and why. */
 export type ReachStatus = ReachInfo & { lastFailure?: FailureRecord };
@@ -91,6 +92,8 @@ export interface AgentProcessStatus {
   exposures: ExposureStatus[];
   reaches: ReachStatus[];
   activeStreams: number;
+  /** This agent's end-to-end public key (pcpk_...): what other agents pin; absent without one. */
+  e2ePublicKey?: string;
   /** The last notices from the hub, oldest first. */
   notices: HubNoticeRecord[];
   /** Recent IP changes of this agent's token, newest first (from the hub). */

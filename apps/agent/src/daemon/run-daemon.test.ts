@@ -21,7 +21,13 @@ const identity: AgentIdentity = {
 
 const fakeHub = {
   services: {
-    resolve: { query: async ({ name }: { name: string }) => ({ name }) },
+    resolve: {
+      query: async ({ name }: { name: string }) => ({
+        name,
+        agent: { id: "agent-1", label: "server", workspaceId: "ws-1" },
+        e2e: { policy: "preferred", publicKey: null },
+      }),
+    },
     expose: {
       mutate: async (input: { name: string; targetHost: string; targetPort: number }) => ({
         id: "s",
@@ -33,6 +39,7 @@ const fakeHub = {
     },
     unexpose: { mutate: async () => ({ removed: true }) },
   },
+  agents: { setE2eKey: { mutate: async () => ({ isRecorded: true }) } },
 } as unknown as HubClient;
 
 let dir: string;
@@ -108,15 +115,20 @@ describe("runDaemon", () => {
       configDir: dir,
       agent: { id: "agent-1", label: "server", workspace: { name: "acme" } },
       hub: { url: "http://127.0.0.1:3001", state: "connected" },
-      exposures: [{ name: "prod-db", host: "localhost", port: 5432 }],
+      exposures: [{ name: "prod-db", host: "localhost", port: 5432, e2e: "preferred" }],
       reaches: [{ service: "cache", host: "127.0.0.1", port: reach.port }],
       activeStreams: 0,
     });
     expect(JSON.parse(await readFile(paths.state, "utf8"))).toEqual({
-      exposures: [{ name: "prod-db", host: "localhost", port: 5432 }],
+      exposures: [{ name: "prod-db", host: "localhost", port: 5432, e2e: "preferred" }],
       reaches: [{ service: "cache", host: "127.0.0.1", port: reach.port }],
     });
     expect((await readFile(paths.pid, "utf8")).trim()).toBe(String(process.pid));
+    // The end-to-end key was made on this first start, owner-only, and status names its public half.
+    const keyFile = JSON.parse(await readFile(paths.e2eKey, "utf8"));
+    expect((await stat(paths.e2eKey)).mode & 0o777).toBe(0o600);
+    expect(status.e2ePublicKey).toBe(keyFile.publicKey);
+    expect(keyFile.publicKey).toMatch(/^pcpk_[A-Za-z0-9_-]{43}$/);
 
     expect(await client.request("shutdown", {})).toEqual({ ok: true });
     expect(await done).toEqual({ exitCode: 0 });
@@ -135,7 +147,7 @@ describe("runDaemon", () => {
 
     const second = await startDaemon();
     const status = await client.request("status", {});
-    expect(status.exposures).toEqual([{ name: "prod-db", host: "localhost", port: 5432 }]);
+    expect(status.exposures).toEqual([{ name: "prod-db", host: "localhost", port: 5432, e2e: "preferred" }]);
     expect(status.reaches).toEqual([{ service: "cache", host: "127.0.0.1", port: reach.port }]);
     expect(await isPortFree(reach.port)).toBe(false);
     expect(tunnels.at(-1)?.options.resolveTarget("prod-db")).toEqual({ host: "localhost", port: 5432 });

@@ -3,6 +3,9 @@ import { describeTokenExpiry } from "../cli/token-expiry.js";
 import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import type { ConfigPaths } from "../config/paths.js";
 import { type ReachRecord, readState, writeState } from "../config/state.js";
+import { PinCache } from "../e2e/pin-cache.js";
+import { reportPeerKeyChange } from "../e2e/report-peer-key.js";
+import { loadOrCreateStaticKey } from "../e2e/static-key.js";
 import { ConnectError, describeError } from "../errors.js";
 import { Agent, type AgentOptions, type TunnelState } from "../sdk/agent.js";
 import { TunnelFatalError } from "../tunnel/tunnel-client.js";
@@ -136,10 +139,31 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   // A fresh start: whatever stopped the previous run is no longer the news.
   await clearLastStop(paths.lastStop);
 
+  // Made on the first start and kept: other agents pin its public half.
+  const staticKey = await loadOrCreateStaticKey(paths.e2eKey);
+  const pins = await PinCache.open(paths.knownAgents, {
+    onChanged: (change) => {
+      log(
+        `Refused a stream${change.service === undefined ? "" : ` of ${change.service}`}: the end-to-end key of agent ${change.peer.label} (${change.peer.agentId}) changed since it was pinned; if that is expected, run connect trust ${change.peer.agentId}`,
+      );
+      void reportPeerKeyChange(agent.hub, identity.hubUrl, change).catch((error: unknown) =>
+        log(`Could not report the changed key to the hub's audit log: ${describeError(error)}`),
+      );
+    },
+  });
+
   const agent = new Agent({
     hubUrl: identity.hubUrl,
     token: identity.token,
     exposures: saved.exposures,
+    e2e: { staticKey, pins },
+    onEndToEndFailure: (event) => {
+      if (event.service !== "" && agent.status().reaches.some((reach) => isSameReach(reach, event))) {
+        reachFailures.record(getReachFailureKey(event), event.reason, now());
+      }
+      if (!isLogDue(`e2e\u0000${event.from ?? ""}\u0000${event.service}`)) return;
+      log(event.reason);
+    },
     isInsecureAllowed: options.isInsecureAllowed,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.createTunnel === undefined ? {} : { createTunnel: options.createTunnel }),
@@ -221,6 +245,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       exposures: status.exposures.map((exposure) => withLastFailure(exposure, exposureFailures.get(exposure.name))),
       reaches: status.reaches.map((reach) => withLastFailure(reach, reachFailures.get(getReachFailureKey(reach)))),
       activeStreams: status.activeStreams,
+      ...(status.e2ePublicKey === undefined ? {} : { e2ePublicKey: status.e2ePublicKey }),
       notices: notices.map((notice) => ({ ...notice })),
       ipChanges: ipChanges.map((change) => ({ ...change })),
     };

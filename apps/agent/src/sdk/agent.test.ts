@@ -1,20 +1,24 @@
 import { connect as connectTcp, createServer, type Server, type Socket } from "node:net";
+import { encodeE2ePublicKey, ResetCode } from "@private-connect/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { generateKeyPair } from "../e2e/noise/index.js";
 import { ConnectError } from "../errors.js";
+import { MemoryKeyBook } from "../test-support/memory-key-book.js";
 import type { TunnelOptions, TunnelState, WelcomeInfo } from "../tunnel/tunnel-client.js";
-import { Agent, type TunnelLike } from "./agent.js";
+import { Agent, type AgentOptions, type TunnelLike } from "./agent.js";
 import type { HubClient } from "./hub-client.js";
 
 /** Stands in for the relay client: records streams and lets the test drive the connection state. */
 class FakeTunnel implements TunnelLike {
   readonly opened: { service: string; from?: string }[] = [];
   currentState: TunnelState = "disconnected";
+  welcomeInfo: WelcomeInfo | undefined;
   constructor(readonly options: TunnelOptions) {}
   get state(): TunnelState {
     return this.currentState;
   }
   get welcome(): WelcomeInfo | undefined {
-    return undefined;
+    return this.welcomeInfo;
   }
   start(): void {
     this.setState("connected");
@@ -40,23 +44,37 @@ class FakeTunnel implements TunnelLike {
 
 interface FakeHub {
   client: HubClient;
-  exposeCalls: { name: string; targetHost: string; targetPort: number }[];
+  exposeCalls: { name: string; targetHost: string; targetPort: number; e2e?: string }[];
 }
 
-function createFakeHub(knownServices: string[]): FakeHub {
+/** `workspacePolicy`: what the hub answers as an exposure's effective policy (the workspace's setting may raise it). */
+function createFakeHub(knownServices: string[], workspacePolicy = "preferred"): FakeHub {
   const exposeCalls: FakeHub["exposeCalls"] = [];
   const client = {
     services: {
       resolve: {
         query: async ({ name }: { name: string }) => {
           if (!knownServices.includes(name)) throw new ConnectError("SERVICE_NOT_FOUND", "Service not found");
-          return { name };
+          return {
+            name,
+            agent: { id: "a1", label: "server", workspaceId: "w1" },
+            e2e: { policy: "preferred", publicKey: null },
+          };
         },
       },
       expose: {
-        mutate: async (input: { name: string; targetHost: string; targetPort: number }) => {
+        mutate: async (input: { name: string; targetHost: string; targetPort: number; e2e?: string }) => {
           exposeCalls.push(input);
-          return { id: "s1", name: input.name, targetHost: input.targetHost, targetPort: input.targetPort, agentId: "a1" };
+          const own = input.e2e ?? "preferred";
+          const e2ePolicy = workspacePolicy === "required" && own !== "off" ? "required" : own;
+          return {
+            id: "s1",
+            name: input.name,
+            targetHost: input.targetHost,
+            targetPort: input.targetPort,
+            agentId: "a1",
+            e2ePolicy,
+          };
         },
       },
       unexpose: { mutate: async () => ({ removed: true }) },
@@ -70,13 +88,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function createAgent(knownServices: string[] = ["prod-db"]) {
-  const hub = createFakeHub(knownServices);
+function createAgent(
+  knownServices: string[] = ["prod-db"],
+  options: { workspacePolicy?: string; e2e?: AgentOptions["e2e"] } = {},
+) {
+  const hub = createFakeHub(knownServices, options.workspacePolicy);
   let tunnel: FakeTunnel | undefined;
   const agent = new Agent({
     hubUrl: "http://127.0.0.1:3001",
     token: "t".repeat(64),
     hubClient: hub.client,
+    ...(options.e2e === undefined ? {} : { e2e: options.e2e }),
     createTunnel: (options) => {
       tunnel = new FakeTunnel(options);
       return tunnel;
@@ -172,12 +194,43 @@ describe("Agent.expose", () => {
     tunnel.setState("connected");
     await new Promise((resolve) => setImmediate(resolve));
     expect(hub.exposeCalls).toEqual([
-      { name: "prod-db", targetHost: "localhost", targetPort: 5432 },
-      { name: "prod-db", targetHost: "localhost", targetPort: 5432 },
-      { name: "prod-db", targetHost: "localhost", targetPort: 5432 },
+      { name: "prod-db", targetHost: "localhost", targetPort: 5432, e2e: "preferred" },
+      { name: "prod-db", targetHost: "localhost", targetPort: 5432, e2e: "preferred" },
+      { name: "prod-db", targetHost: "localhost", targetPort: 5432, e2e: "preferred" },
     ]);
 
     expect(await agent.unexpose("prod-db")).toBe(true);
     expect(tunnel.options.resolveTarget("prod-db")).toBeUndefined();
+  });
+});
+
+describe("Agent, exposing side of end-to-end streams", () => {
+  it("holds a service to its workspace's required policy, stricter than its own preferred, after the hub said so", async () => {
+    const key = generateKeyPair();
+    const { agent, tunnel } = createAgent(["prod-db"], {
+      workspacePolicy: "required",
+      e2e: { staticKey: { ...key, publicKeyText: encodeE2ePublicKey(key.publicKey) }, pins: new MemoryKeyBook() },
+    });
+    tunnel.welcomeInfo = {
+      agentId: "a1",
+      workspaceId: "w1",
+      label: "server",
+      tokenExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      protocolVersion: 3,
+      relaysEndToEnd: true,
+    };
+    await agent.expose({ name: "prod-db", host: "localhost", port: 5432 });
+    const plaintextOpen = { service: "prod-db", peer: { agentId: "a2", label: "laptop", workspaceId: "w1" } };
+    const admission = tunnel.options.admitOpen?.(plaintextOpen);
+    expect(admission).toMatchObject({ kind: "refuse", code: ResetCode.E2E_REQUIRED });
+
+    // The same exposure in a workspace that only prefers encryption takes a first plaintext stream.
+    const other = createAgent(["prod-db"], {
+      workspacePolicy: "preferred",
+      e2e: { staticKey: { ...key, publicKeyText: encodeE2ePublicKey(key.publicKey) }, pins: new MemoryKeyBook() },
+    });
+    other.tunnel.welcomeInfo = tunnel.welcomeInfo;
+    await other.agent.expose({ name: "prod-db", host: "localhost", port: 5432 });
+    expect(other.tunnel.options.admitOpen?.(plaintextOpen)).toEqual({ kind: "plaintext" });
   });
 });

@@ -1,11 +1,22 @@
 import type { Socket } from "node:net";
-import { ResetCode } from "@private-connect/protocol";
+import { type OpenRequest, ResetCode } from "@private-connect/protocol";
 import { normalizeHubUrl } from "../config/hub-url.js";
 import type { AgentIdentity } from "../config/identity.js";
-import type { Exposure } from "../config/state.js";
+import type { E2ePolicy, Exposure } from "../config/state.js";
+import { type AdmittedStream, admitOpen } from "../e2e/open-admission.js";
+import type { PeerKeyBook } from "../e2e/peer-key-book.js";
+import type { ResolvedPeer } from "../e2e/reach-decision.js";
+import { ReachOpener, type ReachRequest, type ReachSecurity } from "../e2e/reach-opener.js";
+import type { StaticKeyPair } from "../e2e/stream-handshake.js";
 import { readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
-import { TunnelClient, type TunnelOptions, type TunnelState, type WelcomeInfo } from "../tunnel/tunnel-client.js";
+import {
+  type OpenAdmission,
+  TunnelClient,
+  type TunnelOptions,
+  type TunnelState,
+  type WelcomeInfo,
+} from "../tunnel/tunnel-client.js";
 import { type ReportActionInput, type ReportActionResult, reportActionWith } from "./audit.js";
 import { type IssuedToken, type RotatedToken, rotateAgentToken } from "./credentials.js";
 import { callHub, createHubClient, type HubClient } from "./hub-client.js";
@@ -46,6 +57,14 @@ export interface AgentOptions {
   onTargetFailure?: TunnelOptions["onTargetFailure"];
   /** Re-announcing an exposure after a (re)connect failed; the exposure stays served locally. */
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
+  /**
+   * End-to-end encryption between agents: this agent's long-term key (its public half is
+   * registered with the hub on every connect) and its pins of other agents' keys. Without it
+   * every stream is plaintext and end-to-end opens of this agent's services are refused.
+   */
+  e2e?: { staticKey: StaticKeyPair & { publicKeyText: string }; pins: PeerKeyBook };
+  /** An end-to-end stream this agent reached failed its handshake or a record, or was refused before it was sent. */
+  onEndToEndFailure?(event: { service: string; from?: string; reason: string }): void;
   /** Overrides for tests and embedders. */
   hubClient?: HubClient;
   /** The control-plane client for another token (a rotation's new one); defaults to createHubClient. */
@@ -69,6 +88,8 @@ export interface ExposeOptions {
   name: string;
   host: string;
   port: number;
+  /** Whether its streams must be end-to-end encrypted ("required"), may be ("preferred", the default) or are not ("off"). */
+  e2e?: E2ePolicy;
 }
 
 export interface ReachOptions {
@@ -90,15 +111,24 @@ export interface ReachInfo {
   from?: string;
   host: string;
   port: number;
+  /** How its last stream went: end to end or not, with whom, verified or not; absent before the first. */
+  security?: ReachSecurity;
+}
+
+/** An exposure, and how the last stream to it went. */
+export interface ExposureInfo extends Exposure {
+  security?: Omit<AdmittedStream, "service">;
 }
 
 export interface AgentStatus {
   hubUrl: string;
   state: TunnelState;
   welcome: WelcomeInfo | undefined;
-  exposures: Exposure[];
+  exposures: ExposureInfo[];
   reaches: ReachInfo[];
   activeStreams: number;
+  /** This agent's end-to-end public key (pcpk_...), when it has one. */
+  e2ePublicKey?: string;
 }
 
 const DEFAULT_REACH_HOST = "127.0.0.1";
@@ -130,8 +160,17 @@ export class Agent {
   readonly #tunnel: TunnelLike;
   readonly #options: AgentOptions;
   readonly #exposures = new Map<string, Exposure>();
+  /**
+   * Each exposure's effective policy as the hub last answered its expose (the workspace's setting
+   * can make it stricter than the agent's own): the agent holds streams to it too, so a hub that
+   * later turns hostile cannot open plaintext to a service its workspace requires encrypted.
+   */
+  readonly #announcedPolicies = new Map<string, E2ePolicy>();
   readonly #reaches = new Map<string, { info: ReachInfo; listener: ReachListener }>();
   readonly #pendingReaches = new Set<string>();
+  readonly #reachOpener: ReachOpener;
+  /** How the last stream to each exposure went (by service name). */
+  readonly #admitted = new Map<string, AdmittedStream>();
   #token: string;
   #isStarted = false;
   #isStopped = false;
@@ -169,16 +208,29 @@ export class Agent {
         return exposure === undefined ? undefined : { host: exposure.host, port: exposure.port };
       },
       onStateChange: (state, detail) => {
-        if (state === "connected") void this.#announceExposures();
+        if (state === "connected") void this.#registerKeyAndAnnounce();
         options.onStateChange?.(state, detail);
       },
+      ...(options.e2e === undefined ? {} : { admitOpen: (request) => this.#admitOpen(request) }),
+      onEndToEndFailure: (event) => options.onEndToEndFailure?.(event),
       onFatal: (error) => options.onFatal?.(error),
       ...(options.onNotice === undefined ? {} : { onNotice: options.onNotice }),
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-      ...(options.onStreamReset === undefined ? {} : { onStreamReset: options.onStreamReset }),
+      onStreamReset: (event) => {
+        // Refused before it opened: the service may have moved, or its agent's key changed.
+        if (!event.wasOpened) this.#reachOpener.forget(event);
+        options.onStreamReset?.(event);
+      },
       ...(options.onTargetFailure === undefined ? {} : { onTargetFailure: options.onTargetFailure }),
     };
     this.#tunnel = options.createTunnel?.(tunnelOptions) ?? new TunnelClient(tunnelOptions);
+    this.#reachOpener = new ReachOpener({
+      e2e: options.e2e,
+      welcome: () => this.#tunnel.welcome,
+      resolve: (request) => this.#resolvePeer(request),
+      openStream: (socket, request, handshake) => this.#tunnel.openStream(socket, request, handshake),
+      onRefused: (request, refusal) => options.onStreamReset?.({ ...request, ...refusal, wasOpened: false }),
+    });
   }
 
   /** Connects to the hub and keeps reconnecting until `stop()`. */
@@ -225,11 +277,13 @@ export class Agent {
 
   /** Announces `name` to the workspace and relays its streams to host:port on this machine. */
   async expose(options: ExposeOptions): Promise<Exposure> {
+    const e2e = options.e2e ?? "preferred";
     const service = await callHub(this.hubUrl, () =>
-      this.hub.services.expose.mutate({ name: options.name, targetHost: options.host, targetPort: options.port }),
+      this.hub.services.expose.mutate({ name: options.name, targetHost: options.host, targetPort: options.port, e2e }),
     );
-    const exposure: Exposure = { name: service.name, host: options.host, port: options.port };
+    const exposure: Exposure = { name: service.name, host: options.host, port: options.port, e2e };
     this.#exposures.set(exposure.name, exposure);
+    this.#rememberAnnouncedPolicy(service.name, service.e2ePolicy);
     return { ...exposure };
   }
 
@@ -237,6 +291,7 @@ export class Agent {
   async unexpose(name: string): Promise<boolean> {
     const { removed } = await callHub(this.hubUrl, () => this.hub.services.unexpose.mutate({ name }));
     const hadLocally = this.#exposures.delete(name);
+    this.#announcedPolicies.delete(name);
     return removed || hadLocally;
   }
 
@@ -267,12 +322,8 @@ export class Agent {
       // Fails early, with the answer a stream open would get, on a name this agent cannot reach
       // (its own workspace's service, or one a joined share grants). The hub still decides
       // again at every stream open: a share revoked later refuses the streams, not the port.
-      if (options.canSkipLookup !== true) {
-        await callHub(this.hubUrl, () =>
-          this.hub.services.resolve.query(from === undefined ? { name: service } : { name: service, from }),
-        );
-      }
-      const request = from === undefined ? { service } : { service, from };
+      const request: ReachRequest = from === undefined ? { service } : { service, from };
+      if (options.canSkipLookup !== true) this.#reachOpener.remember(request, await this.#resolvePeer(request));
       const listener = await listenForReach({
         host,
         port: options.port ?? 0,
@@ -286,7 +337,7 @@ export class Agent {
               wasOpened: false,
             });
           }
-          this.#tunnel.openStream(socket, request);
+          this.#reachOpener.open(socket, request);
         },
       });
       const info: ReachInfo =
@@ -324,10 +375,72 @@ export class Agent {
       hubUrl: this.hubUrl,
       state: this.#tunnel.state,
       welcome: this.#tunnel.welcome,
-      exposures: [...this.#exposures.values()].map((exposure) => ({ ...exposure })),
-      reaches: [...this.#reaches.values()].map(({ info }) => ({ ...info })),
+      exposures: [...this.#exposures.values()].map((exposure): ExposureInfo => {
+        const admitted = this.#admitted.get(exposure.name);
+        if (admitted === undefined) return { ...exposure };
+        const { service: _service, ...security } = admitted;
+        return { ...exposure, security };
+      }),
+      reaches: [...this.#reaches.values()].map(({ info }) => {
+        const security = this.#reachOpener.securityOf(info);
+        return security === undefined ? { ...info } : { ...info, security: { ...security } };
+      }),
       activeStreams: this.#tunnel.activeStreams(),
+      ...(this.#options.e2e === undefined ? {} : { e2ePublicKey: this.#options.e2e.staticKey.publicKeyText }),
     };
+  }
+
+  /** Who exposes the service a reach goes to, its policy and key, as the hub says (the pins decide what to believe). */
+  async #resolvePeer(request: ReachRequest): Promise<ResolvedPeer> {
+    const resolved = await callHub(this.hubUrl, () =>
+      this.hub.services.resolve.query(
+        request.from === undefined ? { name: request.service } : { name: request.service, from: request.from },
+      ),
+    );
+    return {
+      agentId: resolved.agent.id,
+      label: resolved.agent.label,
+      workspaceId: resolved.agent.workspaceId,
+      policy: resolved.e2e.policy,
+      publicKey: resolved.e2e.publicKey,
+    };
+  }
+
+  /** The exposing side of an OPEN: this agent's own policy for the service decides, with its pins. */
+  #admitOpen(request: OpenRequest): OpenAdmission {
+    const e2e = this.#options.e2e;
+    const welcome = this.#tunnel.welcome;
+    if (e2e === undefined || welcome === undefined) {
+      return { kind: "refuse", code: ResetCode.UNAVAILABLE, reason: "The exposing agent is not ready for streams" };
+    }
+    return admitOpen({
+      request,
+      policy: stricterPolicy(
+        this.#exposures.get(request.service)?.e2e ?? "preferred",
+        this.#announcedPolicies.get(request.service) ?? "off",
+      ),
+      self: { agentId: welcome.agentId, workspaceId: welcome.workspaceId },
+      staticKey: e2e.staticKey,
+      pins: e2e.pins,
+      onAdmitted: (stream) => this.#admitted.set(stream.service, stream),
+    });
+  }
+
+  /** After each connect: the hub learns this agent's public key first, then its exposures. */
+  async #registerKeyAndAnnounce(): Promise<void> {
+    const e2e = this.#options.e2e;
+    if (e2e !== undefined) {
+      try {
+        await callHub(this.hubUrl, () => this.hub.agents.setE2eKey.mutate({ publicKey: e2e.staticKey.publicKeyText }));
+      } catch (error) {
+        const failure = error instanceof ConnectError ? error : new ConnectError("HUB_REJECTED", describeError(error));
+        this.#options.onEndToEndFailure?.({
+          service: "",
+          reason: `Registering this agent's end-to-end key failed: ${failure.message}`,
+        });
+      }
+    }
+    await this.#announceExposures();
   }
 
   /** Releases every reach port and closes the relay connection (open streams are reset). */
@@ -340,18 +453,34 @@ export class Agent {
     await this.#tunnel.close();
   }
 
+  #rememberAnnouncedPolicy(name: string, policy: string): void {
+    if (policy === "required" || policy === "preferred" || policy === "off") this.#announcedPolicies.set(name, policy);
+  }
+
   async #announceExposures(): Promise<void> {
     // The hub rebuilds who serves what from reconnecting agents, so every exposure is announced
     // again after each connect, not only the first.
     for (const exposure of [...this.#exposures.values()]) {
       try {
-        await callHub(this.hubUrl, () =>
-          this.hub.services.expose.mutate({ name: exposure.name, targetHost: exposure.host, targetPort: exposure.port }),
+        const service = await callHub(this.hubUrl, () =>
+          this.hub.services.expose.mutate({
+            name: exposure.name,
+            targetHost: exposure.host,
+            targetPort: exposure.port,
+            e2e: exposure.e2e ?? "preferred",
+          }),
         );
+        this.#rememberAnnouncedPolicy(exposure.name, service.e2ePolicy);
       } catch (error) {
         const failure = error instanceof ConnectError ? error : new ConnectError("HUB_REJECTED", describeError(error));
         this.#options.onAnnounceError?.(exposure, failure);
       }
     }
   }
+}
+
+const POLICY_STRENGTH: Record<E2ePolicy, number> = { off: 0, preferred: 1, required: 2 };
+
+function stricterPolicy(a: E2ePolicy, b: E2ePolicy): E2ePolicy {
+  return POLICY_STRENGTH[a] >= POLICY_STRENGTH[b] ? a : b;
 }
