@@ -326,6 +326,46 @@ describe("the dashboard", () => {
     expect((await fetch(`${url}hello`)).status).toBe(404);
   });
 
+  it("shows each service's end-to-end policy and each open stream's encryption, and lets the owner require it", async () => {
+    const { page } = owner;
+    await page.goto(`/w/${slug}`);
+    const cache = page.locator("[data-service=cache]");
+    await expect.poll(() => cache.getByTestId("e2e-policy").textContent()).toBe("preferred");
+
+    await page.goto(`/w/${slug}/settings`);
+    expect(await page.getByLabel("Preferred").isChecked()).toBe(true);
+    await page.getByLabel("Required").check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => notices(page)).toContain("End-to-end encryption is now required for every service");
+    await screenshotBothWidths(page, "settings");
+    // Every service is held to it now, whatever its agent asked for.
+    await page.goto(`/w/${slug}`);
+    await expect.poll(() => cache.getByTestId("e2e-policy").textContent()).toBe("required");
+    await page.goto(`/w/${slug}/services/cache`);
+    expect(await page.getByTestId("e2e-policy").textContent()).toContain("end-to-end encrypted between the agents");
+
+    await page.goto(`/w/${slug}/settings`);
+    await page.getByLabel("Preferred").check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => notices(page)).toContain("End-to-end encryption is now preferred");
+
+    // An open stream says whether the hub relays it as ciphertext (the relay reports it).
+    const laptop = await startAgent({ hub, apiKey, label: "e2e-laptop" });
+    const reached = parseJsonOutput<{ port: number }>(
+      expectSuccess(await laptop.run(["reach", "cache", "--port", String(await findFreePort()), "--json"])),
+    );
+    const socket = await connectTcp(reached.port);
+    socket.write("ping");
+    await waitFor(() => socket.bytesRead >= 4, { what: "the echo through the relay" });
+    await page.goto(`/w/${slug}/services/cache`);
+    await expect.poll(() => page.getByTestId("open-connections").textContent(), { timeout: 15_000 }).toBe("1");
+    expect(await page.getByTestId("stream-encryption").textContent()).toMatch(/^(end to end|plaintext)$/);
+    await screenshotBothWidths(page, "service-e2e");
+    socket.destroy();
+    expectSuccess(await laptop.down());
+    expect(owner.problems).toEqual([]);
+  });
+
   it("revokes an agent from its row, and revoking a key lists the agents it registered and revokes them unless kept", async () => {
     const { page } = owner;
     const createKey = async (name: string) => {
@@ -524,6 +564,7 @@ describe("the dashboard", () => {
       `/w/${slug}/shares`,
       `/w/${slug}/api-keys`,
       `/w/${slug}/audit`,
+      `/w/${slug}/settings`,
     ]) {
       const response = await page.goto(path);
       expect(response?.status(), path).toBe(404);

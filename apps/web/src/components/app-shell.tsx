@@ -13,6 +13,7 @@ const SECTIONS = [
   { path: "/api-keys", label: "API keys" },
   { path: "/audit", label: "Audit log" },
   { path: "/members", label: "Members" },
+  { path: "/settings", label: "Settings" },
 ] as const;
 
 export function AppShell({

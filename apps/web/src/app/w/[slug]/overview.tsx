@@ -5,6 +5,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { CommandLine } from "@/components/copy-button";
+import { E2ePolicyBadge } from "@/components/e2e-badges";
 import { EmptyState } from "@/components/empty-state";
 import { Notice } from "@/components/notice";
 import { RevokeButton } from "@/components/revoke-button";
@@ -78,6 +79,7 @@ export function Overview({
                 <th scope="col">Agent</th>
                 <th scope="col">Target</th>
                 <th scope="col">Status</th>
+                <th scope="col">End-to-end encryption</th>
                 <th scope="col">Open connections</th>
                 <th scope="col">Bytes relayed</th>
               </tr>
@@ -98,6 +100,9 @@ export function Overview({
                     </td>
                     <td data-label="Status">
                       <Presence online={service.online} />
+                    </td>
+                    <td data-label="End-to-end encryption" data-testid="e2e-policy">
+                      <E2ePolicyBadge policy={service.e2ePolicy} />
                     </td>
                     <td data-label="Open connections" data-testid="open-connections">
                       {stats?.openConnections ?? 0}

@@ -4,8 +4,10 @@ import type { LinkView, ServiceTrafficView, ServiceView, ShareView } from "@priv
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { CommandLine } from "@/components/copy-button";
+import { E2ePolicyBadge, StreamEncryptionBadge } from "@/components/e2e-badges";
 import { EmptyState } from "@/components/empty-state";
 import { useWorkspace, workspaceKey } from "@/components/workspace-context";
+import { describeE2ePolicy } from "@/lib/e2e";
 import { formatBytes, formatRelative } from "@/lib/format";
 import { useTraffic } from "@/lib/queries";
 import { Presence } from "../../overview";
@@ -48,6 +50,10 @@ export function ServiceDetail({
             {service.targetHost}:{service.targetPort}
           </code>
         </dd>
+        <dt>End-to-end encryption</dt>
+        <dd data-testid="e2e-policy">
+          <E2ePolicyBadge policy={service.e2ePolicy} /> {describeE2ePolicy(service.e2ePolicy)}
+        </dd>
         <dt>Open connections</dt>
         <dd data-testid="open-connections">{traffic?.openConnections ?? 0}</dd>
         <dt>Bytes relayed (since the hub started)</dt>
@@ -72,6 +78,7 @@ export function ServiceDetail({
               <tr>
                 <th scope="col">From</th>
                 <th scope="col">Through</th>
+                <th scope="col">Encryption</th>
                 <th scope="col">Bytes</th>
               </tr>
             </thead>
@@ -89,6 +96,9 @@ export function ServiceDetail({
                       : connection.via === "share"
                         ? `share ${connection.shareName}`
                         : "public link"}
+                  </td>
+                  <td data-label="Encryption" data-testid="stream-encryption">
+                    <StreamEncryptionBadge isEndToEnd={connection.isEndToEnd} />
                   </td>
                   <td data-label="Bytes">{formatBytes(connection.bytes)}</td>
                 </tr>
@@ -123,10 +133,18 @@ export function ServiceDetail({
       <section aria-labelledby="links-heading">
         <h2 id="links-heading">Public links to it</h2>
         {links.length === 0 ? (
-          <p className="muted">
-            None. <Link href={`/w/${workspace.slug}/links`}>Create a public link</Link> to let anyone with the URL make HTTP
-            requests to it.
-          </p>
+          service.e2ePolicy === "required" ? (
+            // createLink refuses it: say so here rather than send people to a form that will.
+            <p className="muted">
+              None, and it cannot have one: it requires end-to-end encryption, and a public link is read by the hub (it applies
+              methods and paths).
+            </p>
+          ) : (
+            <p className="muted">
+              None. <Link href={`/w/${workspace.slug}/links`}>Create a public link</Link> to let anyone with the URL make HTTP
+              requests to it.
+            </p>
+          )
         ) : (
           <ul className="plain-list">
             {links.map((link) => (
