@@ -18,6 +18,14 @@ import { memory, mergeThroughput, rtt, setup, slowReader, throughput } from "./l
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const started = Date.now();
 const live = new Set();
+/** workload flag -> [result key, function] */
+const runners = {
+  slow: ["slowReader", slowReader],
+  throughput: ["throughput", throughput],
+  rtt: ["rtt", rtt],
+  setup: ["setup", setup],
+  memory: ["memory", memory],
+};
 
 function machineInfo() {
   // ssh -V prints its version on stderr.
@@ -146,18 +154,11 @@ async function main() {
   machine.loadAverageStart = loadAverage();
 
   const phaseA = ["throughput", "rtt", "setup", "slow"].filter((w) => options.only.includes(w));
-  /** workload flag -> [result key, function] */
-  const runners = {
-    slow: ["slowReader", slowReader],
-    throughput: ["throughput", throughput],
-    rtt: ["rtt", rtt],
-    setup: ["setup", setup],
-    memory: ["memory", memory],
-  };
   const outOfTime = () => Date.now() - started > options.budgetMs;
 
   for (const contender of contenders) {
     const result = { title: contender.title, labels: contender.labels, errors: {} };
+    if (contender.isEndToEnd !== undefined) result.isEndToEnd = contender.isEndToEnd;
     doc.contenders[contender.name] = result;
     const missing = (contender.needs ?? []).filter((tool) => !tools.available[tool]);
     if (missing.length > 0) {
@@ -218,6 +219,7 @@ async function main() {
                 await bulk.call("bulkStop").catch(() => {});
               }
             }
+            if (instance.verifySecurity) await checkSecurityAfter(instance, result, phase);
           },
           { withGcHook: phase.includes("memory") },
         );
@@ -247,6 +249,23 @@ async function main() {
   process.stdout.write(`${markdown}\n`);
   log(`done in ${doc.durationSeconds.toFixed(0)} s: bench/results/latest.md, bench/results/latest.json`);
   await stopAll();
+}
+
+/**
+ * Private Connect: both agents must still say their last stream (one of the measurement's) was
+ * end to end exactly when the contender claims it; otherwise the phase's figures are dropped.
+ */
+async function checkSecurityAfter(instance, result, phase) {
+  result.security ??= { isEndToEnd: result.isEndToEnd, afterFirstStream: instance.security, afterMeasurements: [] };
+  try {
+    result.security.afterMeasurements.push(await instance.verifySecurity());
+  } catch (error) {
+    log(`${result.title}: ${error.message}`);
+    for (const workload of phase) {
+      delete result[runners[workload][0]];
+      result.errors[workload] = `figures dropped: ${error.message}`;
+    }
+  }
 }
 
 /** Issue 17's cluster shapes, after the contenders (they start hubs and agents of their own). */

@@ -2,7 +2,7 @@
 const WORKLOADS = ["throughput", "rtt", "setup", "slow", "memory"];
 /** Issue 17's shapes (bench/lib/cluster.mjs): they need Redis and PostgreSQL, so only when asked. */
 const CLUSTER_SHAPES = ["cluster-cross", "cluster-workers"];
-const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-wss", "node-tcp", "node-tls"];
+const CONTENDERS = ["direct", "socat", "ssh", "pc-ws", "pc-ws-e2e", "pc-wss", "node-tcp", "node-tls"];
 
 export const usage = `npm run bench [-- options]   (or: bash -c 'ulimit -n 200000 || ulimit -n hard; node bench/run.mjs [options]')
 

@@ -275,6 +275,12 @@ export function renderMarkdown(doc) {
     out.push("");
   }
 
+  const e2e = endToEndLines(doc);
+  if (e2e.length > 0) {
+    out.push(...e2e);
+    out.push("");
+  }
+
   // The cluster shapes report other load in their own tables; this one is per contender.
   if (names.length > 0) out.push(...otherLoadLines(doc));
   out.push("## How to read this");
@@ -356,6 +362,139 @@ function otherLoadLines(doc) {
   );
   out.push("");
   return out;
+}
+
+/** Issue 19's targets: what end-to-end encryption may cost against the same relay in plaintext. */
+export const E2E_TARGETS = { maxThroughputCost: 0.1, maxAddedSetupP50Ms: 1 };
+const THROUGHPUT_CASES = [
+  ["up1", "1 stream up"],
+  ["down1", "1 stream down"],
+  ["up4", "4 streams up"],
+  ["down4", "4 streams down"],
+];
+
+/** pc-ws-e2e against pc-ws: throughput ratio per case, CPU per GB, added setup time. */
+function endToEndLines(doc) {
+  const plain = doc.contenders["pc-ws"];
+  const e2e = doc.contenders["pc-ws-e2e"];
+  if (!plain || !e2e) return [];
+  const out = [
+    "## 7. End-to-end encryption (issue 19): Private Connect ws:// end-to-end encrypted against the plaintext relay (--e2e off)",
+    "",
+  ];
+  const checks = e2e.security?.afterMeasurements ?? [];
+  out.push(
+    e2e.security
+      ? `Both agents reported \`security.isEndToEnd: true\` for the reach and the exposure after the first stream and after ${checks.length} measurement phase(s)${plain.security ? "; the plaintext contender's agents reported false" : ""}. Targets: at most ${E2E_TARGETS.maxThroughputCost * 100}% of single-stream throughput, at most ${E2E_TARGETS.maxAddedSetupP50Ms} ms added to setup p50.`
+      : `The end-to-end contender did not confirm its streams were end to end: ${failure(e2e, "throughput") ?? failure(e2e, "setup") ?? "no check recorded"}`,
+  );
+  out.push("");
+  const a = plain.throughput;
+  const b = e2e.throughput;
+  if (doc.options.only.includes("throughput") && a && b) {
+    const cpu = (t) => Object.values(t.cpuSecondsPerGb).reduce((sum, v) => sum + v, 0);
+    const rows = THROUGHPUT_CASES.filter(([k]) => a[k] && b[k]).map(([k, label]) => {
+      const ratio = b[k].mbps / a[k].mbps;
+      return [
+        label,
+        fmt(a[k].mbps),
+        fmt(b[k].mbps),
+        `${fmt(ratio, 3)}x (${ratio <= 1 ? "-" : "+"}${fmt(Math.abs(1 - ratio) * 100, 1)}%)`,
+        `${fmt(cpu(a[k]), 2)} / ${fmt(cpu(b[k]), 2)}`,
+        ["reach", "expose"]
+          .map((role) => `${fmt(a[k].cpuSecondsPerGb[role], 2)} → ${fmt(b[k].cpuSecondsPerGb[role], 2)}`)
+          .join("; "),
+      ];
+    });
+    out.push(
+      table(
+        [
+          "case",
+          "plaintext MB/s",
+          "E2E MB/s",
+          "E2E / plaintext",
+          "CPU s/GB, all processes (plaintext / E2E)",
+          "agents' CPU s/GB (reach; expose)",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+  }
+  const sa = plain.setup;
+  const sb = e2e.setup;
+  if (doc.options.only.includes("setup") && sa && sb) {
+    const added = (x, y) => signed(y - x);
+    out.push(
+      table(
+        ["setup (ms)", "plaintext", "E2E", "added by E2E"],
+        [
+          ["sequential p50", ms(sa.sequential.p50), ms(sb.sequential.p50), added(sa.sequential.p50, sb.sequential.p50)],
+          ["sequential p99", ms(sa.sequential.p99), ms(sb.sequential.p99), added(sa.sequential.p99, sb.sequential.p99)],
+          [
+            `${doc.options.setupCount} concurrent opens, all in`,
+            fmt(sa.concurrent.totalMs, 0),
+            fmt(sb.concurrent.totalMs, 0),
+            signed(sb.concurrent.totalMs - sa.concurrent.totalMs),
+          ],
+        ],
+      ),
+    );
+    out.push("");
+  }
+  out.push(
+    "Each contender is a fresh hub and two agents; Private Connect's throughput varies a few percent between instances, so a verdict within that of the 10% line wants `--repeat=3`.",
+  );
+  return out;
+}
+
+/** Issue 19's targets from pc-ws-e2e and pc-ws of this run (when both ran). */
+function endToEndTargets(doc) {
+  const plain = doc.contenders["pc-ws"];
+  const e2e = doc.contenders["pc-ws-e2e"];
+  if (!e2e) return [];
+  const targets = [];
+  const only = doc.options.only;
+  const why = (workload) =>
+    !plain ? "pc-ws not in this run" : (failure(e2e, workload) ?? failure(plain, workload) ?? `${workload} failed`);
+  if (only.includes("throughput")) {
+    for (const [key, label] of [
+      ["up1", "upload"],
+      ["down1", "download"],
+    ]) {
+      const entry = {
+        name: `pc-ws-e2e single-stream ${label} costs <= ${E2E_TARGETS.maxThroughputCost * 100}% of pc-ws's (>= ${1 - E2E_TARGETS.maxThroughputCost}x)`,
+      };
+      const a = plain?.throughput?.[key];
+      const b = e2e.throughput?.[key];
+      if (!a || !b) Object.assign(entry, { pass: undefined, detail: `not measured (${why("throughput")})` });
+      else {
+        const ratio = b.mbps / a.mbps;
+        Object.assign(entry, {
+          pass: ratio >= 1 - E2E_TARGETS.maxThroughputCost,
+          ratio,
+          detail: `${fmt(b.mbps)} vs ${fmt(a.mbps)} MB/s = ${fmt(ratio, 3)}x (cost ${fmt((1 - ratio) * 100, 1)}%)`,
+        });
+      }
+      targets.push(entry);
+    }
+  }
+  if (only.includes("setup")) {
+    const entry = { name: `pc-ws-e2e setup p50 <= pc-ws's + ${E2E_TARGETS.maxAddedSetupP50Ms} ms` };
+    const a = plain?.setup;
+    const b = e2e.setup;
+    if (!a || !b) Object.assign(entry, { pass: undefined, detail: `not measured (${why("setup")})` });
+    else {
+      const added = b.sequential.p50 - a.sequential.p50;
+      Object.assign(entry, {
+        pass: added <= E2E_TARGETS.maxAddedSetupP50Ms,
+        value: added,
+        detail: `${signed(added)} ms (p50 ${ms(b.sequential.p50)} vs ${ms(a.sequential.p50)} ms); p99 added ${signed(b.sequential.p99 - a.sequential.p99)} ms`,
+      });
+    }
+    targets.push(entry);
+  }
+  return targets;
 }
 
 const CLUSTER_CASES = [
@@ -717,6 +856,7 @@ export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamB
       targets.push(entry);
     }
   }
+  targets.push(...endToEndTargets(doc));
   targets.push(...clusterTargets(doc));
   return targets;
 }
