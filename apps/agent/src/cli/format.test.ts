@@ -31,6 +31,16 @@ describe("formatStatus", () => {
     expect(text).toContain("Hub        https://hub.example.com (closed: Agent token expired)");
   });
 
+  it("says when the hub does not relay end-to-end encryption, and nothing when it does or has not said", () => {
+    const connected = { url: "https://hub.example.com", state: "connected" as const };
+    expect(formatStatus({ ...status, hub: { ...connected, relaysEndToEnd: false } })).toContain(
+      "Hub        https://hub.example.com (connected), does not relay end-to-end encryption: update the hub",
+    );
+    for (const hub of [{ ...connected, relaysEndToEnd: true }, connected]) {
+      expect(formatStatus({ ...status, hub })).toContain("Hub        https://hub.example.com (connected)\n");
+    }
+  });
+
   it("prints the hub's labels, names, errors and notices as visible text, one line each", () => {
     const text = formatStatus({
       ...status,

@@ -4,7 +4,7 @@ import type { AgentProcessStatus, FailureRecord } from "../daemon/control-protoc
 export function formatStatus(status: AgentProcessStatus, now = new Date()): string {
   const lines = [
     `Agent      ${status.agent.label} (${status.agent.id}), workspace ${status.agent.workspace.name}`,
-    `Hub        ${status.hub.url} (${status.hub.state}${status.hub.lastError === undefined ? "" : `: ${status.hub.lastError}`})`,
+    `Hub        ${status.hub.url} (${status.hub.state}${status.hub.lastError === undefined ? "" : `: ${status.hub.lastError}`})${status.hub.relaysEndToEnd === false ? ", does not relay end-to-end encryption: update the hub" : ""}`,
     `Process    pid ${status.pid}, config ${status.configDir}`,
     `Streams    ${status.activeStreams} active`,
   ];

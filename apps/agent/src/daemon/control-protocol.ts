@@ -78,7 +78,13 @@ export interface AgentProcessStatus {
   pid: number;
   configDir: string;
   agent: { id: string; label: string; workspace: { id: string; name: string } };
-  hub: { url: string; state: TunnelState; lastError?: string };
+  hub: {
+    url: string;
+    state: TunnelState;
+    lastError?: string;
+    /** From the hub's last welcome: whether it carries end-to-end handshakes (absent before one). */
+    relaysEndToEnd?: boolean;
+  };
   token: {
     expiresAt: string;
     isProvisioned: boolean;

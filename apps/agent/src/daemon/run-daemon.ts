@@ -231,10 +231,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       pid: process.pid,
       configDir: paths.dir,
       agent: { id: identity.agentId, label: identity.label, workspace: { ...identity.workspace } },
-      hub:
-        lastError === undefined
-          ? { url: status.hubUrl, state: status.state }
-          : { url: status.hubUrl, state: status.state, lastError },
+      hub: {
+        url: status.hubUrl,
+        state: status.state,
+        ...(lastError === undefined ? {} : { lastError }),
+        ...(status.welcome === undefined ? {} : { relaysEndToEnd: status.welcome.relaysEndToEnd }),
+      },
       token: {
         expiresAt: identity.tokenExpiresAt,
         isProvisioned: identity.isProvisioned === true,
