@@ -50,6 +50,36 @@ describe("the running agent's pins", () => {
     expect(stored?.changedKey).toMatchObject({ publicKey: encodeE2ePublicKey(swapped), service: "db" });
   });
 
+  it("reports a changed key once however often it is offered again, and a second new key again", async () => {
+    const changes: PeerKeyChange[] = [];
+    const pins = await PinCache.open(path, { onChanged: (change) => changes.push(change) });
+    const key = generateKeyPair().publicKey;
+    const swapped = generateKeyPair().publicKey;
+    const another = generateKeyPair().publicKey;
+    pins.check(server, key, { service: "db" });
+    for (let i = 0; i < 5; i++) expect(pins.check(server, swapped, { service: "db" }).kind).toBe("changed");
+    expect(changes.map((c) => c.offeredKey)).toEqual([encodeE2ePublicKey(swapped)]);
+    expect(pins.check(server, another, { service: "db" }).kind).toBe("changed");
+    expect(changes.map((c) => c.offeredKey)).toEqual([encodeE2ePublicKey(swapped), encodeE2ePublicKey(another)]);
+    // A restart reads the recorded change back and does not report it a second time.
+    await pins.flush();
+    const reopened = await PinCache.open(path, { onChanged: (change) => changes.push(change) });
+    expect(reopened.check(server, another, { service: "db" }).kind).toBe("changed");
+    expect(changes).toHaveLength(2);
+  });
+
+  it("lets a pin removed from the file by another process stay removed", async () => {
+    const pins = await PinCache.open(path);
+    const key = generateKeyPair().publicKey;
+    pins.check(server, key, { service: "db" });
+    await pins.flush();
+    await updateKnownAgents(path, (known) => {
+      delete known.agents[server.agentId];
+    });
+    expect(pins.hasPin(server.agentId)).toBe(false);
+    expect(pins.check(server, generateKeyPair().publicKey, { service: "db" })).toEqual({ kind: "pinned-now" });
+  });
+
   it("sees what connect trust and connect verify write from another process, without a restart", async () => {
     const pins = await PinCache.open(path);
     const key = generateKeyPair().publicKey;

@@ -29,6 +29,8 @@ export class PinCache implements PeerKeyBook {
   #known: KnownAgents;
   #seenVersion: string | undefined;
   #writes: Promise<void> = Promise.resolve();
+  /** Pins made here whose write has not finished: the only ones a re-read of the file must keep. */
+  readonly #unwritten = new Set<string>();
 
   private constructor(
     private readonly path: string,
@@ -52,15 +54,19 @@ export class PinCache implements PeerKeyBook {
     if (pin === undefined) {
       const entry = { publicKey: offeredText, label: peer.label, workspaceId: peer.workspaceId, firstSeenAt: now };
       this.#known.agents[peer.agentId] = entry;
+      this.#unwritten.add(peer.agentId);
       this.#write((known) => {
         known.agents[peer.agentId] ??= entry;
-      });
+      }).finally(() => this.#unwritten.delete(peer.agentId));
       return { kind: "pinned-now" };
     }
     const pinnedKey = decodeE2ePublicKey(pin.publicKey);
     if (pinnedKey !== undefined && timingSafeEqual(pinnedKey, offeredKey)) {
       return { kind: "match", isVerified: pin.verifiedAt !== undefined };
     }
+    // The same offered key again (each retry of a refused stream offers it): refused just the
+    // same, but already recorded and reported, so the audit log hears of it once.
+    if (pin.changedKey?.publicKey === offeredText) return { kind: "changed", pinnedKey: pinnedKey ?? Buffer.alloc(0) };
     const changedKey = { publicKey: offeredText, seenAt: now, service: context.service };
     pin.changedKey = changedKey;
     this.#write((known) => {
@@ -81,13 +87,14 @@ export class PinCache implements PeerKeyBook {
     return this.#writes;
   }
 
-  #write(change: (known: KnownAgents) => void): void {
+  #write(change: (known: KnownAgents) => void): Promise<void> {
     this.#writes = this.#writes
       .then(() => updateKnownAgents(this.path, change))
       .then(() => {
         this.#seenVersion = versionOf(this.path);
       })
       .catch((error: unknown) => this.options.onFileError?.(error));
+    return this.#writes;
   }
 
   /** Picks up a change another process (connect trust, connect verify) made to the file. */
@@ -96,8 +103,12 @@ export class PinCache implements PeerKeyBook {
     if (version === this.#seenVersion) return;
     try {
       const fromDisk = parseKnownAgents(readFileSync(this.path, "utf8"));
-      // Pins made here and not yet written stay: the write in flight adds them to the file.
-      for (const [agentId, agent] of Object.entries(this.#known.agents)) fromDisk.agents[agentId] ??= agent;
+      // Pins made here and not yet written stay: the write in flight adds them to the file. Any
+      // other pin missing from the file was removed on purpose, and stays removed.
+      for (const agentId of this.#unwritten) {
+        const agent = this.#known.agents[agentId];
+        if (agent !== undefined) fromDisk.agents[agentId] ??= agent;
+      }
       this.#known = fromDisk;
       this.#seenVersion = version;
     } catch (error) {
