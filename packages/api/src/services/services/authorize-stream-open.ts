@@ -17,7 +17,8 @@ export interface StreamRoute {
   /**
    * The service's effective end-to-end policy, in its own workspace (for a shared service, the
    * sharing one's): "required" means the hub refuses an open without a handshake (E2E_REQUIRED)
-   * and never relays plaintext to it; "off" means the exposing agent does not take handshakes.
+   * and never relays plaintext to it; "off" means reaching agents open in plaintext, unless they
+   * already pinned the exposing agent (which still answers any handshake it is offered).
    */
   e2ePolicy: ServiceE2ePolicy;
 }
