@@ -255,7 +255,10 @@ describe("reach across hubs", () => {
       socket.write(randomBytes(1_000));
       await waitFor(() => echoed === 1_000, { what: "the 1,000 bytes echoed across hubs" });
       // What the dashboard's services page reads, asked of each hub in turn: hub-1 holds the
-      // exposing agent, hub-2 the reaching one, hub-3 neither.
+      // exposing agent, hub-2 the reaching one, hub-3 neither. The stream is end to end, so the
+      // hub counts ciphertext: the 2,000 bytes plus a 16-byte tag per record (the echo may come
+      // back in more than one), and every hub must show the very same count.
+      let firstCount: number | undefined;
       for (const hub of c.hubs) {
         const response = await fetch(new URL("/trpc/services.traffic", hub.url), {
           headers: { authorization: `Bearer ${acmeKey}` },
@@ -265,11 +268,16 @@ describe("reach across hubs", () => {
           result: { data: { name: string; openConnections: number; bytesRelayed: number; connections: unknown[] }[] };
         };
         const counted = body.result.data.find((service) => service.name === "counted-echo");
+        const bytes = firstCount ?? counted?.bytesRelayed ?? 0;
+        firstCount = bytes;
+        expect(bytes, "bytes relayed: 2,000 and the records' tags").toBeGreaterThanOrEqual(2_000 + 2 * 16);
+        expect(bytes % 16, "bytes relayed: 2,000 and whole 16-byte tags").toBe(2_000 % 16);
+        expect(bytes).toBeLessThanOrEqual(2_000 + 16 * 16);
         expect(counted, `counted-echo's traffic as ${hub.hubId} shows it`).toEqual({
           name: "counted-echo",
           openConnections: 1,
-          bytesRelayed: 2_000,
-          connections: [{ via: "agent", agentLabel: "laptop", shareName: null, bytes: 2_000 }],
+          bytesRelayed: bytes,
+          connections: [{ via: "agent", agentLabel: "laptop", shareName: null, bytes, isEndToEnd: true }],
         });
       }
     } finally {

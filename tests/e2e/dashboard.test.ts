@@ -267,11 +267,12 @@ describe("the dashboard", () => {
     const outcome = await waitForClose(again, 10_000);
     expect(outcome.bytes).toBe(0);
 
-    // Closed connections still count in the bytes relayed: 4 + 17 bytes echoed, both ways.
+    // Closed connections still count in the bytes relayed: 4 + 17 bytes echoed, both ways, as the
+    // hub relayed them: end to end, each of those four writes a record with a 16-byte tag.
     await page.goto(`/w/${slug}`);
     const cache = page.locator("[data-service=cache]");
     await expect.poll(() => cache.getByTestId("open-connections").textContent(), { timeout: 15_000 }).toBe("0");
-    expect(await cache.locator("td[data-label='Bytes relayed']").textContent()).toBe("42 B");
+    expect(await cache.locator("td[data-label='Bytes relayed']").textContent()).toBe(`${2 * (4 + 17) + 4 * 16} B`);
   });
 
   it("creates a public link, serves it, shows its requests, and revoking it cuts a live request", async () => {

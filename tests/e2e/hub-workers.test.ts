@@ -217,8 +217,14 @@ describe.skipIf(!pgTarget || !isRedisAvailable)("connect-hub start --workers 2",
     for (let i = 0; i < 8 && agentOn.size < 2; i++) {
       const agent = await startAgent({ hub, apiKey, label: `agent-${i}` });
       const hubId = await waitFor(() => hubOf(agent), { timeoutMs: 10_000, what: `Redis to place agent-${i}` });
-      if (agentOn.has(hubId)) await agent.down();
-      else agentOn.set(hubId, agent);
+      if (!agentOn.has(hubId)) {
+        agentOn.set(hubId, agent);
+        continue;
+      }
+      await agent.down();
+      // An agent's start makes the same number of connections each time: when that number is
+      // even, every agent would land on one worker. A bare connection moves the turn by one.
+      (await connectTcp(hub.port)).destroy();
     }
     expect([...agentOn.keys()].sort()).toEqual(hub.hubIds);
     const exposer = agentOn.get(`${hubIdBase}-w0`) as Agent;

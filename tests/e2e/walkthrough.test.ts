@@ -187,6 +187,13 @@ describe.each(variants)("README walkthrough, hub on $name", (variant) => {
     expect(JSON.stringify(valuesUnderKey(serverStatus, /^hub/i))).toContain('"connected"');
     const laptopStatus = await status(laptop);
     expect(statusReaches(laptopStatus, "prod-db", reachPort), JSON.stringify(laptopStatus)).toBe(true);
+    // Under the default policy the queries above went end to end: the hub carried only ciphertext.
+    const security = (s: unknown, list: "reaches" | "exposures") =>
+      (s as Record<typeof list, { service?: string; name?: string; security?: { isEndToEnd: boolean } }[]>)[list].find(
+        (entry) => (entry.service ?? entry.name) === "prod-db",
+      )?.security;
+    expect(security(laptopStatus, "reaches"), JSON.stringify(laptopStatus)).toMatchObject({ isEndToEnd: true });
+    expect(security(serverStatus, "exposures"), JSON.stringify(serverStatus)).toMatchObject({ isEndToEnd: true });
 
     // Undo: the reach port is released and the service leaves both statuses.
     expectSuccess(await laptop.run(["reach", "--stop", "prod-db"]));
