@@ -77,7 +77,11 @@ describe("the running agent's pins", () => {
       delete known.agents[server.agentId];
     });
     expect(pins.hasPin(server.agentId)).toBe(false);
-    expect(pins.check(server, generateKeyPair().publicKey, { service: "db" })).toEqual({ kind: "pinned-now" });
+    const next = generateKeyPair().publicKey;
+    expect(pins.check(server, next, { service: "db" })).toEqual({ kind: "pinned-now" });
+    // The new pin is written in the background; wait for it, so the file is not removed under it.
+    await pins.flush();
+    expect((await readKnownAgents(path)).agents[server.agentId]?.publicKey).toBe(encodeE2ePublicKey(next));
   });
 
   it("sees what connect trust and connect verify write from another process, without a restart", async () => {

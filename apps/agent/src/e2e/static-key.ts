@@ -2,7 +2,7 @@ import { decodeE2ePublicKey, E2E_KEY_BYTES, encodeE2ePublicKey } from "@private-
 import { z } from "zod";
 import { readJsonFile, writeJsonFileAtomic } from "../config/json-file.js";
 import { ConnectError } from "../errors.js";
-import { generateKeyPair, publicKeyOf } from "./noise/index.js";
+import { generateKeyPair, keyPairOf } from "./noise/index.js";
 import type { StaticKeyPair } from "./stream-handshake.js";
 
 /** The private half as text: `pcsk_` so a leaked one is recognisable (the log scrubber removes it). */
@@ -77,6 +77,7 @@ export async function readStaticKey(path: string): Promise<AgentStaticKey | unde
   const privateKey = decodeSecretKey(file.privateKey);
   if (publicKey === undefined) throw unusable("holds a malformed publicKey");
   if (privateKey === undefined) throw unusable("holds a malformed privateKey");
-  if (!publicKeyOf(privateKey).equals(publicKey)) throw unusable("holds a publicKey that is not the privateKey's");
-  return { publicKey, privateKey, publicKeyText: file.publicKey };
+  const pair = keyPairOf(privateKey);
+  if (!pair.publicKey.equals(publicKey)) throw unusable("holds a publicKey that is not the privateKey's");
+  return { ...pair, publicKeyText: file.publicKey };
 }

@@ -1,6 +1,6 @@
 import type { StreamCiphers } from "../tunnel/stream-cipher.js";
 import type { InitiatorHandshake } from "../tunnel/tunnel-client.js";
-import { HandshakeState } from "./noise/index.js";
+import { HandshakeState, type RawKeyPair } from "./noise/index.js";
 import { createStreamCiphers } from "./stream-records.js";
 
 /**
@@ -12,11 +12,8 @@ import { createStreamCiphers } from "./stream-records.js";
  */
 export const E2E_PROTOCOL_NAME = "Noise_IK_25519_AESGCM_SHA256";
 
-/** A static key pair: raw 32-byte X25519 halves. */
-export interface StaticKeyPair {
-  publicKey: Buffer;
-  privateKey: Buffer;
-}
+/** A static key pair: raw 32-byte X25519 halves, with the private one ready for node:crypto. */
+export type StaticKeyPair = RawKeyPair;
 
 /** What both ends bind into the handshake, so a transcript cannot be moved to another pair or service. */
 export interface StreamParties {
@@ -49,7 +46,7 @@ export function beginStreamHandshake(options: {
     protocolName: E2E_PROTOCOL_NAME,
     initiator: true,
     prologue: streamPrologue(options.parties),
-    localStaticPrivateKey: options.local.privateKey,
+    localStaticPrivateKey: options.local,
     remoteStaticPublicKey: options.peerPublicKey,
   });
   const firstMessage = state.writeMessage(Buffer.alloc(0));
@@ -78,7 +75,7 @@ export function answerStreamHandshake(options: { local: StaticKeyPair; firstMess
     protocolName: E2E_PROTOCOL_NAME,
     initiator: false,
     prologue: streamPrologue(options.parties),
-    localStaticPrivateKey: options.local.privateKey,
+    localStaticPrivateKey: options.local,
   });
   state.readMessage(options.firstMessage);
   const peerPublicKey = state.remoteStaticKey;

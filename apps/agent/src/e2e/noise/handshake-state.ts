@@ -1,5 +1,5 @@
 import type { CipherState } from "./cipher-state.js";
-import { DH_LENGTH, dh, generateKeyPair, publicKeyOf, type RawKeyPair } from "./dh25519.js";
+import { DH_LENGTH, dh, generateKeyPair, keyPairOf, type RawKeyPair } from "./dh25519.js";
 import { type MessageToken, needsLocalStatic, needsRemoteStaticBeforehand } from "./handshake-patterns.js";
 import { AEAD_TAG_LENGTH, MAX_NOISE_MESSAGE_LENGTH } from "./limits.js";
 import { isNoiseError, NoiseError } from "./noise-error.js";
@@ -14,8 +14,11 @@ export interface HandshakeOptions {
   initiator: boolean;
   /** Bytes both sides must agree on; a mismatch makes the handshake fail. Empty when omitted. */
   prologue?: Uint8Array;
-  /** This side's raw X25519 static private key (s), when the pattern uses one. */
-  localStaticPrivateKey?: Uint8Array;
+  /**
+   * This side's X25519 static key (s), when the pattern uses one: the raw private key, or the
+   * pair keyPairOf made from it once, which spares every handshake deriving it again.
+   */
+  localStaticPrivateKey?: Uint8Array | RawKeyPair;
   /** The peer's raw static public key (rs), when the pattern has the peer's key known beforehand. */
   remoteStaticPublicKey?: Uint8Array;
   /**
@@ -45,6 +48,7 @@ export class HandshakeState {
   readonly #symmetric: SymmetricState;
   readonly #localStatic: RawKeyPair | undefined;
   #localEphemeral: RawKeyPair | undefined;
+  #ephemeralCreated = false;
   readonly #fixedEphemeralPrivateKey: Buffer | undefined;
   #remoteStatic: Buffer | undefined;
   #remoteEphemeral: Buffer | undefined;
@@ -63,8 +67,8 @@ export class HandshakeState {
       if (options.localStaticPrivateKey === undefined) {
         throw new NoiseError("INVALID_KEY", `The ${role} of ${pattern.name} needs its static private key.`);
       }
-      const privateKey = Buffer.from(options.localStaticPrivateKey);
-      this.#localStatic = { privateKey, publicKey: publicKeyOf(privateKey) };
+      const key = options.localStaticPrivateKey;
+      this.#localStatic = key instanceof Uint8Array ? keyPairOf(key) : key;
     } else if (options.localStaticPrivateKey !== undefined) {
       throw new NoiseError("INVALID_KEY", `The ${role} of ${pattern.name} has no static key; do not pass one.`);
     }
@@ -241,7 +245,7 @@ export class HandshakeState {
       return step();
     } catch (error) {
       this.#phase = "failed";
-      this.#localEphemeral?.privateKey.fill(0);
+      this.#forgetEphemeral();
       if (isNoiseError(error)) throw error;
       throw new NoiseError("DECRYPTION_FAILED", "The handshake message could not be processed.", { cause: error });
     }
@@ -252,15 +256,25 @@ export class HandshakeState {
     if (this.#messageIndex === this.#protocol.pattern.messages.length) {
       this.#transport = this.#symmetric.split();
       this.#phase = "complete";
-      // The ephemeral private key is not needed any more; forward secrecy wants it gone.
-      this.#localEphemeral?.privateKey.fill(0);
+      this.#forgetEphemeral();
     }
   }
 
+  /**
+   * The ephemeral private key is not needed once the handshake is over, and forward secrecy wants
+   * it gone: the raw bytes are wiped, and dropping the pair lets OpenSSL free its KeyObject (node
+   * cannot wipe one on demand).
+   */
+  #forgetEphemeral(): void {
+    this.#localEphemeral?.privateKey.fill(0);
+    this.#localEphemeral = undefined;
+  }
+
   #createEphemeral(): RawKeyPair {
-    if (this.#localEphemeral !== undefined) throw new NoiseError("WRONG_STATE", "The ephemeral key was already sent.");
+    if (this.#ephemeralCreated) throw new NoiseError("WRONG_STATE", "The ephemeral key was already sent.");
+    this.#ephemeralCreated = true;
     const fixed = this.#fixedEphemeralPrivateKey;
-    this.#localEphemeral = fixed === undefined ? generateKeyPair() : { privateKey: fixed, publicKey: publicKeyOf(fixed) };
+    this.#localEphemeral = fixed === undefined ? generateKeyPair() : keyPairOf(fixed);
     return this.#localEphemeral;
   }
 
@@ -283,12 +297,12 @@ export class HandshakeState {
     const responderKey = token[1] === "e" ? "e" : "s";
     const localKind = this.#initiator ? initiatorKey : responderKey;
     const remoteKind = this.#initiator ? responderKey : initiatorKey;
-    const localPrivate = localKind === "e" ? this.#localEphemeral?.privateKey : this.#localStatic?.privateKey;
+    const local = localKind === "e" ? this.#localEphemeral : this.#localStatic;
     const remotePublic = remoteKind === "e" ? this.#remoteEphemeral : this.#remoteStatic;
-    if (localPrivate === undefined || remotePublic === undefined) {
+    if (local === undefined || remotePublic === undefined) {
       throw new NoiseError("INVALID_KEY", `The keys for "${token}" are not available at this point of the handshake.`);
     }
-    return dh(localPrivate, remotePublic);
+    return dh(local, remotePublic);
   }
 }
 

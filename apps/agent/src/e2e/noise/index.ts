@@ -1,7 +1,7 @@
 /** The Noise Protocol Framework core for end-to-end encryption between agents (issue 19). */
 export { aesGcm, type CipherFunction, type CipherName, chaChaPoly } from "./cipher-functions.js";
 export { CipherState, type SealedRecord } from "./cipher-state.js";
-export { DH_LENGTH, dh, generateKeyPair, publicKeyOf, type RawKeyPair } from "./dh25519.js";
+export { DH_LENGTH, dh, generateKeyPair, keyPairOf, publicKeyOf, type RawKeyPair } from "./dh25519.js";
 export { HANDSHAKE_PATTERNS, type HandshakePattern, type MessageToken } from "./handshake-patterns.js";
 export { type HandshakeOptions, HandshakeState, type TransportCiphers } from "./handshake-state.js";
 export { blake2b, type HashFunction, type HashName, sha256 } from "./hash-functions.js";
