@@ -1,6 +1,6 @@
 import type { StreamCiphers } from "../tunnel/stream-cipher.js";
 import type { InitiatorHandshake } from "../tunnel/tunnel-client.js";
-import { HandshakeState, type RawKeyPair } from "./noise/index.js";
+import { EphemeralKeyPool, HandshakeState, type RawKeyPair } from "./noise/index.js";
 import { createStreamCiphers } from "./stream-records.js";
 
 /**
@@ -11,6 +11,12 @@ import { createStreamCiphers } from "./stream-records.js";
  * AES-GCM rather than ChaCha20-Poly1305: node:crypto seals it about 1.5x as fast here.
  */
 export const E2E_PROTOCOL_NAME = "Noise_IK_25519_AESGCM_SHA256";
+
+/**
+ * Ephemeral keys made ahead for the next streams, so opening one does not wait for key
+ * generation; a burst past this many makes the rest on the spot.
+ */
+const ephemeralKeys = new EphemeralKeyPool(8);
 
 /** A static key pair: raw 32-byte X25519 halves, with the private one ready for node:crypto. */
 export type StaticKeyPair = RawKeyPair;
@@ -47,6 +53,7 @@ export function beginStreamHandshake(options: {
     initiator: true,
     prologue: streamPrologue(options.parties),
     localStaticPrivateKey: options.local,
+    ephemeralKeys,
     remoteStaticPublicKey: options.peerPublicKey,
   });
   const firstMessage = state.writeMessage(Buffer.alloc(0));
@@ -76,6 +83,7 @@ export function answerStreamHandshake(options: { local: StaticKeyPair; firstMess
     initiator: false,
     prologue: streamPrologue(options.parties),
     localStaticPrivateKey: options.local,
+    ephemeralKeys,
   });
   state.readMessage(options.firstMessage);
   const peerPublicKey = state.remoteStaticKey;

@@ -15,14 +15,12 @@ export interface RawKeyPair {
   readonly privateKeyObject: KeyObject;
 }
 
-// node:crypto imports X25519 keys from JWK (RFC 8037: base64url of the raw bytes) about ten times
-// as fast as from DER, whose parse goes through OpenSSL's decoder framework; a stream pays for
-// one import of the peer's public key per DH.
-function jwk(publicKey: Uint8Array, privateKey?: Uint8Array) {
+// node:crypto imports an X25519 public key from JWK (RFC 8037: base64url of the raw bytes) about
+// ten times as fast as from DER, whose parse goes through OpenSSL's decoder framework; a stream
+// pays for one import of a peer's public key per DH.
+function publicJwk(publicKey: Uint8Array) {
   const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("base64url");
-  if (privateKey === undefined) return { kty: "OKP", crv: "X25519", x };
-  const d = Buffer.from(privateKey.buffer, privateKey.byteOffset, privateKey.byteLength).toString("base64url");
-  return { kty: "OKP", crv: "X25519", x, d };
+  return { kty: "OKP", crv: "X25519", x };
 }
 
 function requireKeyLength(key: Uint8Array, what: string): void {
@@ -31,25 +29,27 @@ function requireKeyLength(key: Uint8Array, what: string): void {
   }
 }
 
-function rawKey(key: KeyObject, half: "x" | "d"): Buffer {
-  const text = key.export({ format: "jwk" })[half];
-  if (text === undefined) throw new NoiseError("INVALID_KEY", "node:crypto exported an X25519 key without its bytes.");
-  return Buffer.from(text, "base64url");
-}
-
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   requireKeyLength(publicKey, "public");
   try {
-    return createPublicKey({ key: jwk(publicKey), format: "jwk" });
+    return createPublicKey({ key: publicJwk(publicKey), format: "jwk" });
   } catch (error) {
     throw new NoiseError("INVALID_KEY", "The peer's X25519 public key cannot be used.", { cause: error });
   }
 }
 
+/** The raw halves of a private X25519 KeyObject (one JWK export carries both). */
+export function keyPairFromKeyObject(privateKeyObject: KeyObject): RawKeyPair {
+  const { x, d } = privateKeyObject.export({ format: "jwk" });
+  if (x === undefined || d === undefined) {
+    throw new NoiseError("INVALID_KEY", "node:crypto exported an X25519 private key without its bytes.");
+  }
+  return { publicKey: Buffer.from(x, "base64url"), privateKey: Buffer.from(d, "base64url"), privateKeyObject };
+}
+
 /** A fresh X25519 key pair. */
 export function generateKeyPair(): RawKeyPair {
-  const pair = generateKeyPairSync("x25519");
-  return { publicKey: rawKey(pair.publicKey, "x"), privateKey: rawKey(pair.privateKey, "d"), privateKeyObject: pair.privateKey };
+  return keyPairFromKeyObject(generateKeyPairSync("x25519").privateKey);
 }
 
 // PKCS#8 for the X25519 OID 1.3.101.110: this fixed prefix, then the 32 raw private bytes.
@@ -64,7 +64,7 @@ export function keyPairOf(privateKey: Uint8Array): RawKeyPair {
     format: "der",
     type: "pkcs8",
   });
-  return { publicKey: rawKey(createPublicKey(privateKeyObject), "x"), privateKey: Buffer.from(privateKey), privateKeyObject };
+  return keyPairFromKeyObject(privateKeyObject);
 }
 
 /** The public key that belongs to a raw 32-byte X25519 private key. */

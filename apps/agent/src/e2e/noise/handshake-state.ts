@@ -1,9 +1,11 @@
 import type { CipherState } from "./cipher-state.js";
-import { DH_LENGTH, dh, generateKeyPair, keyPairOf, type RawKeyPair } from "./dh25519.js";
+import { DH_LENGTH, dh, keyPairOf, type RawKeyPair } from "./dh25519.js";
+import { type EphemeralKeySource, freshEphemeralKeys } from "./ephemeral-keys.js";
 import { type MessageToken, needsLocalStatic, needsRemoteStaticBeforehand } from "./handshake-patterns.js";
 import { AEAD_TAG_LENGTH, MAX_NOISE_MESSAGE_LENGTH } from "./limits.js";
 import { isNoiseError, NoiseError } from "./noise-error.js";
 import { type NoiseProtocol, parseProtocolName } from "./protocol-name.js";
+import { staticStaticSecret } from "./static-secrets.js";
 import { SymmetricState } from "./symmetric-state.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -21,6 +23,8 @@ export interface HandshakeOptions {
   localStaticPrivateKey?: Uint8Array | RawKeyPair;
   /** The peer's raw static public key (rs), when the pattern has the peer's key known beforehand. */
   remoteStaticPublicKey?: Uint8Array;
+  /** Where fresh ephemeral keys come from (an EphemeralKeyPool makes them ahead); made on the spot when omitted. */
+  ephemeralKeys?: EphemeralKeySource;
   /**
    * A fixed ephemeral private key instead of a fresh random one. Only for reproducing published
    * test vectors: reusing an ephemeral key destroys the handshake's security.
@@ -50,6 +54,7 @@ export class HandshakeState {
   #localEphemeral: RawKeyPair | undefined;
   #ephemeralCreated = false;
   readonly #fixedEphemeralPrivateKey: Buffer | undefined;
+  readonly #ephemeralKeys: EphemeralKeySource;
   #remoteStatic: Buffer | undefined;
   #remoteEphemeral: Buffer | undefined;
   #messageIndex = 0;
@@ -87,6 +92,7 @@ export class HandshakeState {
       );
     }
 
+    this.#ephemeralKeys = options.ephemeralKeys ?? freshEphemeralKeys;
     this.#fixedEphemeralPrivateKey =
       options.fixedEphemeralPrivateKey === undefined ? undefined : copyKey(options.fixedEphemeralPrivateKey, "ephemeral private");
 
@@ -274,7 +280,7 @@ export class HandshakeState {
     if (this.#ephemeralCreated) throw new NoiseError("WRONG_STATE", "The ephemeral key was already sent.");
     this.#ephemeralCreated = true;
     const fixed = this.#fixedEphemeralPrivateKey;
-    this.#localEphemeral = fixed === undefined ? generateKeyPair() : keyPairOf(fixed);
+    this.#localEphemeral = fixed === undefined ? this.#ephemeralKeys.take() : keyPairOf(fixed);
     return this.#localEphemeral;
   }
 
@@ -302,7 +308,7 @@ export class HandshakeState {
     if (local === undefined || remotePublic === undefined) {
       throw new NoiseError("INVALID_KEY", `The keys for "${token}" are not available at this point of the handshake.`);
     }
-    return dh(local, remotePublic);
+    return token === "ss" ? staticStaticSecret(local, remotePublic) : dh(local, remotePublic);
   }
 }
 

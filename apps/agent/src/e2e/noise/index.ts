@@ -2,6 +2,7 @@
 export { aesGcm, type CipherFunction, type CipherName, chaChaPoly } from "./cipher-functions.js";
 export { CipherState, type SealedRecord } from "./cipher-state.js";
 export { DH_LENGTH, dh, generateKeyPair, keyPairOf, publicKeyOf, type RawKeyPair } from "./dh25519.js";
+export { EphemeralKeyPool, type EphemeralKeySource } from "./ephemeral-keys.js";
 export { HANDSHAKE_PATTERNS, type HandshakePattern, type MessageToken } from "./handshake-patterns.js";
 export { type HandshakeOptions, HandshakeState, type TransportCiphers } from "./handshake-state.js";
 export { blake2b, type HashFunction, type HashName, sha256 } from "./hash-functions.js";
