@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pcWs, pcWss } from "./contenders.mjs";
+import { pcWs, pcWsE2e, pcWss } from "./contenders.mjs";
 import { MB } from "./stats.mjs";
 import { log, sleep } from "./tools.mjs";
 
@@ -82,7 +82,7 @@ function findProfile(dir, pid) {
 
 export async function runProfile({ server, client, options, resultsDir, machine }) {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const targets = [pcWs, pcWss].filter((c) => options.contenders.includes(c.name));
+  const targets = [pcWs, pcWsE2e, pcWss].filter((c) => options.contenders.includes(c.name));
   const sections = [];
   const runs = [];
   for (const contender of targets) {

@@ -48,12 +48,13 @@ export class FrameWriter {
   }
 
   /**
-   * A DATA frame carrying a copy of `payload`, then of `trailer` when given (an end-to-end
-   * record's tag, so the sealed body and its tag need not be joined first); at most
-   * MAX_FRAME_PAYLOAD bytes in all.
+   * A DATA frame carrying a copy of `payload`, then of each of `more` when given (an end-to-end
+   * record's further ciphertext and its tag, so the parts of a sealed record need not be joined
+   * first); at most MAX_FRAME_PAYLOAD bytes in all.
    */
-  writeData(streamId: number, payload: Uint8Array, trailer?: Uint8Array): void {
-    const length = payload.length + (trailer === undefined ? 0 : trailer.length);
+  writeData(streamId: number, payload: Uint8Array, ...more: Uint8Array[]): void {
+    let length = payload.length;
+    for (const part of more) length += part.length;
     if (length > MAX_FRAME_PAYLOAD) throw new RangeError(`payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
     const offset = this.reserve(FRAME_HEADER_BYTES + length);
     const slab = this.slab;
@@ -62,7 +63,11 @@ export class FrameWriter {
     slab.writeUInt32BE(streamId >>> 0, offset + 2);
     slab.writeUInt32BE(length, offset + 6);
     slab.set(payload, offset + FRAME_HEADER_BYTES);
-    if (trailer !== undefined) slab.set(trailer, offset + FRAME_HEADER_BYTES + payload.length);
+    let written = FRAME_HEADER_BYTES + payload.length;
+    for (const part of more) {
+      slab.set(part, offset + written);
+      written += part.length;
+    }
   }
 
   /** Any already-encoded frame (control, OPEN, WINDOW, FIN, RST), kept in order with DATA. */

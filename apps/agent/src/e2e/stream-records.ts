@@ -1,5 +1,5 @@
 import { MAX_FRAME_PAYLOAD } from "@private-connect/protocol";
-import type { RecordOpener, RecordSealer, StreamCiphers } from "../tunnel/stream-cipher.js";
+import type { RecordOpener, RecordSealer, SealedParts, StreamCiphers } from "../tunnel/stream-cipher.js";
 import { type CipherState, MAX_TRANSPORT_PLAINTEXT_LENGTH } from "./noise/index.js";
 
 /** The AEAD tag every record carries. */
@@ -44,10 +44,10 @@ class Sealer extends RecordDirection implements RecordSealer {
   // A DATA frame could hold 64 KiB of record, one byte more than Noise allows a message.
   readonly maxPlaintext = Math.min(MAX_TRANSPORT_PLAINTEXT_LENGTH, MAX_FRAME_PAYLOAD - RECORD_TAG_BYTES);
 
-  seal(plaintext: Uint8Array): { body: Buffer; tag: Buffer } {
+  seal(plaintext: Uint8Array, continuation?: Uint8Array): SealedParts {
     this.beforeRecord();
-    const { ciphertext, tag } = this.state.seal(plaintext);
-    return { body: ciphertext, tag };
+    const { ciphertext, continuedCiphertext, tag } = this.state.seal(plaintext, continuation);
+    return continuedCiphertext === undefined ? { body: ciphertext, tag } : { body: ciphertext, continued: continuedCiphertext, tag };
   }
 }
 

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { connect as connectTcp, createServer, type Socket } from "node:net";
-import { MAX_FRAME_PAYLOAD } from "@private-connect/protocol";
+import { FrameType, MAX_FRAME_PAYLOAD } from "@private-connect/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateKeyPair } from "../e2e/noise/index.js";
 import { MAX_NOISE_MESSAGE_LENGTH } from "../e2e/noise/limits.js";
@@ -43,7 +43,7 @@ describe("StreamBridge, end to end", () => {
     const records: Buffer[] = [];
     const sink: FrameSink = {
       send: () => {},
-      sendData: (_id, payload, trailer) => records.push(Buffer.concat([payload, trailer ?? Buffer.alloc(0)])),
+      sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
     };
     const { bridged, client } = await socketPair();
     const bridge = new StreamBridge(1, bridged, sink, () => {});
@@ -66,5 +66,49 @@ describe("StreamBridge, end to end", () => {
     }
     const received = Buffer.concat(records.map((record) => answered.ciphers.receive.open(record)));
     expect(received.equals(sent)).toBe(true);
+  });
+
+  it("seals full 64 KiB reads as full records, the remainders carried into the next read's record", async () => {
+    const reacherKey = generateKeyPair();
+    const exposerKey = generateKeyPair();
+    const begun = beginStreamHandshake({ local: reacherKey, peerPublicKey: exposerKey.publicKey, parties });
+    const answered = answerStreamHandshake({ local: exposerKey, firstMessage: begun.firstMessage, parties });
+    const records: Buffer[] = [];
+    const sink: FrameSink = {
+      send: () => {},
+      sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
+    };
+    const { bridged } = await socketPair();
+    const bridge = new StreamBridge(1, bridged, sink, () => {});
+    bridge.startEncrypting(begun.finish(answered.answer));
+
+    // Three reads of 64 KiB in one event-loop turn, as a busy socket delivers them.
+    const reads = [0, 1, 2].map((n) => Buffer.alloc(64 * 1024, n + 1));
+    for (const read of reads) bridged.emit("data", read);
+    const largest = MAX_NOISE_MESSAGE_LENGTH - 16;
+    // Within the turn: only full records; 3 x 17 bytes wait for the next read.
+    expect(records.map((record) => record.length - 16)).toEqual([largest, largest, largest]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The turn ended with no further read: the held bytes went out as one record.
+    expect(records.map((record) => record.length - 16)).toEqual([largest, largest, largest, 3 * 17]);
+    const received = Buffer.concat(records.map((record) => answered.ciphers.receive.open(record)));
+    expect(received.equals(Buffer.concat(reads))).toBe(true);
+
+    // A small read (an interactive query) is sealed at once, never held.
+    bridged.emit("data", Buffer.from("SELECT 1"));
+    expect(records).toHaveLength(5);
+    expect(answered.ciphers.receive.open(records[4] as Buffer).toString()).toBe("SELECT 1");
+
+    // The client ends right after a full read: the held bytes still go before the end of data and FIN.
+    const frames: Buffer[] = [];
+    sink.send = (frame) => frames.push(frame);
+    bridge.receiveWindow(1024 * 1024);
+    bridged.emit("data", Buffer.alloc(64 * 1024, 9));
+    bridged.emit("end");
+    expect(frames).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(records.slice(5).map((record) => record.length - 16)).toEqual([largest, 17, 0]);
+    for (const record of records.slice(5)) answered.ciphers.receive.open(record);
+    expect(frames.map((frame) => frame[0])).toEqual([FrameType.FIN]);
   });
 });

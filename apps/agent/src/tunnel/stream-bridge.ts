@@ -14,13 +14,13 @@ import {
   type ResetInfo,
   SendCredit,
 } from "@private-connect/protocol";
-import type { StreamCiphers } from "./stream-cipher.js";
+import type { SealedParts, StreamCiphers } from "./stream-cipher.js";
 
 /** Where a bridge puts its frames: the agent's one hub connection. */
 export interface FrameSink {
   send(frame: Buffer): void;
-  /** A DATA frame; the sink copies `payload` (then `trailer`, when given) into its outgoing batch. */
-  sendData(streamId: number, payload: Uint8Array, trailer?: Uint8Array): void;
+  /** A DATA frame; the sink copies `payload` (then each of `more`) into its outgoing batch. */
+  sendData(streamId: number, payload: Uint8Array, ...more: Uint8Array[]): void;
   /** An end-to-end stream failed a record or was cut short: the stream is reset; this is for telling a person. */
   onEndToEndFailure?(streamId: number, reason: string): void;
 }
@@ -58,6 +58,13 @@ export class StreamBridge {
   private isSharingConnection = false;
   /** Set once the end-to-end handshake completes; undefined for a plaintext stream. */
   private ciphers: StreamCiphers | undefined;
+  /**
+   * The end of a large socket read, shorter than a record, held until the next read of the same
+   * event-loop turn fills the record up (or the turn ends). A socket read is 64 KiB and a record
+   * carries 17 bytes less; without this, every full read would seal a second record of 17 bytes,
+   * which costs nearly as much as a full one.
+   */
+  private heldTail: Buffer | undefined;
   /** An end-to-end stream whose handshake is still on its way: nothing is sent yet. */
   private isAwaitingHandshake = false;
   private hasSentEndOfData = false;
@@ -264,29 +271,93 @@ export class StreamBridge {
       if (this.isAwaitingHandshake) this.socket.pause();
       return;
     }
-    const overhead = this.ciphers === undefined ? 0 : this.ciphers.send.overhead;
-    const largest = this.ciphers === undefined ? MAX_FRAME_PAYLOAD : this.ciphers.send.maxPlaintext;
+    if (this.ciphers === undefined) {
+      this.sendPlain(chunk);
+    } else {
+      this.sendSealed(chunk, this.ciphers);
+    }
+  }
+
+  private sendPlain(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
-      const size = Math.max(0, Math.min(chunk.length - offset, largest, this.credit.bytes - overhead));
+      const size = Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes);
       if (size === 0) {
-        this.unsent.push(chunk.subarray(offset));
-        this.socket.pause();
-        if (this.hubWindowLimit !== undefined && !this.hasSignalledBlocked) {
-          this.hasSignalledBlocked = true;
-          this.sink.send(encodeSenderBlocked(this.id));
-        }
+        this.waitForCredit(chunk.subarray(offset));
+        return;
+      }
+      this.credit.consume(size);
+      this.sink.sendData(this.id, chunk.subarray(offset, offset + size));
+      offset += size;
+    }
+  }
+
+  /**
+   * Seals `chunk` as records of up to maxPlaintext bytes, after any tail held from the previous
+   * read. When this read filled at least one whole record, its remainder is held for the next
+   * read rather than sealed on its own (see heldTail); it goes out by the end of the turn anyway.
+   */
+  private sendSealed(chunk: Buffer, ciphers: StreamCiphers): void {
+    const { maxPlaintext, overhead } = ciphers.send;
+    let head = this.heldTail;
+    this.heldTail = undefined;
+    let offset = 0;
+    let hasSentFullRecord = false;
+    for (;;) {
+      const available = (head?.length ?? 0) + chunk.length - offset;
+      if (available === 0) return;
+      if (hasSentFullRecord && head === undefined && available < maxPlaintext) {
+        this.holdTail(chunk.subarray(offset));
+        return;
+      }
+      const size = Math.max(0, Math.min(available, maxPlaintext, this.credit.bytes - overhead));
+      if (size === 0) {
+        if (head !== undefined) this.unsent.push(head);
+        this.waitForCredit(chunk.subarray(offset));
         return;
       }
       this.credit.consume(size + overhead);
-      const piece = chunk.subarray(offset, offset + size);
-      if (this.ciphers === undefined) {
-        this.sink.sendData(this.id, piece);
+      let sealed: SealedParts;
+      if (head === undefined) {
+        sealed = ciphers.send.seal(chunk.subarray(offset, offset + size));
+        offset += size;
+      } else if (size <= head.length) {
+        sealed = ciphers.send.seal(head.subarray(0, size));
+        head = size < head.length ? head.subarray(size) : undefined;
       } else {
-        const { body, tag } = this.ciphers.send.seal(piece);
-        this.sink.sendData(this.id, body, tag);
+        const fromChunk = size - head.length;
+        sealed = ciphers.send.seal(head, chunk.subarray(offset, offset + fromChunk));
+        offset += fromChunk;
+        head = undefined;
       }
-      offset += size;
+      this.sendRecord(sealed);
+      if (size === maxPlaintext) hasSentFullRecord = true;
+    }
+  }
+
+  private sendRecord({ body, continued, tag }: SealedParts): void {
+    if (continued === undefined) this.sink.sendData(this.id, body, tag);
+    else this.sink.sendData(this.id, body, continued, tag);
+  }
+
+  private holdTail(tail: Buffer): void {
+    this.heldTail = tail;
+    setImmediate(() => {
+      const held = this.heldTail;
+      if (held === undefined || this.isClosed) return;
+      this.heldTail = undefined;
+      this.sendData(held);
+      this.maybeSendFin();
+    });
+  }
+
+  /** Out of credit: keep the rest, stop reading, and tell the hub this stream is blocked. */
+  private waitForCredit(rest: Buffer): void {
+    this.unsent.push(rest);
+    this.socket.pause();
+    if (this.hubWindowLimit !== undefined && !this.hasSignalledBlocked) {
+      this.hasSignalledBlocked = true;
+      this.sink.send(encodeSenderBlocked(this.id));
     }
   }
 
@@ -296,8 +367,7 @@ export class StreamBridge {
     if (ciphers === undefined || this.hasSentEndOfData) return true;
     if (this.credit.bytes < ciphers.send.overhead) return false;
     this.credit.consume(ciphers.send.overhead);
-    const { body, tag } = ciphers.send.seal(Buffer.alloc(0));
-    this.sink.sendData(this.id, body, tag);
+    this.sendRecord(ciphers.send.seal(Buffer.alloc(0)));
     this.hasSentEndOfData = true;
     return true;
   }
@@ -316,6 +386,7 @@ export class StreamBridge {
 
   private maybeSendFin(): void {
     if (this.isClosed || this.hasSentFin || !this.isReadEnded || this.unsent.length > 0 || this.isAwaitingHandshake) return;
+    if (this.heldTail !== undefined) return;
     if (!this.sendEndOfData()) return;
     this.hasSentFin = true;
     this.sink.send(encodeFrame(FrameType.FIN, this.id));
@@ -331,6 +402,7 @@ export class StreamBridge {
     if (this.isClosed) return;
     this.isClosed = true;
     this.unsent = [];
+    this.heldTail = undefined;
     this.onClosed(this);
   }
 }

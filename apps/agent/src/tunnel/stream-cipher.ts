@@ -9,10 +9,18 @@ export interface RecordSealer {
   /** The most plaintext one record may carry (Noise caps a whole message at 65535 bytes). */
   readonly maxPlaintext: number;
   /**
-   * Seals the next record. The body and tag are written back to back as one DATA payload, so
-   * they are never joined into a third buffer. An empty plaintext seals the end-of-data record.
+   * Seals the next record, whose plaintext is `plaintext` then `continuation` (when given). The
+   * parts are written back to back as one DATA payload, so they are never joined into another
+   * buffer. An empty plaintext seals the end-of-data record.
    */
-  seal(plaintext: Uint8Array): { body: Buffer; tag: Buffer };
+  seal(plaintext: Uint8Array, continuation?: Uint8Array): SealedParts;
+}
+
+/** A sealed record as the DATA payload carries it: body, then continued (if any), then tag. */
+export interface SealedParts {
+  body: Buffer;
+  continued?: Buffer;
+  tag: Buffer;
 }
 
 export interface RecordOpener {

@@ -198,8 +198,8 @@ export class TunnelClient {
   private writer: FrameWriter | undefined;
   private readonly sink: FrameSink = {
     send: (frame) => this.send(frame),
-    sendData: (streamId, payload, trailer) => {
-      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload, trailer);
+    sendData: (streamId, payload, ...more) => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload, ...more);
     },
     onEndToEndFailure: (streamId, reason) => {
       const opened = this.openedStreams.get(streamId);

@@ -12,6 +12,8 @@ const REKEY_PLAINTEXT = Buffer.alloc(CIPHER_KEY_LENGTH);
 
 export interface SealedRecord {
   ciphertext: Buffer;
+  /** The ciphertext of a seal's continuation, when it had one: it follows `ciphertext` on the wire. */
+  continuedCiphertext?: Buffer;
   tag: Buffer;
 }
 
@@ -73,11 +75,14 @@ export class CipherState {
   }
 
   /**
-   * Transport encryption with empty associated data, returning the ciphertext and the tag as two
-   * buffers the caller writes back to back, so they are never joined into a third.
+   * Transport encryption with empty associated data, returning the ciphertext and the tag as
+   * buffers the caller writes back to back, so they are never joined into another. The message's
+   * plaintext is `plaintext` followed by `continuation` when one is given: two views (for instance
+   * the end of one socket read and the start of the next) sealed as one message without first
+   * being copied together.
    */
-  seal(plaintext: Uint8Array): SealedRecord {
-    return this.#encrypt(this.#requireKey(), EMPTY, plaintext);
+  seal(plaintext: Uint8Array, continuation?: Uint8Array): SealedRecord {
+    return this.#encrypt(this.#requireKey(), EMPTY, plaintext, continuation);
   }
 
   /** Transport decryption of a record given as two views (for instance into a received frame). */
@@ -114,11 +119,12 @@ export class CipherState {
     return this.#key;
   }
 
-  #encrypt(key: KeyObject, ad: Uint8Array, plaintext: Uint8Array): SealedRecord {
-    if (plaintext.length > MAX_TRANSPORT_PLAINTEXT_LENGTH) {
+  #encrypt(key: KeyObject, ad: Uint8Array, plaintext: Uint8Array, continuation?: Uint8Array): SealedRecord {
+    const length = plaintext.length + (continuation?.length ?? 0);
+    if (length > MAX_TRANSPORT_PLAINTEXT_LENGTH) {
       throw new NoiseError(
         "MESSAGE_TOO_LARGE",
-        `A Noise message carries at most ${MAX_TRANSPORT_PLAINTEXT_LENGTH} bytes of plaintext, not ${plaintext.length}.`,
+        `A Noise message carries at most ${MAX_TRANSPORT_PLAINTEXT_LENGTH} bytes of plaintext, not ${length}.`,
       );
     }
     if (this.#counter.isExhausted) {
@@ -126,12 +132,15 @@ export class CipherState {
     }
     this.#counter.writeNonce(this.#cipher, this.#nonce);
     const encryptor = this.#cipher.createEncryptor(key, this.#nonce);
-    if (ad.length > 0) encryptor.setAAD(ad, { plaintextLength: plaintext.length });
+    if (ad.length > 0) encryptor.setAAD(ad, { plaintextLength: length });
+    // Both AEADs are stream ciphers underneath: update() returns as many bytes as it was given,
+    // so the two outputs laid end to end are the ciphertext of the joined plaintext.
     const ciphertext = encryptor.update(plaintext);
+    const continuedCiphertext = continuation === undefined ? undefined : encryptor.update(continuation);
     encryptor.final();
     const tag = encryptor.getAuthTag();
     this.#counter.advance();
-    return { ciphertext, tag };
+    return continuedCiphertext === undefined ? { ciphertext, tag } : { ciphertext, continuedCiphertext, tag };
   }
 
   #decrypt(key: KeyObject, ad: Uint8Array, ciphertext: Buffer, tag: Buffer): Buffer {
