@@ -47,7 +47,9 @@ class Sealer extends RecordDirection implements RecordSealer {
   seal(plaintext: Uint8Array, continuation?: Uint8Array): SealedParts {
     this.beforeRecord();
     const { ciphertext, continuedCiphertext, tag } = this.state.seal(plaintext, continuation);
-    return continuedCiphertext === undefined ? { body: ciphertext, tag } : { body: ciphertext, continued: continuedCiphertext, tag };
+    return continuedCiphertext === undefined
+      ? { body: ciphertext, tag }
+      : { body: ciphertext, continued: continuedCiphertext, tag };
   }
 }
 
