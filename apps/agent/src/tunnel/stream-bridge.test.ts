@@ -33,18 +33,23 @@ async function socketPair(): Promise<{ bridged: Socket; client: Socket }> {
   return { bridged, client };
 }
 
+/** Both ends of a completed handshake, and a sink that records each DATA payload whole. */
+function handshakeAndRecordingSink() {
+  const reacherKey = generateKeyPair();
+  const exposerKey = generateKeyPair();
+  const begun = beginStreamHandshake({ local: reacherKey, peerPublicKey: exposerKey.publicKey, parties });
+  const answered = answerStreamHandshake({ local: exposerKey, firstMessage: begun.firstMessage, parties });
+  const records: Buffer[] = [];
+  const sink: FrameSink = {
+    send: () => {},
+    sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
+  };
+  return { begun, answered, records, sink };
+}
+
 describe("StreamBridge, end to end", () => {
   it("splits one large read into records Noise accepts, and holds early data until the handshake completes", async () => {
-    const reacherKey = generateKeyPair();
-    const exposerKey = generateKeyPair();
-    const begun = beginStreamHandshake({ local: reacherKey, peerPublicKey: exposerKey.publicKey, parties });
-    const answered = answerStreamHandshake({ local: exposerKey, firstMessage: begun.firstMessage, parties });
-
-    const records: Buffer[] = [];
-    const sink: FrameSink = {
-      send: () => {},
-      sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
-    };
+    const { begun, answered, records, sink } = handshakeAndRecordingSink();
     const { bridged, client } = await socketPair();
     const bridge = new StreamBridge(1, bridged, sink, () => {});
     bridge.awaitHandshake();
@@ -69,15 +74,7 @@ describe("StreamBridge, end to end", () => {
   });
 
   it("seals full 64 KiB reads as full records, the remainders carried into the next read's record", async () => {
-    const reacherKey = generateKeyPair();
-    const exposerKey = generateKeyPair();
-    const begun = beginStreamHandshake({ local: reacherKey, peerPublicKey: exposerKey.publicKey, parties });
-    const answered = answerStreamHandshake({ local: exposerKey, firstMessage: begun.firstMessage, parties });
-    const records: Buffer[] = [];
-    const sink: FrameSink = {
-      send: () => {},
-      sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
-    };
+    const { begun, answered, records, sink } = handshakeAndRecordingSink();
     const { bridged } = await socketPair();
     const bridge = new StreamBridge(1, bridged, sink, () => {});
     bridge.startEncrypting(begun.finish(answered.answer));
