@@ -29,13 +29,31 @@ function requireKeyLength(key: Uint8Array, what: string): void {
   }
 }
 
+/**
+ * Public keys imported lately. A handshake uses the peer's ephemeral key in two DHs and a peer's
+ * static key recurs on every stream with it; public keys are no secret, so keeping a few hundred
+ * costs nothing but memory. Map order is insertion order: the first entry is the oldest.
+ */
+const importedPublicKeys = new Map<string, KeyObject>();
+const IMPORTED_PUBLIC_KEYS_KEPT = 256;
+
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   requireKeyLength(publicKey, "public");
+  const jwk = publicJwk(publicKey);
+  const known = importedPublicKeys.get(jwk.x);
+  if (known !== undefined) return known;
+  let imported: KeyObject;
   try {
-    return createPublicKey({ key: publicJwk(publicKey), format: "jwk" });
+    imported = createPublicKey({ key: jwk, format: "jwk" });
   } catch (error) {
     throw new NoiseError("INVALID_KEY", "The peer's X25519 public key cannot be used.", { cause: error });
   }
+  importedPublicKeys.set(jwk.x, imported);
+  if (importedPublicKeys.size > IMPORTED_PUBLIC_KEYS_KEPT) {
+    const oldest = importedPublicKeys.keys().next().value;
+    if (oldest !== undefined) importedPublicKeys.delete(oldest);
+  }
+  return imported;
 }
 
 /** The raw halves of a private X25519 KeyObject (one JWK export carries both). */
