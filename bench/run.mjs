@@ -12,6 +12,7 @@ import { parseOptions, usage } from "./lib/options.mjs";
 import { loadAverage, startForeignCpuMeter } from "./lib/proc.mjs";
 import { runProfile } from "./lib/profile.mjs";
 import { evaluateTargets, renderMarkdown, toJson } from "./lib/report.mjs";
+import { pgbenchSelect, preparePgbenchDatabase, redisGet, smallMessageServers } from "./lib/small-messages.mjs";
 import { ensureTools, log, sleep } from "./lib/tools.mjs";
 import { memory, mergeThroughput, rtt, setup, slowReader, throughput } from "./lib/workloads.mjs";
 
@@ -25,7 +26,11 @@ const runners = {
   rtt: ["rtt", rtt],
   setup: ["setup", setup],
   memory: ["memory", memory],
+  pgbench: ["pgbench", pgbenchSelect],
+  redis: ["redis", redisGet],
 };
+/** Workloads whose contender instance forwards to another server than the bench's echo server. */
+const SMALL_MESSAGE_WORKLOADS = ["pgbench", "redis"];
 
 function machineInfo() {
   // ssh -V prints its version on stderr.
@@ -149,12 +154,15 @@ async function main() {
     targets: [],
   };
   // --only=cluster alone runs no contender (the cluster shapes bring their own hubs and agents).
-  const contenderWorkloads = ["throughput", "rtt", "setup", "slow", "memory"].filter((w) => options.only.includes(w));
+  const contenderWorkloads = Object.keys(runners).filter((w) => options.only.includes(w));
   const contenders = contenderWorkloads.length === 0 ? [] : allContenders.filter((c) => options.contenders.includes(c.name));
   machine.loadAverageStart = loadAverage();
 
   const phaseA = ["throughput", "rtt", "setup", "slow"].filter((w) => options.only.includes(w));
   const outOfTime = () => Date.now() - started > options.budgetMs;
+  const servers = smallMessageServers(options);
+  const pgbench = contenders.length > 0 && options.only.includes("pgbench") ? await preparePgbenchDatabase(servers) : undefined;
+  if (pgbench !== undefined) live.add({ stop: () => pgbench.drop() });
 
   for (const contender of contenders) {
     const result = { title: contender.title, labels: contender.labels, errors: {} };
@@ -179,6 +187,7 @@ async function main() {
       contender,
       benchPids: [process.pid, client.pid, bulk.pid, server.pid],
       cores: machine.cores,
+      pgbench,
     };
     // A reference contender measures only some workloads (contender.workloads).
     const measures = (workload) => options.only.includes(workload) && (contender.workloads ?? [workload]).includes(workload);
@@ -189,6 +198,10 @@ async function main() {
     if (ownPhaseA.length > 0) phases.push(ownPhaseA);
     // --repeat=N: throughput again on N-1 more fresh instances (results vary between instances).
     if (measures("throughput")) for (let i = 1; i < options.repeat; i += 1) phases.push(["throughput"]);
+    // Each small-message workload gets an instance of its own, forwarding to its real server.
+    for (const workload of SMALL_MESSAGE_WORKLOADS) if (measures(workload)) phases.push([workload]);
+    const realServerOf = (phase) =>
+      phase[0] === "pgbench" ? servers.postgres : phase[0] === "redis" ? servers.redis : undefined;
     for (const phase of phases) {
       if (outOfTime()) {
         for (const w of phase) result.errors[w] = "skipped: time budget used up";
@@ -221,7 +234,12 @@ async function main() {
             }
             if (instance.verifySecurity) await checkSecurityAfter(instance, result, phase);
           },
-          { withGcHook: phase.includes("memory") },
+          {
+            withGcHook: phase.includes("memory"),
+            ...(realServerOf(phase) === undefined
+              ? {}
+              : { serverPort: realServerOf(phase).port, greeting: realServerOf(phase).greeting }),
+          },
         );
       } catch (error) {
         for (const w of phase) result.errors[w] ??= error.message;

@@ -63,11 +63,16 @@ function readState(pid) {
   }
 }
 
-export async function probe(client, port, timeoutMs = 20_000) {
-  await waitFor(() => client.call("probe", { port, timeoutMs: 2_000 }, 5_000).then(() => true), {
+/**
+ * Waits until a connection through `port` gets an answer from the server behind it: the bench's
+ * echo server by default, or a real server that answers `greeting` (hex bytes: PostgreSQL's
+ * SSLRequest, Redis's PING), for the small-message workloads.
+ */
+export async function probe(client, port, { timeoutMs = 20_000, greeting } = {}) {
+  await waitFor(() => client.call("probe", { port, timeoutMs: 2_000, greeting }, 5_000).then(() => true), {
     timeoutMs,
     intervalMs: 200,
-    what: `an end-to-end echo through port ${port}`,
+    what: `an end-to-end ${greeting === undefined ? "echo" : "answer"} through port ${port}`,
   });
 }
 
@@ -85,7 +90,7 @@ export const socat = {
   title: "socat x2",
   needs: ["socat"],
   labels: { reach: "socat relay 1", hub: "socat relay 2" },
-  async start({ serverPort, client }) {
+  async start({ serverPort, client, greeting }) {
     const a = await freePort();
     const b = await freePort();
     const listen = (port) => `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,backlog=4096`;
@@ -95,7 +100,7 @@ export const socat = {
       await Promise.all([stopTree(relay1.pid), stopTree(relay2.pid)]);
     };
     try {
-      await probe(client, a);
+      await probe(client, a, { greeting });
     } catch (error) {
       await stop();
       throw new Error(`socat did not relay: ${error.message}\n${relay1.tail()}\n${relay2.tail()}`);
@@ -112,7 +117,7 @@ export const ssh = {
   // ssh opens each new channel more slowly the more it has open (10,000 took over 3 minutes
   // here), so its idle-stream stages stop opening after 15 s and report what they hold.
   idleOpenBudgetMs: 15_000,
-  async start({ serverPort, client }) {
+  async start({ serverPort, client, greeting }) {
     const dir = await makeTempDir("sshb-");
     const hostKey = join(dir, "host_ed25519");
     const clientKey = join(dir, "client_ed25519");
@@ -187,7 +192,7 @@ export const ssh = {
       expose = spawnService("/usr/bin/ssh", [...common, "-R", `${rport}:127.0.0.1:${serverPort}`, "root@127.0.0.1"]);
       await waitFor(() => canConnect(rport), { timeoutMs: 15_000, what: "the ssh -R forward" });
       reach = spawnService("/usr/bin/ssh", [...common, "-L", `${lport}:127.0.0.1:${rport}`, "root@127.0.0.1"]);
-      await probe(client, lport);
+      await probe(client, lport, { greeting });
     } catch (error) {
       const output = [sshd.tail(), expose?.tail(), reach?.tail()].filter(Boolean).join("\n");
       await stop();
@@ -214,7 +219,7 @@ function nodePipe(tls) {
     labels: { reach: `node plain -> ${link}`, hub: `node ${link} -> ${link}`, expose: `node ${link} -> plain` },
     workloads: ["throughput"],
     singleStreamOnly: true,
-    async start({ serverPort, client }) {
+    async start({ serverPort, client, greeting }) {
       const { cert, key } = tls ? await tlsCertificate() : {};
       const kind = tls ? "tls" : "plain";
       const hops = [];
@@ -233,7 +238,7 @@ function nodePipe(tls) {
           hops.push(hop);
           next = JSON.parse(await hop.waitForLine((line) => line.startsWith("{"), 10_000)).port;
         }
-        await probe(client, next);
+        await probe(client, next, { greeting });
         const [expose, hub, reach] = hops;
         return { entryPort: next, roles: { reach: [reach.pid], hub: [hub.pid], expose: [expose.pid] }, stop };
       } catch (error) {
@@ -312,13 +317,13 @@ function privateConnect({ tls, endToEnd }) {
     needs: tls ? ["openssl"] : [],
     labels: { reach: "agent (reach)", hub: "hub", expose: "agent (expose)" },
     // Only the figures issue 19's targets compare (against pc-ws), so the full run keeps its budget.
-    ...(endToEnd ? { workloads: ["throughput", "setup"] } : {}),
+    ...(endToEnd ? { workloads: ["throughput", "setup", "pgbench", "redis"] } : {}),
     /**
      * `profileDir`, when set, makes the hub and both agents write V8 CPU profiles there
      * (hub/, reach/, expose/), and keeps the directories. `withGcHook` preloads gc-hook.cjs
      * so the memory measurement can ask for a full GC (SIGUSR2).
      */
-    async start({ serverPort, client, profileDir, withGcHook, extraNodeOptions }) {
+    async start({ serverPort, client, greeting, profileDir, withGcHook, extraNodeOptions }) {
       const dir = await makeTempDir("pcb-");
       const dataDir = join(dir, "data");
       const exposeDir = join(dir, "a");
@@ -411,7 +416,7 @@ function privateConnect({ tls, endToEnd }) {
           env: agentEnv,
         });
         const { port } = JSON.parse(reached.stdout);
-        await probe(client, port);
+        await probe(client, port, { greeting });
         const verifySecurity = async () => {
           const security = await readStreamSecurity(agentEnv, { reachDir, exposeDir });
           const sides = Object.entries(security);

@@ -1,4 +1,5 @@
 // Markdown tables, target verdicts and the JSON document of one run.
+import { smallMessageLines, smallMessageTargets } from "./small-messages-report.mjs";
 import { GB, KiB, MB, MiB } from "./stats.mjs";
 
 const ROLE_ORDER = ["reach", "hub", "expose"];
@@ -278,6 +279,12 @@ export function renderMarkdown(doc) {
   const e2e = endToEndLines(doc);
   if (e2e.length > 0) {
     out.push(...e2e);
+    out.push("");
+  }
+
+  const small = smallMessageLines(doc);
+  if (small.length > 0) {
+    out.push(...small);
     out.push("");
   }
 
@@ -857,6 +864,7 @@ export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamB
     }
   }
   targets.push(...endToEndTargets(doc));
+  targets.push(...smallMessageTargets(doc));
   targets.push(...clusterTargets(doc));
   return targets;
 }

@@ -119,7 +119,7 @@ function hasCommand(path) {
 }
 
 /**
- * socat and sshd come from Debian packages; install them when missing (apt-get, bounded),
+ * socat, sshd, pgbench and redis-benchmark come from Debian packages; install them when missing (apt-get, bounded),
  * and say so. Returns which tools are usable and any note for the report.
  */
 export async function ensureTools() {
@@ -129,6 +129,10 @@ export async function ensureTools() {
     ssh: ["/usr/bin/ssh", "openssh-client"],
     "ssh-keygen": ["/usr/bin/ssh-keygen", "openssh-client"],
     openssl: ["/usr/bin/openssl", "openssl"],
+    // The small-message workloads' clients (issue 20).
+    pgbench: ["/usr/bin/pgbench", "postgresql-client"],
+    psql: ["/usr/bin/psql", "postgresql-client"],
+    "redis-benchmark": ["/usr/bin/redis-benchmark", "redis-tools"],
   };
   const missing = Object.entries(needed).filter(([, [path]]) => !hasCommand(path));
   const notes = [];

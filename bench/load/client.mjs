@@ -13,7 +13,8 @@ function connect(port) {
 }
 
 /** Connects, sends 'E' and resolves at the echoed byte. The socket stays open. */
-function openEcho(port, timeoutMs) {
+/** A connection through `port` once its first answer arrived (to "E", or to `greeting` bytes). */
+function openEcho(port, timeoutMs, greeting = "E") {
   return new Promise((resolve, reject) => {
     const started = now();
     const socket = connect(port);
@@ -26,7 +27,7 @@ function openEcho(port, timeoutMs) {
     const onClose = () => fail(new Error("closed before the echo"));
     socket.once("error", fail);
     socket.once("close", onClose);
-    socket.once("connect", () => socket.write("E"));
+    socket.once("connect", () => socket.write(greeting));
     socket.once("data", () => {
       clearTimeout(timer);
       socket.off("error", fail);
@@ -300,8 +301,8 @@ function slowRead({ port, durationMs, bytesPerSecond }) {
 }
 
 const commands = {
-  async probe({ port, timeoutMs = 5_000 }) {
-    const { socket, ms } = await openEcho(port, timeoutMs);
+  async probe({ port, timeoutMs = 5_000, greeting }) {
+    const { socket, ms } = await openEcho(port, timeoutMs, greeting === undefined ? "E" : Buffer.from(greeting, "hex"));
     socket.destroy();
     return { ms };
   },
