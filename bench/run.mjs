@@ -196,8 +196,9 @@ async function main() {
     if (measures("memory")) phases.push(["memory"]);
     const ownPhaseA = phaseA.filter(measures);
     if (ownPhaseA.length > 0) phases.push(ownPhaseA);
-    // --repeat=N: throughput again on N-1 more fresh instances (results vary between instances).
-    if (measures("throughput")) for (let i = 1; i < options.repeat; i += 1) phases.push(["throughput"]);
+    // Throughput again on more fresh instances: Private Connect's speed varies between starts.
+    const starts = contender.freshStarts ? options.repeat : options.referenceRepeat;
+    if (measures("throughput")) for (let i = 1; i < starts; i += 1) phases.push(["throughput"]);
     // Each small-message workload gets an instance of its own, forwarding to its real server.
     for (const workload of SMALL_MESSAGE_WORKLOADS) if (measures(workload)) phases.push([workload]);
     const realServerOf = (phase) =>

@@ -314,6 +314,8 @@ function privateConnect({ tls, endToEnd }) {
     name: `${tls ? "pc-wss" : "pc-ws"}${endToEnd ? "-e2e" : ""}`,
     title: `Private Connect ${scheme}${endToEnd ? ", end-to-end encrypted" : ""}`,
     isEndToEnd: endToEnd,
+    /** Measured from options.repeat fresh starts (the references from options.referenceRepeat). */
+    freshStarts: true,
     needs: tls ? ["openssl"] : [],
     labels: { reach: "agent (reach)", hub: "hub", expose: "agent (expose)" },
     // Only the figures issue 19's targets compare (against pc-ws), so the full run keeps its budget.

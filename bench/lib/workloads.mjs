@@ -87,6 +87,21 @@ function countSum(a, b) {
   );
 }
 
+/** One case's result as a list of fresh starts (a single measurement is one start). */
+function startsOf(result) {
+  return result.starts ?? [{ mbps: result.mbps, fullGcs: result.fullGcs, cpuSecondsPerGb: result.cpuSecondsPerGb }];
+}
+
+/** The slowest, median and fastest start of one case (its mean alone when it ran once). */
+export function startSpread(result) {
+  const rates = startsOf(result)
+    .map((start) => start.mbps)
+    .sort((a, b) => a - b);
+  const middle = Math.floor(rates.length / 2);
+  const median = rates.length % 2 === 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
+  return { count: rates.length, min: rates[0], median, max: rates.at(-1), fullGcs: startsOf(result).map((s) => s.fullGcs) };
+}
+
 /** Combines the throughput results of several fresh instances of one contender (--repeat). */
 export function mergeThroughput(a, b) {
   const merged = { instances: (a.instances ?? 1) + 1 };
@@ -104,6 +119,8 @@ export function mergeThroughput(a, b) {
       ...x,
       bytes,
       runs,
+      // Issue 22: each fresh start's own mean, so a slow start cannot hide in the pooled mean.
+      starts: [...startsOf(x), ...startsOf(y)],
       mbps: rates.reduce((sum, r) => sum + r, 0) / rates.length,
       minMbps: Math.min(...rates),
       maxMbps: Math.max(...rates),
