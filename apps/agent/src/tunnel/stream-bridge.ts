@@ -281,7 +281,7 @@ export class StreamBridge {
   private sendPlain(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
-      const size = Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes);
+      const size = Math.max(0, Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes));
       if (size === 0) {
         this.waitForCredit(chunk.subarray(offset));
         return;
