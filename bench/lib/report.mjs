@@ -1,18 +1,12 @@
 // Markdown tables, target verdicts and the JSON document of one run.
+import { fmt, table } from "./format.mjs";
 import { smallMessageLines, smallMessageTargets } from "./small-messages-report.mjs";
 import { GB, KiB, MB, MiB } from "./stats.mjs";
 import { startSpread } from "./workloads.mjs";
 
 const ROLE_ORDER = ["reach", "hub", "expose"];
-const fmt = (value, digits = 1) => (value === undefined || value === null || Number.isNaN(value) ? "–" : value.toFixed(digits));
 const ms = (value) => fmt(value, 3);
 const signed = (value) => (value === undefined || Number.isNaN(value) ? "–" : `${value >= 0 ? "+" : ""}${value.toFixed(3)}`);
-
-function table(headers, rows) {
-  const lines = [`| ${headers.join(" | ")} |`, `| ${headers.map(() => "---").join(" | ")} |`];
-  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
-  return lines.join("\n");
-}
 
 function roleLabel(result, role) {
   return result.labels?.[role] ?? role;

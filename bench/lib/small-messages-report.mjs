@@ -1,7 +1,9 @@
 // The small-message section of the report and its targets (issue 20): pgbench -S and
 // redis-benchmark GET through each contender, as ratios to the SSH tunnel and to direct TCP.
+import { fmt, table } from "./format.mjs";
 
-const fmt = (value, digits = 0) => (value === undefined || value === null || Number.isNaN(value) ? "–" : value.toFixed(digits));
+const count = (value) => fmt(value, 0);
+
 const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
 const times = (value) => (value === undefined ? "–" : `${value.toFixed(2)}x`);
 
@@ -20,22 +22,41 @@ export function smallMessageLines(doc) {
   if (names.length === 0) return [];
   const ssh = figures(doc.contenders.ssh);
   const direct = figures(doc.contenders.direct);
-  const out = [
-    `## 8. Small messages (issue 20): pgbench -S (8 clients, ${doc.options.smallMessageSeconds} s) and redis-benchmark GET (20 clients, ${doc.options.redisRequests} requests) through each contender to this machine's PostgreSQL and Redis`,
-    "",
-    "| contender | pgbench -S tps | vs SSH | vs direct | redis GET rps | vs SSH | redis GET pipelined x16 rps | vs SSH | vs direct |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  const headers = [
+    "contender",
+    "pgbench -S tps",
+    "vs SSH",
+    "vs direct",
+    "redis GET rps",
+    "vs SSH",
+    "redis GET pipelined x16 rps",
+    "vs SSH",
+    "vs direct",
   ];
+  const rows = [];
   for (const name of names) {
     const result = doc.contenders[name];
     const own = figures(result);
+    rows.push([
+      result.title,
+      count(own.tps),
+      times(ratio(own.tps, ssh.tps)),
+      times(ratio(own.tps, direct.tps)),
+      count(own.rps),
+      times(ratio(own.rps, ssh.rps)),
+      count(own.pipelined),
+      times(ratio(own.pipelined, ssh.pipelined)),
+      times(ratio(own.pipelined, direct.pipelined)),
+    ]);
     const why = result.error ?? result.errors?.pgbench ?? result.errors?.redis;
-    out.push(
-      `| ${result.title} | ${fmt(own.tps)} | ${times(ratio(own.tps, ssh.tps))} | ${times(ratio(own.tps, direct.tps))} | ${fmt(own.rps)} | ${times(ratio(own.rps, ssh.rps))} | ${fmt(own.pipelined)} | ${times(ratio(own.pipelined, ssh.pipelined))} | ${times(ratio(own.pipelined, direct.pipelined))} |`,
-    );
-    if (why !== undefined) out.push(`|  | ${String(why).split("\n")[0].slice(0, 160)} | | | | | | | |`);
+    if (why !== undefined) rows.push(["", String(why).split("\n")[0].slice(0, 160), ...headers.slice(2).map(() => "")]);
   }
-  out.push("");
+  const out = [
+    `## 8. Small messages (issue 20): pgbench -S (8 clients, ${doc.options.smallMessageSeconds} s) and redis-benchmark GET (20 clients, ${doc.options.redisRequests} requests) through each contender to this machine's PostgreSQL and Redis`,
+    "",
+    table(headers, rows),
+    "",
+  ];
   out.push(
     "Every round trip crosses the client, the relay's processes and the server on the same two cores, so these figures are mostly per-message CPU: what each hop spends on a few hundred bytes.",
   );
@@ -65,7 +86,7 @@ export function smallMessageTargets(doc) {
       name,
       pass: value >= bound,
       ratio: value,
-      detail: `${fmt(mine)} vs ${fmt(theirs)} ${unit} = ${value.toFixed(2)}x`,
+      detail: `${count(mine)} vs ${count(theirs)} ${unit} = ${value.toFixed(2)}x`,
     });
   };
   if (only.includes("pgbench")) {

@@ -42,7 +42,7 @@ function handshakeAndRecordingSink() {
   const records: Buffer[] = [];
   const sink: FrameSink = {
     send: () => {},
-    sendData: (_id, payload, ...more) => records.push(Buffer.concat([payload, ...more])),
+    sendData: (_id, ...parts) => records.push(Buffer.concat(parts.filter((part) => part !== undefined))),
   };
   return { begun, answered, records, sink };
 }

@@ -19,8 +19,8 @@ import type { SealedParts, StreamCiphers } from "./stream-cipher.js";
 /** Where a bridge puts its frames: the agent's one hub connection. */
 export interface FrameSink {
   send(frame: Buffer): void;
-  /** A DATA frame; the sink copies `payload` (then each of `more`) into its outgoing batch. */
-  sendData(streamId: number, payload: Uint8Array, ...more: Uint8Array[]): void;
+  /** A DATA frame; the sink copies `payload` (then `second` and `third`, when given) into its outgoing batch. */
+  sendData(streamId: number, payload: Uint8Array, second?: Uint8Array, third?: Uint8Array): void;
   /** An end-to-end stream failed a record or was cut short: the stream is reset; this is for telling a person. */
   onEndToEndFailure?(streamId: number, reason: string): void;
 }
@@ -65,6 +65,7 @@ export class StreamBridge {
    * which costs nearly as much as a full one.
    */
   private heldTail: Buffer | undefined;
+  private isTailFlushScheduled = false;
   /** An end-to-end stream whose handshake is still on its way: nothing is sent yet. */
   private isAwaitingHandshake = false;
   private hasSentEndOfData = false;
@@ -340,9 +341,13 @@ export class StreamBridge {
     else this.sink.sendData(this.id, body, continued, tag);
   }
 
+  /** Holds `tail` for the next read; one flush per turn sends whatever is still held by then. */
   private holdTail(tail: Buffer): void {
     this.heldTail = tail;
+    if (this.isTailFlushScheduled) return;
+    this.isTailFlushScheduled = true;
     setImmediate(() => {
+      this.isTailFlushScheduled = false;
       const held = this.heldTail;
       if (held === undefined || this.isClosed) return;
       this.heldTail = undefined;

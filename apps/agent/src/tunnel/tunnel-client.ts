@@ -198,8 +198,8 @@ export class TunnelClient {
   private writer: FrameWriter | undefined;
   private readonly sink: FrameSink = {
     send: (frame) => this.send(frame),
-    sendData: (streamId, payload, ...more) => {
-      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload, ...more);
+    sendData: (streamId, payload, second, third) => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.writer?.writeData(streamId, payload, second, third);
     },
     onEndToEndFailure: (streamId, reason) => {
       const opened = this.openedStreams.get(streamId);

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { NoiseError } from "./noise-error.js";
+import { RecentMap } from "./recent-map.js";
 
 /** X25519 keys and shared secrets are 32 raw bytes (DHLEN in the spec). */
 export const DH_LENGTH = 32;
@@ -32,10 +33,9 @@ function requireKeyLength(key: Uint8Array, what: string): void {
 /**
  * Public keys imported lately. A handshake uses the peer's ephemeral key in two DHs and a peer's
  * static key recurs on every stream with it; public keys are no secret, so keeping a few hundred
- * costs nothing but memory. Map order is insertion order: the first entry is the oldest.
+ * costs nothing but memory.
  */
-const importedPublicKeys = new Map<string, KeyObject>();
-const IMPORTED_PUBLIC_KEYS_KEPT = 256;
+const importedPublicKeys = new RecentMap<string, KeyObject>(256);
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   requireKeyLength(publicKey, "public");
@@ -49,10 +49,6 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
     throw new NoiseError("INVALID_KEY", "The peer's X25519 public key cannot be used.", { cause: error });
   }
   importedPublicKeys.set(jwk.x, imported);
-  if (importedPublicKeys.size > IMPORTED_PUBLIC_KEYS_KEPT) {
-    const oldest = importedPublicKeys.keys().next().value;
-    if (oldest !== undefined) importedPublicKeys.delete(oldest);
-  }
   return imported;
 }
 

@@ -1,4 +1,5 @@
 import { dh, type RawKeyPair } from "./dh25519.js";
+import { RecentMap } from "./recent-map.js";
 
 /**
  * How many peers' static-static secrets one local key remembers. An agent talks to a handful of
@@ -6,7 +7,7 @@ import { dh, type RawKeyPair } from "./dh25519.js";
  */
 const REMEMBERED_PEERS = 1024;
 
-const secretsByLocalKey = new WeakMap<RawKeyPair, Map<string, Buffer>>();
+const secretsByLocalKey = new WeakMap<RawKeyPair, RecentMap<string, Buffer>>();
 
 /**
  * The "ss" DH of two static keys, computed once per pair of keys. It never changes between a
@@ -17,22 +18,13 @@ const secretsByLocalKey = new WeakMap<RawKeyPair, Map<string, Buffer>>();
 export function staticStaticSecret(local: RawKeyPair, remoteStaticPublicKey: Buffer): Buffer {
   let secrets = secretsByLocalKey.get(local);
   if (secrets === undefined) {
-    secrets = new Map();
+    secrets = new RecentMap(REMEMBERED_PEERS);
     secretsByLocalKey.set(local, secrets);
   }
   const peer = remoteStaticPublicKey.toString("base64");
   const known = secrets.get(peer);
-  if (known !== undefined) {
-    // Map order is insertion order: moving a hit to the end keeps the least recently used first.
-    secrets.delete(peer);
-    secrets.set(peer, known);
-    return known;
-  }
+  if (known !== undefined) return known;
   const secret = dh(local, remoteStaticPublicKey);
   secrets.set(peer, secret);
-  if (secrets.size > REMEMBERED_PEERS) {
-    const oldest = secrets.keys().next().value;
-    if (oldest !== undefined) secrets.delete(oldest);
-  }
   return secret;
 }
