@@ -32,6 +32,14 @@ describe("scrubText: secrets by their shape", () => {
     expect(scrubText(`key ${secret}.`)).toBe(`key ${REDACTED}.`);
   });
 
+  it("redacts a workspace key's private half and keeps its public half", () => {
+    const secret = `pcwsk_${randomBytes(32).toString("base64url")}`;
+    const publicKey = `pcwk_${randomBytes(32).toString("base64url")}`;
+    expect(scrubText(`{"privateKey":"${secret}","publicKey":"${publicKey}"}`)).toBe(
+      `{"privateKey":"${REDACTED}","publicKey":"${publicKey}"}`,
+    );
+  });
+
   it("redacts pc_ API keys wherever they sit", () => {
     const key = apiKey();
     for (const text of [

@@ -63,6 +63,9 @@ function buildPatterns(isJson: boolean): SecretPattern[] {
     // An agent's end-to-end private key (e2e-key.json): pcsk_ + 43 base64url. The public half
     // (pcpk_) is meant to be shown and compared, so it stays.
     { name: "e2e private key", pattern: /pcsk_[A-Za-z0-9_-]{43}/g, replace: REDACTED },
+    // The private half of a workspace key (workspace-signing-key.json on an owner's machine):
+    // pcwsk_ + 43 base64url. Its public half (pcwk_) and certificates (pccert_) are public.
+    { name: "workspace private key", pattern: /pcwsk_[A-Za-z0-9_-]{43}/g, replace: REDACTED },
     // Agent tokens (64 hex), device codes (pcd_ + 64 hex), ENCRYPTION_KEY, and their hashes. In
     // JSON, never from inside a \uXXXX escape, which would leave the line broken.
     {

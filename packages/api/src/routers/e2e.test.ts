@@ -186,7 +186,7 @@ describe.each(testEngines)("end-to-end encryption control plane on $name", ({ na
 
   describe("agents.reportPeerKey", () => {
     it.skipIf(skip)(
-      "records changed, trusted and verified in the reporting agent's workspace, with fingerprints only",
+      "records changed, trusted, verified and uncertified in the reporting agent's workspace, with fingerprints only",
       async () => {
         const pinned = makeE2eKey();
         const offered = makeE2eKey();
@@ -202,8 +202,26 @@ describe.each(testEngines)("end-to-end encryption control plane on $name", ({ na
             }),
           ).toEqual({ isRecorded: true });
         }
+        // Refused for want of a workspace certificate: there may be no pin yet, only the key offered.
+        expect(
+          await asContractor.agents.reportPeerKey({
+            event: "uncertified",
+            peerAgentId: server.agentId,
+            offeredKey: offered.publicKey,
+          }),
+        ).toEqual({ isRecorded: true });
         const events = await auditOf(contractorKey, { type: "e2e" });
-        expect(events.map((event) => event.action).sort()).toEqual(["peer_key_changed", "peer_key_trusted", "peer_key_verified"]);
+        expect(events.map((event) => event.action).sort()).toEqual([
+          "peer_key_changed",
+          "peer_key_trusted",
+          "peer_key_uncertified",
+          "peer_key_verified",
+        ]);
+        expect(events.find((event) => event.action === "peer_key_uncertified")?.data).toMatchObject({
+          pinnedFingerprint: null,
+          offeredFingerprint: offered.fingerprint,
+          service: null,
+        });
         const changed = events.find((event) => event.action === "peer_key_changed");
         expect(changed).toMatchObject({
           type: "e2e",
@@ -248,9 +266,12 @@ describe.each(testEngines)("end-to-end encryption control plane on $name", ({ na
         await expectInputRefused(asLaptop.agents.reportPeerKey({ ...valid, peerAgentId: "db-server" }), /peerAgentId must be/);
         await expectInputRefused(
           asLaptop.agents.reportPeerKey({ ...valid, event: "forgotten" as "verified" }),
-          /event must be changed, trusted or verified/,
+          /event must be changed, trusted, verified or uncertified/,
         );
         await expectInputRefused(asLaptop.agents.reportPeerKey({ ...valid, event: "changed" }), /offeredKey is required/);
+        await expectInputRefused(asLaptop.agents.reportPeerKey({ ...valid, event: "uncertified" }), /offeredKey is required/);
+        const { pinnedKey: _pinned, ...unpinned } = valid;
+        await expectInputRefused(asLaptop.agents.reportPeerKey(unpinned), /pinnedKey is required/);
         await expectInputRefused(asLaptop.agents.reportPeerKey({ ...valid, service: "x".repeat(5000) }), /Service name/);
         await expectInputRefused(asLaptop.agents.reportPeerKey({ ...valid, note: "y".repeat(100_000) } as typeof valid), /note/);
         expect(await auditOf(team.apiKey, { type: "e2e" })).toEqual([]);

@@ -154,21 +154,27 @@ export type SetE2eKeyOutput = z.infer<typeof setE2eKeyOutput>;
 /**
  * What an agent saw of a peer's static key: "changed" (the hub offered a key other than the pin,
  * and the stream was refused), "trusted" (a person accepted the new key with connect trust),
- * "verified" (a person compared safety numbers with connect verify).
+ * "verified" (a person compared safety numbers with connect verify), "uncertified" (the agent has
+ * a workspace certificate installed, and the peer's key was not certified by the same workspace
+ * key: refused).
  */
-export const PEER_KEY_EVENTS = ["changed", "trusted", "verified"] as const;
+export const PEER_KEY_EVENTS = ["changed", "trusted", "verified", "uncertified"] as const;
 export type PeerKeyEvent = (typeof PEER_KEY_EVENTS)[number];
 
 export const reportPeerKeyInput = z
   .strictObject({
-    event: z.enum(PEER_KEY_EVENTS, { error: "event must be changed, trusted or verified" }),
+    event: z.enum(PEER_KEY_EVENTS, { error: "event must be changed, trusted, verified or uncertified" }),
     peerAgentId: z.uuid("peerAgentId must be the peer agent's id, as known-agents.json holds it"),
     service: serviceName.optional(),
-    pinnedKey: e2ePublicKey("pinnedKey"),
+    pinnedKey: e2ePublicKey("pinnedKey").optional(),
     offeredKey: e2ePublicKey("offeredKey").optional(),
   })
-  .refine((input) => input.event !== "changed" || input.offeredKey !== undefined, {
-    message: "offeredKey is required for a changed event: send the key the hub offered",
+  .refine((input) => input.event === "uncertified" || input.pinnedKey !== undefined, {
+    message: "pinnedKey is required: send the key pinned for that agent",
+    path: ["pinnedKey"],
+  })
+  .refine((input) => (input.event !== "changed" && input.event !== "uncertified") || input.offeredKey !== undefined, {
+    message: "offeredKey is required for a changed or uncertified event: send the key the peer offered",
     path: ["offeredKey"],
   });
 export type ReportPeerKeyInput = z.infer<typeof reportPeerKeyInput>;

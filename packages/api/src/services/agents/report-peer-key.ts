@@ -15,6 +15,7 @@ const ACTION_BY_EVENT: Record<PeerKeyEvent, AuditAction> = {
   changed: "peer_key_changed",
   trusted: "peer_key_trusted",
   verified: "peer_key_verified",
+  uncertified: "peer_key_uncertified",
 };
 
 /**
@@ -54,7 +55,7 @@ export async function reportPeerKey(
       agentLabel: principal.label,
       peerAgentId: input.peerAgentId,
       service: input.service ?? null,
-      pinnedFingerprint: fingerprintE2eKey(input.pinnedKey),
+      pinnedFingerprint: input.pinnedKey === undefined ? null : fingerprintE2eKey(input.pinnedKey),
       offeredFingerprint: input.offeredKey === undefined ? null : fingerprintE2eKey(input.offeredKey),
     },
     occurredAt,

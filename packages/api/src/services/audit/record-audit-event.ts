@@ -43,12 +43,13 @@ export type AuditAction =
   | "role_change"
   | "remove"
   // End-to-end encryption: an agent registered a new static key; a peer's key differed from the
-  // pin, was accepted (connect trust) or verified by safety number (connect verify); an owner
-  // changed the workspace's policy.
+  // pin, was accepted (connect trust) or verified by safety number (connect verify), or was
+  // refused for want of a workspace certificate; an owner changed the workspace's policy.
   | "e2e_key_changed"
   | "peer_key_changed"
   | "peer_key_trusted"
   | "peer_key_verified"
+  | "peer_key_uncertified"
   | "e2e_policy_changed"
   // What an agent runtime (or its guard) reports it did with an action: audit.reportAction.
   | "allow"
