@@ -5,131 +5,28 @@
 // database), its own proxy and agents, so none depends on what another pinned.
 import { randomBytes, randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type net from "node:net";
 import { join } from "node:path";
 import { decodeOpen, decodeReset, FrameType, ResetCode } from "@private-connect/protocol";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { type HostileHub, makeImpostorKey, type RecordedFrame, startHostileHub } from "../support/hostile-hub.ts";
-import { connectTcp, roundTrip, sha256Hex, startEchoServer, type TestServer, waitFor, waitForClose } from "../support/net.ts";
+import { describe, expect, it } from "vitest";
 import {
-  type Agent,
-  createWorkspace,
-  expectSuccess,
-  type Hub,
-  parseJsonOutput,
-  startAgent,
-  startHub,
-} from "../support/processes.ts";
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-/** Starting a hub and two agents, then the test's own work, on a busy 2-core machine. */
-const SCENARIO_TIMEOUT_MS = 120_000;
-
-interface Security {
-  isEndToEnd: boolean;
-  peer?: { agentId: string; label: string; isVerified: boolean };
-  refusal?: string;
-}
-
-interface StatusJson {
-  agent: { id: string; label: string };
-  hub: { state: string; relaysEndToEnd?: boolean };
-  exposures: { name: string; security?: Security; lastFailure?: { reason: string } }[];
-  reaches: { service: string; port: number; security?: Security; lastFailure?: { reason: string } }[];
-}
-
-interface Scenario {
-  hub: Hub;
-  proxy: HostileHub;
-  exposer: Agent;
-  reacher: Agent;
-}
-
-/** A hub of its own, the hostile proxy in front of it, and two agents of one workspace behind the proxy. */
-async function startScenario(name: string, options: { isRecording?: boolean; isStripping?: boolean } = {}): Promise<Scenario> {
-  const hub = await startHub();
-  const proxy = await startHostileHub(hub.url);
-  onTestFinished(async () => {
-    await proxy.close();
-    await hub.stop();
-  });
-  proxy.setRecording(options.isRecording ?? false);
-  proxy.stripEndToEnd(options.isStripping ?? false);
-  const { apiKey } = await createWorkspace(hub, name, `ops@${name}.test`);
-  const [exposer, reacher] = await Promise.all([
-    startAgent({ hub: proxy, apiKey, label: `${name}-exposer` }),
-    startAgent({ hub: proxy, apiKey, label: `${name}-reacher` }),
-  ]);
-  onTestFinished(async () => {
-    await Promise.all([exposer.down(), reacher.down()]);
-  });
-  return { hub, proxy, exposer, reacher };
-}
-
-async function expose(agent: Agent, server: TestServer, name: string, policy?: "required" | "preferred" | "off"): Promise<void> {
-  expectSuccess(await agent.run(["expose", server.address, "--name", name, ...(policy ? ["--e2e", policy] : [])]));
-}
-
-async function reach(agent: Agent, name: string): Promise<number> {
-  return parseJsonOutput<{ port: number }>(expectSuccess(await agent.run(["reach", name, "--json"]))).port;
-}
-
-async function statusOf(agent: Agent): Promise<StatusJson> {
-  return parseJsonOutput<StatusJson>(expectSuccess(await agent.run(["status", "--json"])));
-}
-
-function agentLog(agent: Agent): string {
-  try {
-    return readFileSync(join(agent.configDir, "agent.log"), "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** `size` bytes of a marker string repeated: easy to find in a recording, whatever the framing. */
-function knownPlaintext(marker: string, size: number): Buffer {
-  return Buffer.from(marker.repeat(Math.ceil(size / marker.length)).slice(0, size), "utf8");
-}
-
-/** An echo server that also keeps every byte it received, to prove what reached the service. */
-async function startKeepingEchoServer(): Promise<TestServer & { received(): Buffer }> {
-  const server = await startEchoServer();
-  const chunks: Buffer[] = [];
-  server.server.prependListener("connection", (socket: net.Socket) => {
-    socket.on("data", (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
-  });
-  return Object.assign(server, { received: () => Buffer.concat(chunks) });
-}
-
-/** Opens a connection through the reach, sends `payload`, and waits for the relay to close it. */
-async function sendAndExpectClosed(port: number, payload: Buffer): Promise<{ bytes: number }> {
-  const socket = await connectTcp(port);
-  socket.on("error", () => {});
-  socket.write(payload);
-  const outcome = await waitForClose(socket, 20_000);
-  return { bytes: outcome.bytes };
-}
-
-/** The RST frames an agent sent the hub (as the proxy recorded them), decoded. */
-function resetsSentBy(proxy: HostileHub, label: string): { streamId: number; code: number; reason: string }[] {
-  return proxy
-    .recordedFrames()
-    .filter((f: RecordedFrame) => f.label === label && f.direction === "toHub" && f.type === FrameType.RST)
-    .map((f) => ({ streamId: f.streamId, ...decodeReset(f.payload) }));
-}
-
-function reachOf(status: StatusJson, service: string): StatusJson["reaches"][number] {
-  const found = status.reaches.find((r) => r.service === service);
-  if (found === undefined) throw new Error(`no reach of ${service} in ${JSON.stringify(status.reaches)}`);
-  return found;
-}
-
-function exposureOf(status: StatusJson, service: string): StatusJson["exposures"][number] {
-  const found = status.exposures.find((e) => e.name === service);
-  if (found === undefined) throw new Error(`no exposure ${service} in ${JSON.stringify(status.exposures)}`);
-  return found;
-}
+  agentLog,
+  expose,
+  exposureOf,
+  KiB,
+  knownPlaintext,
+  MiB,
+  reach,
+  reachOf,
+  resetsSentBy,
+  SCENARIO_TIMEOUT_MS,
+  sendAndExpectClosed,
+  startKeepingEchoServer,
+  startScenario,
+  statusOf,
+} from "../support/e2e-scenario.ts";
+import { makeImpostorKey } from "../support/hostile-hub.ts";
+import { roundTrip, sha256Hex, startEchoServer, waitFor } from "../support/net.ts";
+import { expectSuccess, parseJsonOutput } from "../support/processes.ts";
 
 describe("end-to-end encryption through a hostile hub", () => {
   it(
