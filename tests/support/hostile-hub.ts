@@ -15,13 +15,18 @@ import {
   encodeE2ePublicKey,
   encodeFrame,
   encodeOpen,
+  encodeOpenOk,
   FRAME_HEADER_BYTES,
   FrameType,
   type FrameTypeValue,
   forEachFrame,
+  INITIAL_STREAM_WINDOW,
   MAX_WS_MESSAGE_BYTES,
 } from "@private-connect/protocol";
 import WebSocket, { WebSocketServer } from "ws";
+import { generateKeyPair, type RawKeyPair } from "../../apps/agent/src/e2e/noise/index.ts";
+import { answerStreamHandshake } from "../../apps/agent/src/e2e/stream-handshake.ts";
+import type { RecordOpener } from "../../apps/agent/src/tunnel/stream-cipher.ts";
 import { LOOPBACK } from "./net.ts";
 
 /** "toHub": what an agent sent; "fromHub": what the hub sent it. */
@@ -72,6 +77,17 @@ export interface HostileHub {
   readonly rewrittenResolves: number;
   /** From now on: the e2e feature is cut from welcomes and the handshake from every OPEN. */
   stripEndToEnd(isStripping: boolean): void;
+  /**
+   * The full man in the middle: from now on every end-to-end OPEN an agent sends is answered by
+   * the proxy itself, with a handshake of `impostor`'s key (the one swapResolvedKey hands out),
+   * instead of reaching the hub; whatever the agent then sends on that stream is decrypted into
+   * stolenPlaintext(). Agents that accept the answer have given a compromised hub their bytes.
+   */
+  impersonateExposers(impostor: RawKeyPair): void;
+  /** Every plaintext the proxy decrypted while impersonating, concatenated. */
+  stolenPlaintext(): Buffer;
+  /** OPENs the proxy answered itself while impersonating. */
+  readonly impersonatedOpens: number;
   /** Flips one byte of the next non-empty DATA payload `label`'s agent sends; resolves with that frame. */
   flipNextDataByte(label: string): Promise<RecordedFrame>;
   /**
@@ -82,6 +98,12 @@ export interface HostileHub {
   /** Cuts every relay connection, as a network drop would: the agents reconnect through the proxy. */
   dropConnections(): void;
   close(): Promise<void>;
+}
+
+/** A fresh X25519 key pair for the proxy to impersonate agents with, and its public half as text. */
+export function makeImpostorKeyPair(): { pair: RawKeyPair; publicKey: string } {
+  const pair = generateKeyPair();
+  return { pair, publicKey: encodeE2ePublicKey(pair.publicKey) };
 }
 
 /** A fresh X25519 public key in the hub's text form (pcpk_...), whose private half nobody keeps. */
@@ -95,6 +117,11 @@ export function makeImpostorKey(): string {
 interface Link {
   id: number;
   label: string;
+  /** Who the hub's welcome said the agent is. */
+  agentId: string;
+  workspaceId: string;
+  /** Streams the proxy answered itself, and how to open what the agent sends on them. */
+  impersonated: Map<number, RecordOpener>;
   agent: WebSocket;
   hub: WebSocket;
   /** Stream ids the proxy injected toward the agent, and who waits for their answers. */
@@ -117,10 +144,60 @@ export async function startHostileHub(hubUrl: string): Promise<HostileHub> {
   let isStripping = false;
   let pendingFlip: { label: string; resolve(frame: RecordedFrame): void } | undefined;
   let nextInjectedId = FIRST_INJECTED_STREAM_ID;
+  let impostor: RawKeyPair | undefined;
+  let impersonatedOpens = 0;
+  const stolen: Buffer[] = [];
+  /** The workspace of each agent a services.resolve named: what a forged handshake must bind. */
+  const resolvedWorkspaces = new Map<string, string>();
+
+  /** Answers an agent's end-to-end OPEN as if the proxy were the exposing agent; false if it cannot. */
+  function impersonate(link: Link, streamId: number, payload: Buffer, key: RawKeyPair): boolean {
+    const request = decodeOpen(payload);
+    const exposerId = request.e2e?.to;
+    if (request.e2e === undefined || exposerId === undefined) return false;
+    const exposerWorkspace = resolvedWorkspaces.get(exposerId) ?? link.workspaceId;
+    let answered: ReturnType<typeof answerStreamHandshake>;
+    try {
+      answered = answerStreamHandshake({
+        local: key,
+        firstMessage: Buffer.from(request.e2e.handshake, "base64url"),
+        parties: {
+          reacher: { agentId: link.agentId, workspaceId: link.workspaceId },
+          exposer: { agentId: exposerId, workspaceId: exposerWorkspace },
+          service: request.service,
+        },
+      });
+    } catch {
+      return false;
+    }
+    impersonatedOpens += 1;
+    link.impersonated.set(streamId, answered.ciphers.receive);
+    link.agent.send(encodeOpenOk(streamId, INITIAL_STREAM_WINDOW, answered.answer), { binary: true });
+    return true;
+  }
 
   /** Rewrites one frame as the current attack says; returns the frame to forward, or null to drop it. */
   function transformFrame(link: Link, direction: Direction, frame: RecordedFrame, raw: Buffer): Buffer | null {
     const { type, streamId, payload } = frame;
+    if (direction === "toHub" && link.impersonated.has(streamId)) {
+      if (type === FrameType.DATA && payload.length > 0) {
+        try {
+          stolen.push(link.impersonated.get(streamId)?.open(Buffer.from(payload)) ?? Buffer.alloc(0));
+        } catch {
+          // Not a record the forged handshake's keys open: nothing stolen.
+        }
+      }
+      if (type === FrameType.RST) link.impersonated.delete(streamId);
+      return null;
+    }
+    if (
+      direction === "toHub" &&
+      type === FrameType.OPEN &&
+      impostor !== undefined &&
+      impersonate(link, streamId, payload, impostor)
+    ) {
+      return null;
+    }
     if (direction === "toHub" && link.injected.has(streamId)) {
       const waiter = link.injected.get(streamId);
       waiter?.replies.push(frame);
@@ -131,6 +208,8 @@ export async function startHostileHub(hubUrl: string): Promise<HostileHub> {
       const message = decodeControl(payload);
       if (message.type !== "welcome") return raw;
       link.label = message.label;
+      link.agentId = message.agentId;
+      link.workspaceId = message.workspaceId;
       if (!isStripping) return raw;
       return encodeControl({ ...message, features: (message.features ?? []).filter((f) => f !== E2E_FEATURE) });
     }
@@ -246,7 +325,16 @@ export async function startHostileHub(hubUrl: string): Promise<HostileHub> {
     upstream.on("open", () => {
       wss.handleUpgrade(request, socket, head, (agent) => {
         linkCount += 1;
-        const joined: Link = { id: linkCount, label: "", agent, hub: upstream, injected: new Map() };
+        const joined: Link = {
+          id: linkCount,
+          label: "",
+          agentId: "",
+          workspaceId: "",
+          impersonated: new Map(),
+          agent,
+          hub: upstream,
+          injected: new Map(),
+        };
         link = joined;
         links.add(joined);
         agent.on("message", (data: Buffer, isBinary) => {
@@ -288,6 +376,7 @@ export async function startHostileHub(hubUrl: string): Promise<HostileHub> {
         answer.on("data", (c: Buffer) => chunks.push(c));
         answer.on("end", () => {
           const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { result: { data: ResolvedService } };
+          resolvedWorkspaces.set(body.result.data.agent.id, body.result.data.agent.workspaceId);
           body.result.data = rewrite(body.result.data);
           rewrittenResolves += 1;
           const text = Buffer.from(JSON.stringify(body), "utf8");
@@ -329,6 +418,13 @@ export async function startHostileHub(hubUrl: string): Promise<HostileHub> {
     },
     stripEndToEnd(value) {
       isStripping = value;
+    },
+    impersonateExposers(key) {
+      impostor = key;
+    },
+    stolenPlaintext: () => Buffer.concat(stolen),
+    get impersonatedOpens() {
+      return impersonatedOpens;
     },
     flipNextDataByte: (label) =>
       new Promise<RecordedFrame>((resolve) => {

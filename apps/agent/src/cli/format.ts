@@ -20,6 +20,11 @@ export function formatStatus(status: AgentProcessStatus, now = new Date()): stri
     if (status.token.warning !== undefined) lines.push(`Warning    ${status.token.warning}`);
   }
   if (status.e2ePublicKey !== undefined) lines.push(`E2E key    ${status.e2ePublicKey} (connect verify AGENT compares it)`);
+  if (status.workspaceCertificate !== undefined) {
+    lines.push(
+      `Certified  by workspace key ${status.workspaceCertificate.workspaceKey} (${status.workspaceCertificate.issuedAt}): only peers it certified are accepted`,
+    );
+  }
   lines.push(status.exposures.length === 0 ? "Exposures  none" : "Exposures");
   for (const exposure of status.exposures) {
     const policy = `, e2e ${exposure.e2e ?? "preferred"}`;
@@ -54,12 +59,18 @@ export function formatStatus(status: AgentProcessStatus, now = new Date()): stri
  * newest stream of a reach or an exposure went; nothing before the first one.
  */
 function formatStreamSecurity(
-  security: { isEndToEnd: boolean; peer?: { agentId: string; label: string; isVerified: boolean } | undefined } | undefined,
+  security:
+    | { isEndToEnd: boolean; peer?: { agentId: string; label: string; isVerified: boolean; isCertified?: boolean } | undefined }
+    | undefined,
   direction: "to" | "from",
 ): string {
   if (security?.peer === undefined) return "";
   if (!security.isEndToEnd) return `, last stream in plaintext ${direction} ${security.peer.label}`;
-  const key = security.peer.isVerified ? "key verified" : `key not verified: connect verify ${security.peer.agentId}`;
+  const key = security.peer.isCertified
+    ? "key certified by the workspace key"
+    : security.peer.isVerified
+      ? "key verified"
+      : `key not verified: connect verify ${security.peer.agentId}`;
   return `, last stream end-to-end encrypted ${direction} ${security.peer.label} (${key})`;
 }
 

@@ -16,6 +16,10 @@ export interface ConfigPaths {
   e2eKey: string;
   /** The end-to-end keys of other agents this one pinned, and which were verified. */
   knownAgents: string;
+  /** This agent's certificate from its workspace key, once installed (connect workspace-key install). */
+  workspaceCertificate: string;
+  /** On an owner's machine: the workspace key that signs agents' certificates (connect workspace-key create). */
+  workspaceSigningKey: string;
 }
 
 /**
@@ -39,5 +43,7 @@ export function getConfigPaths(dir: string): ConfigPaths {
     lastStop: join(dir, "last-stop.json"),
     e2eKey: join(dir, "e2e-key.json"),
     knownAgents: join(dir, "known-agents.json"),
+    workspaceCertificate: join(dir, "workspace-certificate.json"),
+    workspaceSigningKey: join(dir, "workspace-signing-key.json"),
   };
 }

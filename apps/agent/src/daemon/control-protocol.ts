@@ -100,6 +100,8 @@ export interface AgentProcessStatus {
   activeStreams: number;
   /** This agent's end-to-end public key (pcpk_...): what other agents pin; absent without one. */
   e2ePublicKey?: string;
+  /** This agent's workspace certificate, once installed: which workspace key it enforces. */
+  workspaceCertificate?: { workspaceKey: string; issuedAt: string };
   /** The last notices from the hub, oldest first. */
   notices: HubNoticeRecord[];
   /** Recent IP changes of this agent's token, newest first (from the hub). */

@@ -4,8 +4,10 @@ import { type AgentIdentity, writeIdentity } from "../config/identity.js";
 import type { ConfigPaths } from "../config/paths.js";
 import { type ReachRecord, readState, writeState } from "../config/state.js";
 import { PinCache } from "../e2e/pin-cache.js";
-import { reportPeerKeyChange } from "../e2e/report-peer-key.js";
+import { reportPeerKeyChange, reportUncertifiedPeer } from "../e2e/report-peer-key.js";
 import { loadOrCreateStaticKey } from "../e2e/static-key.js";
+import { type AgentCertificate, encodeWorkspaceKey } from "../e2e/workspace-certificate.js";
+import { InstalledWorkspaceTrust } from "../e2e/workspace-trust.js";
 import { ConnectError, describeError } from "../errors.js";
 import { Agent, type AgentOptions, type TunnelState } from "../sdk/agent.js";
 import { TunnelFatalError } from "../tunnel/tunnel-client.js";
@@ -152,11 +154,27 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     },
   });
 
+  // With a workspace certificate installed, only peers the same workspace key certified are accepted.
+  const trust = InstalledWorkspaceTrust.open(
+    paths.workspaceCertificate,
+    { agentId: identity.agentId, workspaceId: identity.workspace.id, publicKey: staticKey.publicKey },
+    {
+      onRefused: (refusal) => {
+        log(`Refused a stream${refusal.service === "" ? "" : ` of ${refusal.service}`}: ${refusal.reason}`);
+        void reportUncertifiedPeer(agent.hub, identity.hubUrl, refusal).catch((error: unknown) =>
+          log(`Could not report the uncertified key to the hub's audit log: ${describeError(error)}`),
+        );
+      },
+      onFileError: (error) =>
+        log(`Could not read ${paths.workspaceCertificate}; the certificate read before stays in force: ${describeError(error)}`),
+    },
+  );
+
   const agent = new Agent({
     hubUrl: identity.hubUrl,
     token: identity.token,
     exposures: saved.exposures,
-    e2e: { staticKey, pins },
+    e2e: { staticKey, pins, trust },
     onEndToEndFailure: (event) => {
       if (event.service !== "" && agent.status().reaches.some((reach) => isSameReach(reach, event))) {
         reachFailures.record(getReachFailureKey(event), event.reason, now());
@@ -248,6 +266,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       reaches: status.reaches.map((reach) => withLastFailure(reach, reachFailures.get(getReachFailureKey(reach)))),
       activeStreams: status.activeStreams,
       ...(status.e2ePublicKey === undefined ? {} : { e2ePublicKey: status.e2ePublicKey }),
+      ...describeCertificate(trust.certificate()),
       notices: notices.map((notice) => ({ ...notice })),
       ipChanges: ipChanges.map((change) => ({ ...change })),
     };
@@ -436,4 +455,9 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   agent.start();
   log(`Agent ${identity.label} (${identity.agentId}) started for ${paths.dir}, pid ${process.pid}`);
   return done;
+}
+
+function describeCertificate(certificate: AgentCertificate | undefined): Pick<AgentProcessStatus, "workspaceCertificate"> {
+  if (certificate === undefined) return {};
+  return { workspaceCertificate: { workspaceKey: encodeWorkspaceKey(certificate.workspaceKey), issuedAt: certificate.issuedAt } };
 }

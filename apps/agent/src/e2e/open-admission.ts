@@ -3,6 +3,7 @@ import type { E2ePolicy } from "../config/state.js";
 import type { OpenAdmission } from "../tunnel/tunnel-client.js";
 import type { PeerKeyBook } from "./peer-key-book.js";
 import { answerStreamHandshake, type StaticKeyPair } from "./stream-handshake.js";
+import type { WorkspaceTrust } from "./workspace-trust.js";
 
 const REQUIRED_MESSAGE = "This service requires end-to-end encryption: update the agent";
 
@@ -10,14 +11,15 @@ const REQUIRED_MESSAGE = "This service requires end-to-end encryption: update th
 export interface AdmittedStream {
   service: string;
   isEndToEnd: boolean;
-  peer?: { agentId: string; label: string; isVerified: boolean } | undefined;
+  peer?: { agentId: string; label: string; isVerified: boolean; isCertified?: boolean } | undefined;
 }
 
 /**
  * The exposing agent's decision on an OPEN, taken before it dials anything. Its own policy for the
  * service is the one that counts (the hub's check is a courtesy): under "required" plaintext is
  * refused; a reaching agent whose key is pinned is never served in plaintext (unless the service
- * is "off"), and one presenting another key than its pin is refused until a person trusts it.
+ * is "off"), one presenting another key than its pin is refused until a person trusts it, and
+ * with a workspace certificate installed, one its workspace key does not vouch for is refused.
  */
 export function admitOpen(options: {
   request: OpenRequest;
@@ -25,9 +27,10 @@ export function admitOpen(options: {
   self: { agentId: string; workspaceId: string };
   staticKey: StaticKeyPair;
   pins: PeerKeyBook;
+  trust: WorkspaceTrust;
   onAdmitted?(stream: AdmittedStream): void;
 }): OpenAdmission {
-  const { request, policy, self, pins } = options;
+  const { request, policy, self, pins, trust } = options;
   const { peer, service } = request;
   if (request.e2e !== undefined) {
     if (peer === undefined) {
@@ -39,6 +42,7 @@ export function admitOpen(options: {
         local: options.staticKey,
         firstMessage: Buffer.from(request.e2e.handshake, "base64url"),
         parties: { reacher: peer, exposer: self, service },
+        presented: trust.presented(),
       });
     } catch {
       return refuse(
@@ -53,14 +57,26 @@ export function admitOpen(options: {
         `The exposing agent refused the stream: the end-to-end key of agent ${peer.label} (${peer.agentId}) is not the one it pinned. If that agent's key was replaced, run connect trust ${peer.agentId} on the exposing machine`,
       );
     }
+    const isVerified = checked.kind === "match" && checked.isVerified;
+    const certified = trust.check(peer, answered.peerPublicKey, answered.peerPresented, { service, isPinVerified: isVerified });
+    if (certified.kind === "refused") {
+      return refuse(ResetCode.E2E_FAILED, `The exposing agent refused the stream: ${certified.reason}`);
+    }
     options.onAdmitted?.({
       service,
       isEndToEnd: true,
-      peer: { agentId: peer.agentId, label: peer.label, isVerified: checked.kind === "match" && checked.isVerified },
+      peer: { agentId: peer.agentId, label: peer.label, isVerified, isCertified: certified.kind === "certified" },
     });
     return { kind: "e2e", answer: answered.answer, ciphers: answered.ciphers };
   }
   if (policy === "required") return refuse(ResetCode.E2E_REQUIRED, REQUIRED_MESSAGE);
+  // With a workspace certificate, plaintext is served only where this agent itself said --e2e off.
+  if (policy !== "off" && trust.isEnforcing()) {
+    return refuse(
+      ResetCode.E2E_REQUIRED,
+      "The exposing agent has a workspace certificate and serves this service only end to end: update the reaching agent (a hub stripping encryption looks like this too)",
+    );
+  }
   if (policy !== "off" && peer !== undefined && pins.hasPin(peer.agentId)) {
     return refuse(
       ResetCode.E2E_REQUIRED,

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { decodeE2ePublicKey, encodeE2ePublicKey } from "@private-connect/protocol";
+import { fileVersionOf } from "../config/file-version.js";
 import { type KnownAgents, parseKnownAgents, readKnownAgents, updateKnownAgents } from "./known-agents.js";
 import type { PeerIdentity, PeerKeyBook, PeerKeyCheck } from "./peer-key-book.js";
 
@@ -38,7 +39,7 @@ export class PinCache implements PeerKeyBook {
     private readonly options: PinCacheOptions,
   ) {
     this.#known = known;
-    this.#seenVersion = versionOf(path);
+    this.#seenVersion = fileVersionOf(path);
   }
 
   static async open(path: string, options: PinCacheOptions = {}): Promise<PinCache> {
@@ -91,7 +92,7 @@ export class PinCache implements PeerKeyBook {
     this.#writes = this.#writes
       .then(() => updateKnownAgents(this.path, change))
       .then(() => {
-        this.#seenVersion = versionOf(this.path);
+        this.#seenVersion = fileVersionOf(this.path);
       })
       .catch((error: unknown) => this.options.onFileError?.(error));
     return this.#writes;
@@ -99,7 +100,7 @@ export class PinCache implements PeerKeyBook {
 
   /** Picks up a change another process (connect trust, connect verify) made to the file. */
   #refresh(): void {
-    const version = versionOf(this.path);
+    const version = fileVersionOf(this.path);
     if (version === this.#seenVersion) return;
     try {
       const fromDisk = parseKnownAgents(readFileSync(this.path, "utf8"));
@@ -116,14 +117,5 @@ export class PinCache implements PeerKeyBook {
       this.#seenVersion = version;
       this.options.onFileError?.(error);
     }
-  }
-}
-
-function versionOf(path: string): string | undefined {
-  try {
-    const stats = statSync(path);
-    return `${stats.mtimeMs}:${stats.size}:${stats.ino}`;
-  } catch {
-    return undefined;
   }
 }

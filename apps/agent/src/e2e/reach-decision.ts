@@ -30,12 +30,15 @@ export function decideReach(options: {
   peer: ResolvedPeer;
   hubRelaysEndToEnd: boolean;
   pins: PeerKeyBook;
+  /** This agent has a workspace certificate: it reaches nothing in plaintext, whatever the hub says. */
+  isCertified?: boolean;
 }): ReachDecision {
   const { service, peer, hubRelaysEndToEnd, pins } = options;
+  const isCertified = options.isCertified === true;
   const name = `${peer.label} (${peer.agentId})`;
   // "off" is the hub's word too: a peer reached end to end before is reached end to end still.
   const isPinned = pins.hasPin(peer.agentId);
-  if (peer.publicKey !== null && hubRelaysEndToEnd && (peer.policy !== "off" || isPinned)) {
+  if (peer.publicKey !== null && hubRelaysEndToEnd && (peer.policy !== "off" || isPinned || isCertified)) {
     let key: Buffer;
     try {
       key = parsePublicKeyText(peer.publicKey);
@@ -51,6 +54,18 @@ export function decideReach(options: {
       };
     }
     return { kind: "e2e", peerPublicKey: key, isVerified: checked.kind === "match" && checked.isVerified };
+  }
+  if (isCertified) {
+    const why = !hubRelaysEndToEnd
+      ? "the hub does not relay end-to-end handshakes"
+      : peer.publicKey === null
+        ? `the hub names no end-to-end key for its agent ${name}`
+        : `the hub says ${service} is --e2e off`;
+    return {
+      kind: "refuse",
+      code: ResetCode.E2E_REQUIRED,
+      reason: `This agent has a workspace certificate and reaches services only end to end, but ${why}: a hub may not decide that for it. Update that agent or hub, or remove this agent's certificate (connect workspace-key remove)`,
+    };
   }
   if (peer.policy === "required") {
     const why = hubRelaysEndToEnd

@@ -1,9 +1,11 @@
 import type { Socket } from "node:net";
 import { ResetCode } from "@private-connect/protocol";
+import { HandshakeRefused } from "../tunnel/stream-cipher.js";
 import type { InitiatorHandshake, WelcomeInfo } from "../tunnel/tunnel-client.js";
 import type { PeerKeyBook } from "./peer-key-book.js";
 import { decideReach, type ResolvedPeer } from "./reach-decision.js";
 import { beginStreamHandshake, type StaticKeyPair } from "./stream-handshake.js";
+import type { WorkspaceTrust } from "./workspace-trust.js";
 
 export interface ReachRequest {
   service: string;
@@ -13,14 +15,21 @@ export interface ReachRequest {
 /** How the last stream of a reach went, for `connect status`. */
 export interface ReachSecurity {
   isEndToEnd: boolean;
-  peer?: { agentId: string; label: string; isVerified: boolean } | undefined;
+  peer?: { agentId: string; label: string; isVerified: boolean; isCertified?: boolean } | undefined;
   /** Why the last stream was refused before it was sent, when it was. */
   refusal?: string | undefined;
 }
 
+/** What an agent brings to end-to-end streams: its key, its pins, and its workspace certificate (if any). */
+export interface AgentE2e {
+  staticKey: StaticKeyPair;
+  pins: PeerKeyBook;
+  trust: WorkspaceTrust;
+}
+
 export interface ReachOpenerDeps {
-  /** This agent's key and pins; undefined: every stream is plaintext. */
-  e2e: { staticKey: StaticKeyPair; pins: PeerKeyBook } | undefined;
+  /** Undefined: every stream is plaintext. */
+  e2e: AgentE2e | undefined;
   welcome(): WelcomeInfo | undefined;
   /** The hub's services.resolve for the request: who exposes it, its policy and key. */
   resolve(request: ReachRequest): Promise<ResolvedPeer>;
@@ -83,12 +92,7 @@ export class ReachOpener {
     );
   }
 
-  private openTo(
-    socket: Socket,
-    request: ReachRequest,
-    peer: ResolvedPeer,
-    e2e: { staticKey: StaticKeyPair; pins: PeerKeyBook },
-  ): void {
+  private openTo(socket: Socket, request: ReachRequest, peer: ResolvedPeer, e2e: AgentE2e): void {
     const welcome = this.deps.welcome();
     if (welcome === undefined) {
       // Not connected: the tunnel resets the socket and says so.
@@ -100,6 +104,7 @@ export class ReachOpener {
       peer,
       hubRelaysEndToEnd: welcome.relaysEndToEnd,
       pins: e2e.pins,
+      isCertified: e2e.trust.isEnforcing(),
     });
     const key = keyOf(request);
     switch (decision.kind) {
@@ -113,6 +118,10 @@ export class ReachOpener {
         this.deps.openStream(socket, request);
         return;
       case "e2e": {
+        const security: ReachSecurity = {
+          isEndToEnd: true,
+          peer: { agentId: peer.agentId, label: peer.label, isVerified: decision.isVerified },
+        };
         const handshake = beginStreamHandshake({
           local: e2e.staticKey,
           peerPublicKey: decision.peerPublicKey,
@@ -121,11 +130,22 @@ export class ReachOpener {
             exposer: { agentId: peer.agentId, workspaceId: peer.workspaceId },
             service: request.service,
           },
+          presented: e2e.trust.presented(),
+          // Before any byte of the client's is sealed: a peer the workspace key does not vouch for gets none.
+          acceptPeer: (peerPresented) => {
+            const checked = e2e.trust.check(peer, decision.peerPublicKey, peerPresented, {
+              service: request.service,
+              isPinVerified: decision.isVerified,
+            });
+            if (checked.kind === "refused") {
+              this.peers.delete(key);
+              this.security.set(key, { isEndToEnd: false, refusal: checked.reason });
+              throw new HandshakeRefused(`Refused to reach ${request.service}: ${checked.reason}`);
+            }
+            if (security.peer !== undefined) security.peer.isCertified = checked.kind === "certified";
+          },
         });
-        this.security.set(key, {
-          isEndToEnd: true,
-          peer: { agentId: peer.agentId, label: peer.label, isVerified: decision.isVerified },
-        });
+        this.security.set(key, security);
         this.deps.openStream(socket, request, handshake);
         return;
       }

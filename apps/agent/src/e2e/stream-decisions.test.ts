@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { encodeOpen, type OpenRequest, ResetCode } from "@private-connect/protocol";
 import { describe, expect, it } from "vitest";
 import { MemoryKeyBook } from "../test-support/memory-key-book.js";
@@ -5,6 +8,8 @@ import { generateKeyPair } from "./noise/index.js";
 import { admitOpen } from "./open-admission.js";
 import { decideReach, type ResolvedPeer } from "./reach-decision.js";
 import { beginStreamHandshake } from "./stream-handshake.js";
+import { certificatePayload, generateWorkspaceKeyPair, signCertificate } from "./workspace-certificate.js";
+import { InstalledWorkspaceTrust, installCertificate, NO_WORKSPACE_TRUST, type WorkspaceTrust } from "./workspace-trust.js";
 
 const server = { agentId: "agent-server", workspaceId: "ws-a" };
 const laptop = { agentId: "agent-laptop", workspaceId: "ws-a", label: "laptop" };
@@ -83,6 +88,24 @@ describe("the reaching agent's decision", () => {
     expect(pins.hasPin(server.agentId)).toBe(false);
   });
 
+  it("with a workspace certificate, reaches nothing in plaintext, whatever the hub says of the key, the policy or itself", () => {
+    const pins = new MemoryKeyBook();
+    for (const [peer, hub] of [
+      [resolved(), true],
+      [resolved({ policy: "off", publicKey: textOf(key) }), false],
+      [resolved({ policy: "preferred", publicKey: textOf(key) }), false],
+    ] as const) {
+      expect(decideReach({ service: "db", peer, hubRelaysEndToEnd: hub, pins, isCertified: true })).toMatchObject({
+        kind: "refuse",
+        code: ResetCode.E2E_REQUIRED,
+        reason: expect.stringMatching(/workspace certificate/),
+      });
+    }
+    // "off" from the hub is not believed either: with a key, the stream runs end to end.
+    const off = resolved({ policy: "off", publicKey: textOf(key) });
+    expect(decideReach({ service: "db", peer: off, hubRelaysEndToEnd: true, pins, isCertified: true }).kind).toBe("e2e");
+  });
+
   it("refuses a malformed key from the hub", () => {
     const decision = decideReach({
       service: "db",
@@ -99,22 +122,81 @@ describe("the exposing agent's admission", () => {
   const laptopKey = generateKeyPair();
 
   function e2eOpen(
-    options: { service?: string; reacherKey?: ReturnType<typeof generateKeyPair>; peer?: OpenRequest["peer"] } = {},
+    options: {
+      service?: string;
+      reacherKey?: ReturnType<typeof generateKeyPair>;
+      peer?: OpenRequest["peer"];
+      presented?: Buffer;
+    } = {},
   ): OpenRequest {
     const service = options.service ?? "db";
     const begun = beginStreamHandshake({
       local: options.reacherKey ?? laptopKey,
       peerPublicKey: serverKey.publicKey,
       parties: { reacher: laptop, exposer: server, service },
+      ...(options.presented === undefined ? {} : { presented: options.presented }),
     });
     const request: OpenRequest = { service, e2e: { handshake: begun.firstMessage.toString("base64url") } };
     const peer = "peer" in options ? options.peer : laptop;
     return peer === undefined ? request : { ...request, peer };
   }
 
-  function admit(request: OpenRequest, policy: "required" | "preferred" | "off", pins = new MemoryKeyBook()) {
-    return admitOpen({ request, policy, self: server, staticKey: serverKey, pins });
+  function admit(
+    request: OpenRequest,
+    policy: "required" | "preferred" | "off",
+    pins = new MemoryKeyBook(),
+    trust: WorkspaceTrust = NO_WORKSPACE_TRUST,
+  ) {
+    return admitOpen({ request, policy, self: server, staticKey: serverKey, pins, trust });
   }
+
+  it("with a workspace certificate installed, serves plaintext only to a service it exposed with --e2e off itself", () => {
+    const enforcing: WorkspaceTrust = { ...NO_WORKSPACE_TRUST, isEnforcing: () => true };
+    const plaintext: OpenRequest = { service: "db", peer: laptop };
+    for (const policy of ["preferred", "required"] as const) {
+      expect(admit(plaintext, policy, new MemoryKeyBook(), enforcing)).toMatchObject({
+        kind: "refuse",
+        code: ResetCode.E2E_REQUIRED,
+      });
+    }
+    expect(admit(plaintext, "off", new MemoryKeyBook(), enforcing).kind).toBe("plaintext");
+  });
+
+  it("with a workspace certificate installed, admits only a reaching agent presenting one of the same key for its own key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pc-admit-"));
+    try {
+      const workspace = generateWorkspaceKeyPair();
+      const certify = (agentId: string, agentKey: Buffer) =>
+        signCertificate(
+          workspace.privateKey,
+          { workspaceId: "ws-a", workspaceName: "A", agentId, label: agentId, agentKey },
+          new Date(),
+        );
+      const path = join(dir, "workspace-certificate.json");
+      const holder = { agentId: server.agentId, workspaceId: server.workspaceId, publicKey: serverKey.publicKey };
+      await installCertificate(path, certify(server.agentId, serverKey.publicKey), holder, { isReplacing: false });
+      const trust = InstalledWorkspaceTrust.open(path, holder);
+      const laptopCertificate = certificatePayload(certify(laptop.agentId, laptopKey.publicKey));
+
+      const certified = admit(e2eOpen({ presented: laptopCertificate }), "preferred", new MemoryKeyBook(), trust);
+      expect(certified.kind).toBe("e2e");
+      expect(admit(e2eOpen(), "preferred", new MemoryKeyBook(), trust)).toMatchObject({
+        kind: "refuse",
+        code: ResetCode.E2E_FAILED,
+        reason: expect.stringMatching(/presented no workspace certificate/),
+      });
+      // The laptop's certificate presented with another key (the hub's own) is not the laptop's.
+      const impostor = admit(
+        e2eOpen({ presented: laptopCertificate, reacherKey: generateKeyPair() }),
+        "preferred",
+        new MemoryKeyBook(),
+        trust,
+      );
+      expect(impostor).toMatchObject({ kind: "refuse", reason: expect.stringMatching(/did not sign/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("answers a handshake made for its key, and pins the reaching agent's key", () => {
     const pins = new MemoryKeyBook();

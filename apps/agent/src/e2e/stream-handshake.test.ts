@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { HandshakeRefused } from "../tunnel/stream-cipher.js";
 import { generateKeyPair, HandshakeState } from "./noise/index.js";
 import { answerStreamHandshake, beginStreamHandshake, E2E_PROTOCOL_NAME, type StreamParties } from "./stream-handshake.js";
 import { createStreamCiphers, RECORD_TAG_BYTES } from "./stream-records.js";
@@ -39,6 +40,45 @@ describe("end-to-end stream handshake", () => {
     expect(answered.ciphers.receive.open(record(up)).toString()).toBe("SELECT 1");
     const down = answered.ciphers.send.seal(Buffer.from("1 row"));
     expect(reacher.receive.open(record(down)).toString()).toBe("1 row");
+  });
+
+  it("carries each side's certificate payload, sealed, and fails the reaching side when it refuses the exposer's", () => {
+    const reacherKey = generateKeyPair();
+    const exposerKey = generateKeyPair();
+    const reacherCertificate = Buffer.alloc(65, 0xa1);
+    const exposerCertificate = Buffer.alloc(65, 0xb2);
+    const seen: Buffer[] = [];
+    const begun = beginStreamHandshake({
+      local: reacherKey,
+      peerPublicKey: exposerKey.publicKey,
+      parties,
+      presented: reacherCertificate,
+      acceptPeer: (presented) => seen.push(Buffer.from(presented)),
+    });
+    // Encrypted like the static key: nothing of it is visible to the hub.
+    expect(begun.firstMessage.length).toBe(32 + 48 + 65 + 16);
+    expect(begun.firstMessage.includes(reacherCertificate.subarray(0, 16))).toBe(false);
+    const answered = answerStreamHandshake({
+      local: exposerKey,
+      firstMessage: begun.firstMessage,
+      parties,
+      presented: exposerCertificate,
+    });
+    expect(answered.peerPresented).toEqual(reacherCertificate);
+    expect(answered.answer.includes(exposerCertificate.subarray(0, 16))).toBe(false);
+    begun.finish(answered.answer);
+    expect(seen).toEqual([exposerCertificate]);
+
+    const refusing = beginStreamHandshake({
+      local: reacherKey,
+      peerPublicKey: exposerKey.publicKey,
+      parties,
+      acceptPeer: () => {
+        throw new HandshakeRefused("not certified");
+      },
+    });
+    const answer = answerStreamHandshake({ local: exposerKey, firstMessage: refusing.firstMessage, parties }).answer;
+    expect(() => refusing.finish(answer)).toThrow(HandshakeRefused);
   });
 
   it("fails when the hub names another reaching agent, workspace or service to the exposing side", () => {

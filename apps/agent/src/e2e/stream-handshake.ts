@@ -18,6 +18,8 @@ export const E2E_PROTOCOL_NAME = "Noise_IK_25519_AESGCM_SHA256";
  */
 const ephemeralKeys = new EphemeralKeyPool(8);
 
+const EMPTY = Buffer.alloc(0);
+
 /** A static key pair: raw 32-byte X25519 halves, with the private one ready for node:crypto. */
 export type StaticKeyPair = RawKeyPair;
 
@@ -39,14 +41,19 @@ export function streamPrologue(parties: StreamParties): Buffer {
 }
 
 /**
- * The reaching side: the first message, and how to finish with the answer. Handshake payloads
- * stay empty: nothing the client sends travels before the exposing agent has answered, so a
- * replayed first message gets nothing out of anyone.
+ * The reaching side: the first message, and how to finish with the answer. The payloads carry
+ * only workspace certificates (`presented`, encrypted like the static keys): nothing the client
+ * sends travels before the exposing agent has answered and `acceptPeer` has approved what it
+ * presented, so a replayed first message gets nothing out of anyone.
  */
 export function beginStreamHandshake(options: {
   local: StaticKeyPair;
   peerPublicKey: Buffer;
   parties: StreamParties;
+  /** This agent's certificate payload (empty without one). */
+  presented?: Buffer;
+  /** Judges what the exposing agent presented; throws HandshakeRefused to fail the stream. */
+  acceptPeer?(peerPresented: Buffer): void;
 }): InitiatorHandshake {
   const state = new HandshakeState({
     protocolName: E2E_PROTOCOL_NAME,
@@ -56,25 +63,33 @@ export function beginStreamHandshake(options: {
     ephemeralKeys,
     remoteStaticPublicKey: options.peerPublicKey,
   });
-  const firstMessage = state.writeMessage(Buffer.alloc(0));
+  const firstMessage = state.writeMessage(options.presented ?? EMPTY);
   return {
     to: options.parties.exposer.agentId,
     firstMessage,
     finish(answer: Buffer): StreamCiphers {
-      state.readMessage(answer);
+      const peerPresented = state.readMessage(answer);
       if (!state.isComplete) throw new Error("the handshake did not complete");
+      options.acceptPeer?.(peerPresented);
       return createStreamCiphers(state.split());
     },
   };
 }
 
 /**
- * The exposing side: reads the first message, learning the reaching agent's static key (which the
- * caller checks against its pin before using the result), and writes the answer.
+ * The exposing side: reads the first message, learning the reaching agent's static key and what
+ * it presented (which the caller checks against its pin and workspace key before using the
+ * result), and writes the answer, presenting `presented`.
  * Throws when the message does not decrypt (made for another key, or altered).
  */
-export function answerStreamHandshake(options: { local: StaticKeyPair; firstMessage: Buffer; parties: StreamParties }): {
+export function answerStreamHandshake(options: {
+  local: StaticKeyPair;
+  firstMessage: Buffer;
+  parties: StreamParties;
+  presented?: Buffer;
+}): {
   peerPublicKey: Buffer;
+  peerPresented: Buffer;
   answer: Buffer;
   ciphers: StreamCiphers;
 } {
@@ -85,10 +100,10 @@ export function answerStreamHandshake(options: { local: StaticKeyPair; firstMess
     localStaticPrivateKey: options.local,
     ephemeralKeys,
   });
-  state.readMessage(options.firstMessage);
+  const peerPresented = state.readMessage(options.firstMessage);
   const peerPublicKey = state.remoteStaticKey;
   if (peerPublicKey === undefined) throw new Error("the first message carried no static key");
-  const answer = state.writeMessage(Buffer.alloc(0));
+  const answer = state.writeMessage(options.presented ?? EMPTY);
   if (!state.isComplete) throw new Error("the handshake did not complete");
-  return { peerPublicKey, answer, ciphers: createStreamCiphers(state.split()) };
+  return { peerPublicKey, peerPresented, answer, ciphers: createStreamCiphers(state.split()) };
 }

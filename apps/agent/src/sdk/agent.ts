@@ -8,6 +8,7 @@ import type { PeerKeyBook } from "../e2e/peer-key-book.js";
 import type { ResolvedPeer } from "../e2e/reach-decision.js";
 import { ReachOpener, type ReachRequest, type ReachSecurity } from "../e2e/reach-opener.js";
 import type { StaticKeyPair } from "../e2e/stream-handshake.js";
+import { NO_WORKSPACE_TRUST, type WorkspaceTrust } from "../e2e/workspace-trust.js";
 import { readAgentEnv } from "../env.js";
 import { ConnectError, describeError } from "../errors.js";
 import {
@@ -59,10 +60,11 @@ export interface AgentOptions {
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
   /**
    * End-to-end encryption between agents: this agent's long-term key (its public half is
-   * registered with the hub on every connect) and its pins of other agents' keys. Without it
-   * every stream is plaintext and end-to-end opens of this agent's services are refused.
+   * registered with the hub on every connect), its pins of other agents' keys, and optionally its
+   * workspace certificate (with one, only peers certified by the same workspace key are accepted).
+   * Without it every stream is plaintext and end-to-end opens of this agent's services are refused.
    */
-  e2e?: { staticKey: StaticKeyPair & { publicKeyText: string }; pins: PeerKeyBook };
+  e2e?: { staticKey: StaticKeyPair & { publicKeyText: string }; pins: PeerKeyBook; trust?: WorkspaceTrust };
   /** An end-to-end stream this agent reached failed its handshake or a record, or was refused before it was sent. */
   onEndToEndFailure?(event: { service: string; from?: string; reason: string }): void;
   /** Overrides for tests and embedders. */
@@ -225,7 +227,7 @@ export class Agent {
     };
     this.#tunnel = options.createTunnel?.(tunnelOptions) ?? new TunnelClient(tunnelOptions);
     this.#reachOpener = new ReachOpener({
-      e2e: options.e2e,
+      e2e: options.e2e === undefined ? undefined : { ...options.e2e, trust: options.e2e.trust ?? NO_WORKSPACE_TRUST },
       welcome: () => this.#tunnel.welcome,
       resolve: (request) => this.#resolvePeer(request),
       openStream: (socket, request, handshake) => this.#tunnel.openStream(socket, request, handshake),
@@ -422,6 +424,7 @@ export class Agent {
       self: { agentId: welcome.agentId, workspaceId: welcome.workspaceId },
       staticKey: e2e.staticKey,
       pins: e2e.pins,
+      trust: e2e.trust ?? NO_WORKSPACE_TRUST,
       onAdmitted: (stream) => this.#admitted.set(stream.service, stream),
     });
   }

@@ -32,3 +32,11 @@ export interface StreamCiphers {
   send: RecordSealer;
   receive: RecordOpener;
 }
+
+/**
+ * Thrown by a handshake's finish when the peer answered correctly but is not acceptable (its
+ * workspace certificate is missing or wrong): the message is for people and is shown as is.
+ */
+export class HandshakeRefused extends Error {
+  override readonly name = "HandshakeRefused";
+}

@@ -32,7 +32,7 @@ import { AGENT_VERSION } from "../version.js";
 import { Backoff } from "./backoff.js";
 import { readRelayRefusal } from "./relay-refusal.js";
 import { type FrameSink, StreamBridge } from "./stream-bridge.js";
-import type { StreamCiphers } from "./stream-cipher.js";
+import { HandshakeRefused, type StreamCiphers } from "./stream-cipher.js";
 
 export type TunnelState = "connecting" | "connected" | "disconnected" | "closed";
 
@@ -512,12 +512,15 @@ export class TunnelClient {
     }
     opened.handshake = undefined;
     let ciphers: StreamCiphers | undefined;
-    let failure = "the hub passed on no answer from the exposing agent";
+    let reason = `End-to-end handshake for ${opened.service} failed: the hub passed on no answer from the exposing agent`;
     if (answer !== undefined) {
       try {
         ciphers = handshake.finish(answer);
-      } catch {
-        failure = "the answer did not come from the holder of the exposing agent's key";
+      } catch (error) {
+        reason =
+          error instanceof HandshakeRefused
+            ? error.message
+            : `End-to-end handshake for ${opened.service} failed: the answer did not come from the holder of the exposing agent's key`;
       }
     }
     if (ciphers !== undefined) {
@@ -525,7 +528,6 @@ export class TunnelClient {
       bridge.startEncrypting(ciphers);
       return;
     }
-    const reason = `End-to-end handshake for ${opened.service} failed: ${failure}`;
     bridge.abort(reason, ResetCode.E2E_FAILED);
     this.options.onEndToEndFailure?.({
       service: opened.service,
