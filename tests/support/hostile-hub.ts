@@ -7,6 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import http from "node:http";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
+import { answerStreamHandshake, generateKeyPair, type RawKeyPair, type RecordOpener } from "@private-connect/agent/e2e";
 import {
   decodeControl,
   decodeOpen,
@@ -24,9 +25,6 @@ import {
   MAX_WS_MESSAGE_BYTES,
 } from "@private-connect/protocol";
 import WebSocket, { WebSocketServer } from "ws";
-import { generateKeyPair, type RawKeyPair } from "../../apps/agent/src/e2e/noise/index.ts";
-import { answerStreamHandshake } from "../../apps/agent/src/e2e/stream-handshake.ts";
-import type { RecordOpener } from "../../apps/agent/src/tunnel/stream-cipher.ts";
 import { LOOPBACK } from "./net.ts";
 
 /** "toHub": what an agent sent; "fromHub": what the hub sent it. */
