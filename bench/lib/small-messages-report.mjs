@@ -57,9 +57,28 @@ export function smallMessageLines(doc) {
     table(headers, rows),
     "",
   ];
-  out.push(
-    "Every round trip crosses the client, the relay's processes and the server on the same two cores, so these figures are mostly per-message CPU: what each hop spends on a few hundred bytes.",
-  );
+  const cpuRows = names
+    .map((name) => [doc.contenders[name], doc.contenders[name].pgbench])
+    .filter(([, pgbench]) => pgbench?.cpuMicrosPerTransaction !== undefined)
+    .map(([result, pgbench]) => {
+      const perRole = Object.entries(pgbench.cpuMicrosPerTransaction);
+      const relay = perRole.reduce((sum, [, micros]) => sum + micros, 0);
+      const roles = perRole.map(([role, micros]) => `${result.labels?.[role] ?? role} ${micros.toFixed(1)}`).join(", ");
+      return [
+        result.title,
+        perRole.length === 0 ? "-" : relay.toFixed(1),
+        roles || "-",
+        `${(pgbench.busyShare * 100).toFixed(0)}%`,
+      ];
+    });
+  if (cpuRows.length > 0) {
+    out.push(
+      "During pgbench: the CPU each transaction cost the contender's own processes (us), and how busy the whole machine was (all cores). Well under 100% busy, the round trips wait on wake-ups and hops rather than on CPU.",
+      "",
+      table(["contender", "relay CPU per transaction, us", "per process, us", "machine busy"], cpuRows),
+      "",
+    );
+  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 // the PostgreSQL and Redis on this machine. pgbench -S is one SELECT by primary key per round
 // trip; redis-benchmark GET is one tiny command per round trip, then 16 pipelined per write.
 // Each contender forwards to the real server (a fresh instance of it, started with that port).
+import { snapshotCpu, systemBusySeconds } from "./proc.mjs";
 import { log, run } from "./tools.mjs";
 
 const PGBENCH = "/usr/bin/pgbench";
@@ -56,18 +57,30 @@ export async function preparePgbenchDatabase(servers) {
 }
 
 /** pgbench -S (select only), 8 clients on 2 threads, through the contender's entry port. */
-export async function pgbenchSelect({ instance, options, pgbench }) {
+export async function pgbenchSelect({ instance, options, pgbench, cores }) {
   if (pgbench === undefined) throw new Error("skipped: PostgreSQL for pgbench is not available (see the log)");
   const { user } = smallMessageServers(options).postgres;
   const seconds = String(options.smallMessageSeconds);
   const args = ["-S", "-n", "-c", "8", "-j", "2", "-T", seconds, "-h", "127.0.0.1", "-p", String(instance.entryPort), "-U", user];
+  const cpuBefore = snapshotCpu(instance.roles);
+  const busyBefore = systemBusySeconds();
+  const startedAt = process.hrtime.bigint();
   const { stdout } = await run(PGBENCH, [...args, pgbench.database], { timeoutMs: 60_000 });
+  const elapsed = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const cpuAfter = snapshotCpu(instance.roles);
+  const busyShare = (systemBusySeconds() - busyBefore) / elapsed / cores;
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1];
   const failed = /number of failed transactions: (\d+)/.exec(stdout)?.[1];
   if (tps === undefined) throw new Error(`pgbench printed no tps:\n${stdout}`);
   if (failed !== undefined && Number(failed) > 0) throw new Error(`pgbench: ${failed} failed transactions`);
-  const result = { clients: 8, seconds: options.smallMessageSeconds, tps: Number(tps) };
-  log(`  pgbench -S: ${result.tps.toFixed(0)} tps`);
+  // CPU per transaction of each process of the contender, and how busy the whole machine was:
+  // well under 100% busy means the round trips wait on wake-ups and hops, not on CPU.
+  const transactions = Number(tps) * elapsed;
+  const cpuMicrosPerTransaction = Object.fromEntries(
+    Object.keys(cpuAfter).map((role) => [role, ((cpuAfter[role] - cpuBefore[role]) / transactions) * 1e6]),
+  );
+  const result = { clients: 8, seconds: options.smallMessageSeconds, tps: Number(tps), cpuMicrosPerTransaction, busyShare };
+  log(`  pgbench -S: ${result.tps.toFixed(0)} tps, machine ${(busyShare * 100).toFixed(0)}% busy`);
   return result;
 }
 
