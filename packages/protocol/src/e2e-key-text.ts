@@ -7,14 +7,22 @@ export const E2E_PUBLIC_KEY_PREFIX = "pcpk_";
 export const E2E_PUBLIC_KEY_PATTERN = /^pcpk_[A-Za-z0-9_-]{43}$/;
 export const E2E_KEY_BYTES = 32;
 
-/** The raw 32 bytes of a well-formed key text, or undefined. */
-export function decodeE2ePublicKey(text: string): Buffer | undefined {
-  if (!E2E_PUBLIC_KEY_PATTERN.test(text)) return undefined;
-  const encoded = text.slice(E2E_PUBLIC_KEY_PREFIX.length);
+/**
+ * The raw bytes of a key text: `prefix`, then exactly `bytes` bytes in unpadded base64url. The
+ * one spelling of every key text (pcpk_, pcsk_, pcwk_, pcwsk_): anything else is undefined.
+ */
+export function decodeKeyText(text: string, prefix: string, bytes: number): Buffer | undefined {
+  if (!text.startsWith(prefix)) return undefined;
+  const encoded = text.slice(prefix.length);
+  if (encoded.length !== Math.ceil((bytes * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
   const raw = Buffer.from(encoded, "base64url");
   // Stray bits in the last character would give a second text for one key.
-  if (raw.length !== E2E_KEY_BYTES || raw.toString("base64url") !== encoded) return undefined;
-  return raw;
+  return raw.length === bytes && raw.toString("base64url") === encoded ? raw : undefined;
+}
+
+/** The raw 32 bytes of a well-formed key text, or undefined. */
+export function decodeE2ePublicKey(text: string): Buffer | undefined {
+  return decodeKeyText(text, E2E_PUBLIC_KEY_PREFIX, E2E_KEY_BYTES);
 }
 
 export function encodeE2ePublicKey(raw: Buffer): string {

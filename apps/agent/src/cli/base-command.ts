@@ -53,18 +53,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return readIdentity(this.paths.identity);
   }
 
+  /** This machine's agent identity; without one, the error that says how to get one. */
+  protected async requireIdentity(): Promise<AgentIdentity> {
+    const identity = await this.readIdentity();
+    if (identity === undefined) {
+      throw new ConnectError(
+        "NOT_REGISTERED",
+        `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY (or connect login) first`,
+      );
+    }
+    return identity;
+  }
+
   /**
    * Runs one control-plane call as this machine's agent (its saved token), whether or not the
    * agent is running: shares, links and the audit log need the identity, not the tunnel.
    */
   protected async callHubAsAgent<R>(call: (client: HubClient, identity: AgentIdentity) => Promise<R>): Promise<R> {
-    const identity = await this.readIdentity();
-    if (identity === undefined) {
-      throw new ConnectError(
-        "NOT_REGISTERED",
-        `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY first`,
-      );
-    }
+    const identity = await this.requireIdentity();
     // A revoked agent's token is dead for good: say so here rather than send it again.
     const revocation = await readRevocation(this.paths.lastStop, identity.agentId);
     if (revocation !== undefined) throw new ConnectError("HUB_UNAUTHORIZED", describeRevocation(revocation));

@@ -39,13 +39,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
   ];
 
   async run(): Promise<VerifyResult> {
-    const identity = await this.readIdentity();
-    if (identity === undefined) {
-      throw new ConnectError(
-        "NOT_REGISTERED",
-        `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY first`,
-      );
-    }
+    const identity = await this.requireIdentity();
     const known = await readKnownAgents(this.paths.knownAgents);
     const { agentId, agent } = findPinnedAgent(known, this.args.agent);
     const number = await safetyNumberWith(this.paths, identity, agentId, agent.publicKey);

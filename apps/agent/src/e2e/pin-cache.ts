@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { decodeE2ePublicKey, encodeE2ePublicKey } from "@private-connect/protocol";
-import { fileVersionOf } from "../config/file-version.js";
+import { FileChangeWatch } from "../config/file-version.js";
 import { type KnownAgents, parseKnownAgents, readKnownAgents, updateKnownAgents } from "./known-agents.js";
 import type { PeerIdentity, PeerKeyBook, PeerKeyCheck } from "./peer-key-book.js";
 
@@ -28,7 +28,7 @@ export interface PinCacheOptions {
  */
 export class PinCache implements PeerKeyBook {
   #known: KnownAgents;
-  #seenVersion: string | undefined;
+  readonly #watch: FileChangeWatch;
   #writes: Promise<void> = Promise.resolve();
   /** Pins made here whose write has not finished: the only ones a re-read of the file must keep. */
   readonly #unwritten = new Set<string>();
@@ -39,7 +39,7 @@ export class PinCache implements PeerKeyBook {
     private readonly options: PinCacheOptions,
   ) {
     this.#known = known;
-    this.#seenVersion = fileVersionOf(path);
+    this.#watch = new FileChangeWatch(path);
   }
 
   static async open(path: string, options: PinCacheOptions = {}): Promise<PinCache> {
@@ -91,17 +91,14 @@ export class PinCache implements PeerKeyBook {
   #write(change: (known: KnownAgents) => void): Promise<void> {
     this.#writes = this.#writes
       .then(() => updateKnownAgents(this.path, change))
-      .then(() => {
-        this.#seenVersion = fileVersionOf(this.path);
-      })
+      .then(() => this.#watch.markSeen())
       .catch((error: unknown) => this.options.onFileError?.(error));
     return this.#writes;
   }
 
   /** Picks up a change another process (connect trust, connect verify) made to the file. */
   #refresh(): void {
-    const version = fileVersionOf(this.path);
-    if (version === this.#seenVersion) return;
+    if (!this.#watch.hasChanged()) return;
     try {
       const fromDisk = parseKnownAgents(readFileSync(this.path, "utf8"));
       // Pins made here and not yet written stay: the write in flight adds them to the file. Any
@@ -111,10 +108,8 @@ export class PinCache implements PeerKeyBook {
         if (agent !== undefined) fromDisk.agents[agentId] ??= agent;
       }
       this.#known = fromDisk;
-      this.#seenVersion = version;
     } catch (error) {
       // Half-edited by hand: keep what is in memory, say so once, and look again when it changes.
-      this.#seenVersion = version;
       this.options.onFileError?.(error);
     }
   }

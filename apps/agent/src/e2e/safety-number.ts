@@ -67,5 +67,10 @@ export function formatSafetyNumberRows(number: string): string[] {
  * Short enough to tell keys apart at a glance; comparing safety numbers is what proves a key.
  */
 export function fingerprintPublicKey(publicKeyText: string): string {
-  return createHash("sha256").update(parsePublicKeyText(publicKeyText)).digest("hex").slice(0, 16);
+  return fingerprintKeyBytes(parsePublicKeyText(publicKeyText));
+}
+
+/** The same fingerprint, of a key's raw 32 bytes. */
+export function fingerprintKeyBytes(raw: Buffer): string {
+  return createHash("sha256").update(raw).digest("hex").slice(0, 16);
 }

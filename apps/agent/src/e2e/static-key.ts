@@ -1,4 +1,4 @@
-import { decodeE2ePublicKey, E2E_KEY_BYTES, encodeE2ePublicKey } from "@private-connect/protocol";
+import { decodeE2ePublicKey, decodeKeyText, E2E_KEY_BYTES, encodeE2ePublicKey } from "@private-connect/protocol";
 import { z } from "zod";
 import { readJsonFile, writeJsonFileAtomic } from "../config/json-file.js";
 import { ConnectError } from "../errors.js";
@@ -7,7 +7,6 @@ import type { StaticKeyPair } from "./stream-handshake.js";
 
 /** The private half as text: `pcsk_` so a leaked one is recognisable (the log scrubber removes it). */
 const SECRET_KEY_PREFIX = "pcsk_";
-const SECRET_KEY_PATTERN = /^pcsk_[A-Za-z0-9_-]{43}$/;
 
 const staticKeyFileSchema = z.object({
   version: z.literal(1),
@@ -31,10 +30,7 @@ export function parsePublicKeyText(text: string): Buffer {
 }
 
 function decodeSecretKey(text: string): Buffer | undefined {
-  if (!SECRET_KEY_PATTERN.test(text)) return undefined;
-  const encoded = text.slice(SECRET_KEY_PREFIX.length);
-  const raw = Buffer.from(encoded, "base64url");
-  return raw.length === E2E_KEY_BYTES && raw.toString("base64url") === encoded ? raw : undefined;
+  return decodeKeyText(text, SECRET_KEY_PREFIX, E2E_KEY_BYTES);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
-import { decodeE2ePublicKey, encodeE2ePublicKey } from "@private-connect/protocol";
+import { decodeE2ePublicKey, decodeKeyText, encodeE2ePublicKey } from "@private-connect/protocol";
 import { z } from "zod";
 import { ConnectError } from "../errors.js";
 
@@ -55,20 +55,12 @@ function statementOf(subject: CertificateSubject): Buffer {
   return Buffer.from(`private-connect agent certificate v1\n${JSON.stringify(fields)}`, "utf8");
 }
 
-function decodeRaw(text: string, prefix: string, bytes: number): Buffer | undefined {
-  if (!text.startsWith(prefix) || text.length > prefix.length + 64) return undefined;
-  const encoded = text.slice(prefix.length);
-  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
-  const raw = Buffer.from(encoded, "base64url");
-  return raw.length === bytes && raw.toString("base64url") === encoded ? raw : undefined;
-}
-
 export function encodeWorkspaceKey(raw: Buffer): string {
   return `${WORKSPACE_KEY_PREFIX}${raw.toString("base64url")}`;
 }
 
 export function decodeWorkspaceKey(text: string): Buffer | undefined {
-  return decodeRaw(text, WORKSPACE_KEY_PREFIX, ED25519_KEY_BYTES);
+  return decodeKeyText(text, WORKSPACE_KEY_PREFIX, ED25519_KEY_BYTES);
 }
 
 export function encodeWorkspaceSecret(raw: Buffer): string {
@@ -76,7 +68,7 @@ export function encodeWorkspaceSecret(raw: Buffer): string {
 }
 
 export function decodeWorkspaceSecret(text: string): Buffer | undefined {
-  return decodeRaw(text, WORKSPACE_SECRET_PREFIX, ED25519_KEY_BYTES);
+  return decodeKeyText(text, WORKSPACE_SECRET_PREFIX, ED25519_KEY_BYTES);
 }
 
 /** A new workspace key pair, as raw 32-byte halves (the private half is the Ed25519 seed). */

@@ -3,7 +3,7 @@ import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { withFileLock } from "../config/file-lock.js";
-import { fileVersionOf } from "../config/file-version.js";
+import { FileChangeWatch } from "../config/file-version.js";
 import { writeJsonFileAtomic } from "../config/json-file.js";
 import { ConnectError } from "../errors.js";
 import { RecentMap } from "./noise/recent-map.js";
@@ -180,7 +180,7 @@ interface Installed {
  */
 export class InstalledWorkspaceTrust implements WorkspaceTrust {
   #installed: Installed | undefined;
-  #seenVersion: string | undefined;
+  readonly #watch: FileChangeWatch;
   /** Signatures already checked, by agent, key and signature: a stream open does not verify again. */
   readonly #verified = new RecentMap<string, boolean>(256);
 
@@ -192,7 +192,7 @@ export class InstalledWorkspaceTrust implements WorkspaceTrust {
     private readonly holder: CertificateHolder,
     private readonly options: InstalledTrustOptions,
   ) {
-    this.#seenVersion = fileVersionOf(path);
+    this.#watch = new FileChangeWatch(path);
     this.#installed = installedFrom(readInstalledCertificate(path, holder));
   }
 
@@ -279,9 +279,7 @@ export class InstalledWorkspaceTrust implements WorkspaceTrust {
   }
 
   #refresh(): void {
-    const version = fileVersionOf(this.path);
-    if (version === this.#seenVersion) return;
-    this.#seenVersion = version;
+    if (!this.#watch.hasChanged()) return;
     try {
       this.#installed = installedFrom(readInstalledCertificate(this.path, this.holder));
     } catch (error) {

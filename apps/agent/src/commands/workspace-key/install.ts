@@ -34,12 +34,12 @@ export default class WorkspaceKeyInstall extends BaseCommand<typeof WorkspaceKey
   ];
 
   async run(): Promise<InstalledCertificateResult> {
-    const identity = await this.readIdentity();
+    const identity = await this.requireIdentity();
     const staticKey = await readStaticKey(this.paths.e2eKey);
-    if (identity === undefined || staticKey === undefined) {
+    if (staticKey === undefined) {
       throw new ConnectError(
         "NOT_REGISTERED",
-        `This machine has no agent identity and end-to-end key in ${this.paths.dir}: the certificate must be for a key made here (connect workspace-key request makes it)`,
+        `This machine has no end-to-end key in ${this.paths.dir}: the certificate must be for a key made here (connect workspace-key request makes it)`,
       );
     }
     const certificate = decodeCertificate(this.args.certificate);

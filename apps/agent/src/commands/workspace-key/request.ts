@@ -2,7 +2,6 @@ import { BaseCommand } from "../../cli/base-command.js";
 import { fingerprintPublicKey } from "../../e2e/safety-number.js";
 import { loadOrCreateStaticKey } from "../../e2e/static-key.js";
 import { encodeRequest } from "../../e2e/workspace-certificate.js";
-import { ConnectError } from "../../errors.js";
 
 /** What `connect workspace-key request --json` returns. */
 export interface CertificateRequestResult {
@@ -25,13 +24,7 @@ export default class WorkspaceKeyRequest extends BaseCommand<typeof WorkspaceKey
   ];
 
   async run(): Promise<CertificateRequestResult> {
-    const identity = await this.readIdentity();
-    if (identity === undefined) {
-      throw new ConnectError(
-        "NOT_REGISTERED",
-        `This machine has no agent identity in ${this.paths.dir}: run connect up --hub URL --api-key KEY (or connect login) first`,
-      );
-    }
+    const identity = await this.requireIdentity();
     // The same key connect up makes on its first start: a request before the first start is fine.
     const staticKey = await loadOrCreateStaticKey(this.paths.e2eKey);
     const request = encodeRequest({

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
-import { encodeE2ePublicKey, escapeUnprintable } from "@private-connect/protocol";
+import { escapeUnprintable } from "@private-connect/protocol";
 import { BaseCommand } from "../../cli/base-command.js";
-import { fingerprintPublicKey } from "../../e2e/safety-number.js";
+import { fingerprintKeyBytes } from "../../e2e/safety-number.js";
 import { decodeRequest, encodeCertificate, signCertificate } from "../../e2e/workspace-certificate.js";
 import { readWorkspaceSigningKey } from "../../e2e/workspace-signing-key.js";
 import { keyFileFlag } from "./create.js";
@@ -35,7 +35,7 @@ export default class WorkspaceKeySign extends BaseCommand<typeof WorkspaceKeySig
     const request = decodeRequest(this.args.request);
     const certificate = signCertificate(key.privateKey, request, new Date());
     const text = encodeCertificate(certificate);
-    const fingerprint = fingerprintPublicKey(encodeE2ePublicKey(request.agentKey));
+    const fingerprint = fingerprintKeyBytes(request.agentKey);
     if (!this.jsonEnabled()) {
       this.logToStderr(
         escapeUnprintable(
