@@ -109,3 +109,42 @@ describe("StreamBridge, end to end", () => {
     expect(frames.map((frame) => frame[0])).toEqual([FrameType.FIN]);
   });
 });
+
+describe("StreamBridge, reads into a reused buffer", () => {
+  it("keeps a copy of what it must hold (no credit yet, a record's tail), so the next read cannot change it", async () => {
+    const sent: Buffer[] = [];
+    const sink: FrameSink = {
+      send: () => {},
+      sendData: (_id, ...parts) => sent.push(Buffer.concat(parts.filter((part) => part !== undefined))),
+    };
+    const { bridged } = await socketPair();
+    const bridge = new StreamBridge(2, bridged, sink, () => {});
+    const readBuffer = Buffer.alloc(64 * 1024);
+
+    // A first read spends the whole initial window; a second one waits for credit.
+    const window = 256 * 1024;
+    for (let offset = 0; offset < window; offset += readBuffer.length) {
+      readBuffer.fill(1);
+      bridge.receiveBorrowedRead(readBuffer);
+    }
+    readBuffer.fill(2);
+    bridge.receiveBorrowedRead(readBuffer.subarray(0, 100));
+    // The socket reads into the same buffer again before any credit arrives.
+    readBuffer.fill(3);
+    const before = sent.length;
+    bridge.receiveWindow(1000);
+    expect(sent.slice(before)).toEqual([Buffer.alloc(100, 2)]);
+
+    // End to end: the tail held for the next read's record is a copy too.
+    const { begun, answered, records, sink: recordSink } = handshakeAndRecordingSink();
+    const { bridged: sealed } = await socketPair();
+    const sealing = new StreamBridge(4, sealed, recordSink, () => {});
+    sealing.startEncrypting(begun.finish(answered.answer));
+    readBuffer.fill(4);
+    sealing.receiveBorrowedRead(readBuffer);
+    readBuffer.fill(5);
+    await new Promise((resolve) => setImmediate(resolve));
+    const received = Buffer.concat(records.map((record) => answered.ciphers.receive.open(record)));
+    expect(received.equals(Buffer.alloc(64 * 1024, 4))).toBe(true);
+  });
+});

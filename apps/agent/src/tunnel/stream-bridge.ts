@@ -82,7 +82,8 @@ export class StreamBridge {
     private readonly onClosed: (bridge: StreamBridge) => void,
   ) {
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.sendData(chunk));
+    // A socket dialed with a shared read buffer (see readIntoSharedBuffer) emits no 'data'.
+    socket.on("data", (chunk: Buffer) => this.sendData(chunk, false));
     socket.on("end", () => {
       this.isReadEnded = true;
       this.maybeSendFin();
@@ -151,6 +152,15 @@ export class StreamBridge {
     this.sendQueued();
   }
 
+  /**
+   * Bytes the socket read into a buffer it reuses for its next read (net's `onread`): sent now,
+   * and copied only where they must outlive this call (waiting for credit or a handshake, a
+   * held record tail). Saves an allocation per read on the exposing side's busiest socket.
+   */
+  receiveBorrowedRead(chunk: Buffer): void {
+    this.sendData(chunk, true);
+  }
+
   get isEndToEnd(): boolean {
     return this.ciphers !== undefined;
   }
@@ -217,7 +227,7 @@ export class StreamBridge {
     if (this.isAwaitingHandshake) return;
     const queued = this.unsent;
     this.unsent = [];
-    for (const chunk of queued) this.sendData(chunk);
+    for (const chunk of queued) this.sendData(chunk, false);
     if (this.unsent.length === 0) {
       this.socket.resume();
       this.maybeSendFin();
@@ -264,27 +274,28 @@ export class StreamBridge {
     if (!this.socket.destroyed) this.socket.resetAndDestroy();
   }
 
-  private sendData(chunk: Buffer): void {
+  /** `isBorrowed`: `chunk` is overwritten by the socket's next read, so whatever is kept is copied. */
+  private sendData(chunk: Buffer, isBorrowed: boolean): void {
     if (this.isClosed) return;
     if (this.unsent.length > 0 || this.isAwaitingHandshake) {
-      this.unsent.push(chunk);
+      this.unsent.push(isBorrowed ? Buffer.from(chunk) : chunk);
       // Before the handshake completes, what one read brought is all this stream holds.
       if (this.isAwaitingHandshake) this.socket.pause();
       return;
     }
     if (this.ciphers === undefined) {
-      this.sendPlain(chunk);
+      this.sendPlain(chunk, isBorrowed);
     } else {
-      this.sendSealed(chunk, this.ciphers);
+      this.sendSealed(chunk, this.ciphers, isBorrowed);
     }
   }
 
-  private sendPlain(chunk: Buffer): void {
+  private sendPlain(chunk: Buffer, isBorrowed: boolean): void {
     let offset = 0;
     while (offset < chunk.length) {
       const size = Math.max(0, Math.min(chunk.length - offset, MAX_FRAME_PAYLOAD, this.credit.bytes));
       if (size === 0) {
-        this.waitForCredit(chunk.subarray(offset));
+        this.waitForCredit(keep(chunk.subarray(offset), isBorrowed));
         return;
       }
       this.credit.consume(size);
@@ -298,7 +309,7 @@ export class StreamBridge {
    * read. When this read filled at least one whole record, its remainder is held for the next
    * read rather than sealed on its own (see heldTail); it goes out by the end of the turn anyway.
    */
-  private sendSealed(chunk: Buffer, ciphers: StreamCiphers): void {
+  private sendSealed(chunk: Buffer, ciphers: StreamCiphers, isBorrowed: boolean): void {
     const { maxPlaintext, overhead } = ciphers.send;
     let head = this.heldTail;
     this.heldTail = undefined;
@@ -308,13 +319,13 @@ export class StreamBridge {
       const available = (head?.length ?? 0) + chunk.length - offset;
       if (available === 0) return;
       if (hasSentFullRecord && head === undefined && available < maxPlaintext) {
-        this.holdTail(chunk.subarray(offset));
+        this.holdTail(keep(chunk.subarray(offset), isBorrowed));
         return;
       }
       const size = Math.max(0, Math.min(available, maxPlaintext, this.credit.bytes - overhead));
       if (size === 0) {
         if (head !== undefined) this.unsent.push(head);
-        this.waitForCredit(chunk.subarray(offset));
+        this.waitForCredit(keep(chunk.subarray(offset), isBorrowed));
         return;
       }
       this.credit.consume(size + overhead);
@@ -351,7 +362,7 @@ export class StreamBridge {
       const held = this.heldTail;
       if (held === undefined || this.isClosed) return;
       this.heldTail = undefined;
-      this.sendData(held);
+      this.sendData(held, false);
       this.maybeSendFin();
     });
   }
@@ -410,4 +421,9 @@ export class StreamBridge {
     this.heldTail = undefined;
     this.onClosed(this);
   }
+}
+
+/** `bytes` itself, or a copy of it when it lives in a read buffer the socket will reuse. */
+function keep(bytes: Buffer, isBorrowed: boolean): Buffer {
+  return isBorrowed ? Buffer.from(bytes) : bytes;
 }
