@@ -42,6 +42,12 @@ export class FrameWriter {
     private readonly sink: BatchSink,
     private readonly slabBytes: number = 1024 * 1024,
     private readonly maxBatchBytes: number = MAX_WS_MESSAGE_BYTES,
+    /**
+     * Called on the first frame of a batch; flush() must follow before the turn ends. By default
+     * a setImmediate; a writer that is one lane of several (PrioritizedFrameWriter) lets its
+     * owner flush all lanes in order instead.
+     */
+    private readonly scheduleFlush: () => void = () => setImmediate(() => this.flush()),
   ) {
     this.slab = Buffer.allocUnsafe(slabBytes);
     this.current = { bytes: this.slab, inFlight: 0, isRetired: false };
@@ -126,7 +132,7 @@ export class FrameWriter {
     this.used += bytes;
     if (!this.isFlushScheduled) {
       this.isFlushScheduled = true;
-      setImmediate(() => this.flush());
+      this.scheduleFlush();
     }
     return offset;
   }

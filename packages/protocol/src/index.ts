@@ -8,4 +8,5 @@ export * from "./frame-writer.js";
 export * from "./limits.js";
 export * from "./package-version.js";
 export * from "./peer-open.js";
+export * from "./prioritized-frame-writer.js";
 export * from "./relay-process.js";

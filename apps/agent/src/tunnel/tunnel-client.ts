@@ -16,7 +16,6 @@ import {
   encodeReset,
   FrameType,
   type FrameTypeValue,
-  FrameWriter,
   forEachFrame,
   isFatalCloseCode,
   MAX_STREAM_WINDOW,
@@ -24,6 +23,7 @@ import {
   type NoticeMessage,
   type OpenRequest,
   PROTOCOL_VERSIONS,
+  PrioritizedFrameWriter,
   ProtocolError,
   ResetCode,
 } from "@private-connect/protocol";
@@ -202,7 +202,7 @@ export class TunnelClient {
   private connectedToken: string | undefined;
   private waiters: ConnectedWaiter[] = [];
   /** Batches this connection's outgoing frames; replaced with each connection. */
-  private writer: FrameWriter | undefined;
+  private writer: PrioritizedFrameWriter | undefined;
   private readonly sink: FrameSink = {
     send: (frame) => this.send(frame),
     sendData: (streamId, payload, second, third) => {
@@ -364,7 +364,8 @@ export class TunnelClient {
       generateMask: (mask) => mask.fill(0),
     });
     this.ws = ws;
-    const writer = new FrameWriter((batch, written) => {
+    // Two lanes: a ping or a query beside a bulk transfer leaves ahead of the turn's bulk data.
+    const writer = new PrioritizedFrameWriter((batch, written) => {
       // The callback comes once the bytes are with the kernel: only then may the writer reuse
       // the memory. After an error the connection is gone and the writer with it.
       if (ws.readyState === WebSocket.OPEN)
