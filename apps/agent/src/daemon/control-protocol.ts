@@ -39,6 +39,18 @@ export const controlParamSchemas = {
   shutdown: z.object({}),
   /** Rotate the agent token in the running agent, so its live hub connection is untouched. */
   rotateToken: z.object({}),
+  /** What the hub says of a service this agent may reach: online or not, and its target port when it tells. */
+  lookupService: z.object({ service: serviceNameSchema, from: z.string().trim().min(1).optional() }),
+  /**
+   * How the hub answered the stream opened for one local connection to a reach (named by the
+   * reach's port and the client's port), waiting up to timeoutMs for it: `connect check` times
+   * the open of the very stream it probes.
+   */
+  waitStreamOpen: z.object({
+    reachPort: z.number().int().min(1).max(65535),
+    clientPort: z.number().int().min(1).max(65535),
+    timeoutMs: z.number().int().min(0).max(60_000),
+  }),
 } as const;
 
 export type { FailureRecord };
@@ -108,6 +120,25 @@ export interface AgentProcessStatus {
   ipChanges: IpChangeRecord[];
 }
 
+/** A service as lookupService finds it; absent fields are ones the hub does not tell this agent. */
+export interface ServiceLookup {
+  name: string;
+  from?: string;
+  /** Whether the agent exposing it is connected to the hub now. */
+  isOnline: boolean;
+  agentLabel?: string;
+  /** The port it is exposed from on its agent's machine (only for this workspace's own services). */
+  targetPort?: number;
+}
+
+/** The answer of waitStreamOpen; isAnswered false: no answer within the wait (or none will come). */
+export interface StreamOpenAnswer {
+  isAnswered: boolean;
+  isOpened: boolean;
+  openMs: number | null;
+  refusal?: { code: number; reason: string };
+}
+
 export interface ControlMethods {
   status: { params: z.input<typeof controlParamSchemas.status>; result: AgentProcessStatus };
   expose: { params: z.input<typeof controlParamSchemas.expose>; result: Exposure };
@@ -121,6 +152,12 @@ export interface ControlMethods {
     /** isResumed: an interrupted earlier rotation was confirmed instead of starting a new one. */
     result: { tokenExpiresAt: string; isResumed: boolean };
   };
+  lookupService: {
+    params: z.input<typeof controlParamSchemas.lookupService>;
+    /** service null: the hub knows no such service for this agent. */
+    result: { service: ServiceLookup | null };
+  };
+  waitStreamOpen: { params: z.input<typeof controlParamSchemas.waitStreamOpen>; result: StreamOpenAnswer };
 }
 
 export type ControlParams<M extends ControlMethod> = z.output<(typeof controlParamSchemas)[M]>;

@@ -35,6 +35,8 @@ function createFakeHandler(calls: unknown[]): ControlHandler {
     waitConnected: async () => status,
     shutdown: async () => ({ ok: true }),
     rotateToken: async () => ({ tokenExpiresAt: "2030-02-01T00:00:00.000Z", isResumed: false }),
+    lookupService: async () => ({ service: null }),
+    waitStreamOpen: async () => ({ isAnswered: false, isOpened: false, openMs: null }),
   };
 }
 

@@ -23,6 +23,8 @@ import {
   LastFailures,
 } from "./last-failures.js";
 import { clearLastStop, writeLastStop } from "./last-stop.js";
+import { lookupService } from "./lookup-service.js";
+import { getStreamKey, StreamOpenings } from "./stream-openings.js";
 
 export interface DaemonOptions {
   paths: ConfigPaths;
@@ -104,6 +106,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   // The newest failure of each reach and each exposure, for connect status: without it the
   // reason a client saw only "connection closed" is in agent.log alone.
   const reachFailures = new LastFailures();
+  // The hub's answer to each reached stream's open, for connect check to time the stream it probes.
+  const streamOpenings = new StreamOpenings();
   const exposureFailures = new LastFailures();
   const onStreamReset = (event: { service: string; from?: string; code: number; reason: string; wasOpened: boolean }) => {
     // The local side or the peer closing normally needs no explanation.
@@ -199,6 +203,15 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     },
     onStreamReset,
     onTargetFailure,
+    onStreamAnswered: (answer) => {
+      const { localPort, remotePort } = answer.socket;
+      if (localPort === undefined || remotePort === undefined) return;
+      streamOpenings.record(getStreamKey(localPort, remotePort), {
+        isOpened: answer.refusal === undefined,
+        openMs: answer.elapsedMs,
+        ...(answer.refusal === undefined ? {} : { refusal: answer.refusal }),
+      });
+    },
     onFatal: (error) => {
       fatalError = error;
       lastError = error.message;
@@ -388,6 +401,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
         });
       rotation = next;
       return next;
+    },
+    lookupService: async (params) => ({ service: await lookupService(agent.hub, identity.hubUrl, params) }),
+    waitStreamOpen: async ({ reachPort, clientPort, timeoutMs }) => {
+      const opening = await streamOpenings.wait(getStreamKey(reachPort, clientPort), timeoutMs);
+      if (opening === undefined) return { isAnswered: false, isOpened: false, openMs: null };
+      return { isAnswered: true, ...opening };
     },
   };
 

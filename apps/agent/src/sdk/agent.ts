@@ -56,6 +56,8 @@ export interface AgentOptions {
   onStreamReset?: TunnelOptions["onStreamReset"];
   /** A stream to a service this agent exposes could not connect to its target (refused, no such host). */
   onTargetFailure?: TunnelOptions["onTargetFailure"];
+  /** A stream this agent reached was opened or refused by the hub, with how long that took. */
+  onStreamAnswered?: TunnelOptions["onStreamAnswered"];
   /** Re-announcing an exposure after a (re)connect failed; the exposure stays served locally. */
   onAnnounceError?(exposure: Exposure, error: ConnectError): void;
   /**
@@ -224,6 +226,7 @@ export class Agent {
         options.onStreamReset?.(event);
       },
       ...(options.onTargetFailure === undefined ? {} : { onTargetFailure: options.onTargetFailure }),
+      ...(options.onStreamAnswered === undefined ? {} : { onStreamAnswered: options.onStreamAnswered }),
     };
     this.#tunnel = options.createTunnel?.(tunnelOptions) ?? new TunnelClient(tunnelOptions);
     this.#reachOpener = new ReachOpener({

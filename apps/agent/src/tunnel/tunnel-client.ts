@@ -109,7 +109,22 @@ export interface TunnelOptions {
   admitOpen?(request: OpenRequest): OpenAdmission;
   /** An end-to-end stream this agent reached failed its handshake or a record: for telling a person. */
   onEndToEndFailure?(event: { service: string; from?: string; reason: string }): void;
+  /**
+   * A stream this agent opened got the hub's answer: OPEN_OK (no refusal) or a reset before it
+   * opened. `elapsedMs` runs from sending the OPEN, so `connect check` can say how long opening
+   * took through the hub; `socket` is the local connection the stream was opened for.
+   */
+  onStreamAnswered?(event: StreamAnswer): void;
   backoff?: Backoff;
+}
+
+/** How the hub answered one stream open; see TunnelOptions.onStreamAnswered. */
+export interface StreamAnswer {
+  socket: Socket;
+  service: string;
+  from?: string;
+  elapsedMs: number;
+  refusal?: { code: number; reason: string };
 }
 
 /**
@@ -180,6 +195,8 @@ export class TunnelClient {
   >();
   /** Streams the hub opened to services this agent exposes (even ids): which service each is. */
   private readonly servedServices = new Map<number, string>();
+  /** When each stream this agent opened sent its OPEN, kept only for onStreamAnswered. */
+  private readonly pendingOpens = new Map<number, { socket: Socket; sentAt: number }>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
   /** Bridges given DATA by the message being read; uncorked once it is done. */
@@ -291,6 +308,12 @@ export class TunnelClient {
    */
   openStream(socket: Socket, request: { service: string; from?: string }, handshake?: InitiatorHandshake): void {
     if (this.currentState !== "connected") {
+      this.options.onStreamAnswered?.({
+        socket,
+        ...request,
+        elapsedMs: 0,
+        refusal: { code: ResetCode.UNAVAILABLE, reason: `This agent is not connected to the hub (${this.currentState})` },
+      });
       socket.on("error", () => {});
       socket.resetAndDestroy();
       return;
@@ -304,6 +327,7 @@ export class TunnelClient {
     const bridge = this.addBridge(id, socket);
     if (handshake !== undefined) bridge.awaitHandshake();
     this.openedStreams.set(id, { ...request, wasOpened: false, handshake });
+    if (this.options.onStreamAnswered !== undefined) this.pendingOpens.set(id, { socket, sentAt: performance.now() });
   }
 
   async close(): Promise<void> {
@@ -334,6 +358,7 @@ export class TunnelClient {
         this.streams.delete(closed.id);
         this.openedStreams.delete(closed.id);
         this.servedServices.delete(closed.id);
+        this.pendingOpens.delete(closed.id);
         // The one stream left has the connection to itself again.
         if (this.streams.size === 1) for (const alone of this.streams.values()) alone.setSharingConnection(false);
       }
@@ -452,6 +477,7 @@ export class TunnelClient {
       case FrameType.RST: {
         const reset = decodeReset(payload);
         const opened = this.openedStreams.get(streamId);
+        if (opened !== undefined && !opened.wasOpened) this.answerOpen(streamId, opened, reset);
         bridge.receiveReset(reset);
         if (opened) this.options.onStreamReset?.({ ...opened, ...reset });
         break;
@@ -461,6 +487,7 @@ export class TunnelClient {
         // Only the streams this agent opened get one; any other is a stale race, like other frames.
         if (!opened) break;
         opened.wasOpened = true;
+        this.answerOpen(streamId, opened);
         const { maxWindow, handshake: answer } = decodeOpenOk(payload);
         // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
         bridge.setHubWindowLimit(maxWindow);
@@ -541,6 +568,23 @@ export class TunnelClient {
       service: opened.service,
       ...(opened.from === undefined ? {} : { from: opened.from }),
       reason,
+    });
+  }
+
+  private answerOpen(
+    streamId: number,
+    opened: { service: string; from?: string },
+    refusal?: { code: number; reason: string },
+  ): void {
+    const pending = this.pendingOpens.get(streamId);
+    if (pending === undefined) return;
+    this.pendingOpens.delete(streamId);
+    this.options.onStreamAnswered?.({
+      socket: pending.socket,
+      service: opened.service,
+      ...(opened.from === undefined ? {} : { from: opened.from }),
+      elapsedMs: performance.now() - pending.sentAt,
+      ...(refusal === undefined ? {} : { refusal: { code: refusal.code, reason: refusal.reason } }),
     });
   }
 
@@ -630,6 +674,7 @@ export class TunnelClient {
     this.streams.clear();
     this.openedStreams.clear();
     this.servedServices.clear();
+    this.pendingOpens.clear();
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
     const errorCode = this.lastErrorCode;
