@@ -49,17 +49,24 @@ export async function ensureConfigDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
-/**
- * Writes JSON through a temporary file in the same directory and renames it over the target,
- * so a crash or a full disk leaves either the old file or the new one, never half of one.
- */
+/** Writes JSON atomically (see writeFileAtomic), creating the config directory when missing. */
 export async function writeJsonFileAtomic(path: string, data: unknown, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  await ensureConfigDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  await ensureConfigDir(dirname(path));
+  await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`, mode);
+}
+
+/**
+ * Writes `text` through a temporary file in the same directory and renames it over the target,
+ * so a crash or a full disk leaves either the old file or the new one, never half of one, and
+ * the mode is right from the first byte.
+ */
+export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
-    await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`, "utf8");
+    // open's mode passes through the umask, which can only remove bits; chmod states it outright.
+    await handle.chmod(mode);
+    await handle.writeFile(text, "utf8");
     await handle.sync();
   } catch (error) {
     await handle.close();
