@@ -1,5 +1,6 @@
 // Markdown tables, target verdicts and the JSON document of one run.
 import { fmt, table } from "./format.mjs";
+import { relaySpeedTargets } from "./relay-speed-targets.mjs";
 import { smallMessageLines, smallMessageTargets } from "./small-messages-report.mjs";
 import { GB, KiB, MB, MiB } from "./stats.mjs";
 import { startSpread } from "./workloads.mjs";
@@ -891,6 +892,7 @@ export function evaluateTargets(doc, { slowGrowthBound = 32 * MiB, hubPerStreamB
     }
   }
   targets.push(...endToEndTargets(doc));
+  targets.push(...relaySpeedTargets(doc));
   targets.push(...smallMessageTargets(doc));
   targets.push(...clusterTargets(doc));
   return targets;
