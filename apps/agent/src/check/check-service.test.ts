@@ -58,7 +58,7 @@ describe("checkService", () => {
       });
       const report = await checkService(control, { service: "web", protocol: "http", timeoutMs: 300 });
       expect(report).toMatchObject({ isHealthy: false, isProtocolGuessed: false });
-      expect(report.problem).toMatch(/^no complete HTTP answer within the timeout/);
+      expect(report.problem).toMatch(/went quiet: an HTTP answer did not come within the timeout/);
       expect(control.calls.map((call) => call.method)).not.toContain("reach");
       expect(control.calls.map((call) => call.method)).not.toContain("stopReach");
     } finally {
@@ -113,11 +113,22 @@ describe("checkService", () => {
     await expect(checkService(control, { service: "db" })).rejects.toThrow(/start one with connect up/);
   });
 
-  it("lets --protocol win over the port, and a port hint win over the hub's port", async () => {
+  it("lets --protocol win over the ports, and a port hint that names a protocol win over the hub's port", async () => {
     const control = createFakeControl({
       lookupService: async () => ({ service: { name: "x", isOnline: false, targetPort: 5432 } }),
     });
     expect((await checkService(control, { service: "x", protocol: "tls" })).protocol).toBe("tls");
     expect((await checkService(control, { service: "x", portHint: 6379 })).protocol).toBe("redis");
+    // A local port moved off the usual one says nothing; the port it is exposed from still does.
+    expect((await checkService(control, { service: "x", portHint: 25432 })).protocol).toBe("postgres");
+    expect((await checkService(control, { service: "x" })).protocol).toBe("postgres");
+  });
+
+  it("falls back to raw TCP when no port it knows of names a protocol", async () => {
+    const control = createFakeControl({
+      lookupService: async () => ({ service: { name: "x", isOnline: false, targetPort: 7001 } }),
+    });
+    const report = await checkService(control, { service: "x", portHint: 25432 });
+    expect([report.protocol, report.isProtocolGuessed]).toEqual(["tcp", true]);
   });
 });

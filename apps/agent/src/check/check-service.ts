@@ -15,7 +15,10 @@ export interface CheckServiceRequest {
   from?: string;
   /** Absent: guessed (from the service's port when known, see portHint). */
   protocol?: CheckProtocol;
-  /** A port that says what the service is (e.g. pconnect.yml's port), used for guessing only. */
+  /**
+   * A port that may say what the service is (e.g. pconnect.yml's port), used for guessing only;
+   * when it names no protocol, the port the service is exposed from (when the hub tells) is tried.
+   */
   portHint?: number;
   /** The whole check; default DEFAULT_CHECK_TIMEOUT_MS. */
   timeoutMs?: number;
@@ -127,8 +130,15 @@ function chooseProtocol(
   targetPort: number | undefined,
 ): { protocol: CheckProtocol; isGuessed: boolean; port?: number } {
   if (request.protocol !== undefined) return { protocol: request.protocol, isGuessed: false };
-  const port = request.portHint ?? targetPort;
-  return port === undefined ? { protocol: "tcp", isGuessed: true } : { protocol: guessProtocol(port), isGuessed: true, port };
+  // The first port that names a protocol wins: a local port moved off 5432 (pconnect.yml's
+  // 25432, say) says nothing, while the port the service is exposed from still does.
+  const ports = [request.portHint, targetPort].filter((port) => port !== undefined);
+  for (const port of ports) {
+    const protocol = guessProtocol(port);
+    if (protocol !== "tcp") return { protocol, isGuessed: true, port };
+  }
+  const [port] = ports;
+  return port === undefined ? { protocol: "tcp", isGuessed: true } : { protocol: "tcp", isGuessed: true, port };
 }
 
 /** A guessed protocol may be the wrong one: say how to name the right one. */

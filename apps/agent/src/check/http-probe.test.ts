@@ -29,7 +29,7 @@ describe("probeHttp", () => {
   it("recognises a service that does not speak HTTP, showing what it sent", async () => {
     const result = await probeFake(probeHttp, (socket) => socket.once("data", () => socket.end("SSH-2.0-OpenSSH_9.2\r\n")));
     expect(result.isHealthy).toBe(false);
-    expect(result.problem).toBe("the service closed the connection before HTTP answer; it sent SSH-2.0-OpenSSH_9.2\\r\\n");
+    expect(result.problem).toBe("the service closed the connection before an HTTP answer; it sent SSH-2.0-OpenSSH_9.2\\r\\n");
   });
 
   it("stops reading headers that never end", async () => {
@@ -47,7 +47,7 @@ describe("probeHttp", () => {
 
   it("gives up on a silent service at the deadline", async () => {
     const result = await probeFake(probeHttp, () => {}, { timeoutMs: 300 });
-    expect(result.problem).toMatch(/^no complete HTTP answer within the timeout/);
+    expect(result.problem).toMatch(/went quiet: an HTTP answer did not come within the timeout/);
   });
 
   it("parses only real status lines", () => {

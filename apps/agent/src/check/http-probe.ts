@@ -43,7 +43,7 @@ export const probeHttp: Probe = async (socket, options) => {
     const partial = parseHttpHead(reader.bytes.toString("latin1"));
     if (partial === undefined) {
       const sent = reader.bytes.length === 0 ? "" : `; it sent ${formatPrintableBytes(reader.bytes, 32)}`;
-      return notHttp(`${describeNoAnswer(outcome === "complete" ? "closed" : outcome, "HTTP answer", reader.error)}${sent}`);
+      return notHttp(`${describeNoAnswer(outcome === "complete" ? "closed" : outcome, "an HTTP answer", reader.error)}${sent}`);
     }
     return describeHead(partial, elapsedSince(startedAt));
   }

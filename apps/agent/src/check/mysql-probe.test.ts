@@ -81,7 +81,7 @@ describe("probeMysql", () => {
 
   it("says a service that sends nothing is no MySQL, at the deadline", async () => {
     const result = await probeFake(probeMysql, () => {}, { timeoutMs: 300 });
-    expect(result.problem).toMatch(/^no complete MySQL greeting within the timeout/);
+    expect(result.problem).toMatch(/went quiet: the MySQL greeting did not come within the timeout/);
     expect(result.elapsedMs).toBeLessThan(1_500);
   });
 

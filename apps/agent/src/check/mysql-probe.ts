@@ -75,7 +75,7 @@ export const probeMysql: Probe = async (socket, options) => {
     return length !== undefined && (length > MAX_GREETING_BYTES - 4 || bytes.length >= 4 + length);
   };
   const outcome = await reader.wait(isWhole, options.deadline);
-  if (outcome !== "complete") return notMysql(describeNoAnswer(outcome, "MySQL greeting", reader.error));
+  if (outcome !== "complete") return notMysql(describeNoAnswer(outcome, "the MySQL greeting", reader.error));
   const length = readPacketLength(reader.bytes) ?? 0;
   if (length > MAX_GREETING_BYTES - 4) {
     return notMysql(`the service's first packet claims ${length} bytes, far more than a MySQL greeting: it is not MySQL`);

@@ -78,7 +78,7 @@ export const probePostgres: Probe = async (socket, options) => {
   const reader = new SocketReader(socket, MAX_ANSWER_BYTES);
   socket.write(encodeSslRequest());
   const sslOutcome = await reader.wait((bytes) => bytes.length >= 1, options.deadline);
-  if (sslOutcome !== "complete") return notPostgres(describeNoAnswer(sslOutcome, "answer to the SSLRequest", reader.error));
+  if (sslOutcome !== "complete") return notPostgres(describeNoAnswer(sslOutcome, "the answer to the SSLRequest", reader.error));
   const answer = reader.take(1)[0];
   if (answer !== 0x53 && answer !== 0x4e) {
     return notPostgres(
@@ -110,7 +110,7 @@ async function readStartupAnswer(
   for (;;) {
     const outcome = await reader.wait((bytes) => peekMessage(bytes) !== "partial", options.deadline);
     if (outcome !== "complete") {
-      return notPostgres(describeNoAnswer(outcome, "answer to the startup message", reader.error), details);
+      return notPostgres(describeNoAnswer(outcome, "the answer to the startup message", reader.error), details);
     }
     const peeked = peekMessage(reader.bytes);
     if (peeked === "partial") continue;

@@ -32,7 +32,7 @@ export function describeNoAnswer(outcome: "closed" | "timeout" | "overflow" | "e
     case "closed":
       return `the service closed the connection before ${what}`;
     case "timeout":
-      return `no complete ${what} within the timeout: the service accepted the connection, then went quiet`;
+      return `the service accepted the connection, then went quiet: ${what} did not come within the timeout`;
     case "overflow":
       return `the service sent far more than ${what} should be, so the check stopped reading`;
     case "error":

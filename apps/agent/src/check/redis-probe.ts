@@ -33,7 +33,7 @@ export const probeRedis: Probe = async (socket, options) => {
   const reader = new SocketReader(socket, MAX_ANSWER_BYTES);
   socket.write(PING);
   const outcome = await reader.wait(hasLine, options.deadline);
-  if (outcome !== "complete") return notRedis(describeNoAnswer(outcome, "answer to PING", reader.error));
+  if (outcome !== "complete") return notRedis(describeNoAnswer(outcome, "the answer to PING", reader.error));
   const lineEnd = reader.bytes.indexOf("\r\n");
   if (lineEnd === -1)
     return notRedis(`the service answered PING with a line longer than Redis sends: ${formatPrintableBytes(reader.bytes, 32)}`);

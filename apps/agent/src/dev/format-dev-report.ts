@@ -31,6 +31,6 @@ function describeState(result: DevServiceResult): string {
   const made = result.isMadeByDev ? "" : ", your own reach";
   if (!result.isReady) return `not answering (${result.check.protocol}${made})`;
   const { openMs, probeMs } = result.check;
-  const ms = openMs === null || probeMs === null ? "" : `, ${openMs + probeMs} ms`;
+  const ms = openMs === null || probeMs === null ? "" : `, ${Math.round(openMs + probeMs)} ms`;
   return `ready (${result.check.protocol}${ms}${made})`;
 }

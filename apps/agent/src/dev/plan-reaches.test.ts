@@ -43,6 +43,15 @@ describe("planReaches", () => {
     expect(() => planReaches(project, 0, existing, undefined)).toThrow(
       "cache is already reached on 127.0.0.1:7000, not on 127.0.0.1:6379 as /repo/pconnect.yml asks: stop that reach with connect reach --stop cache --from partner",
     );
+    // Dev's own reach from a run with other ports: stop that run first, whatever the offset says.
+    const earlier = {
+      projectFile: project.path,
+      reaches: [{ service: "prod-db", host: "127.0.0.1", port: 5432 }],
+      updatedAt: "",
+    };
+    expect(() => planReaches(project, 1, [{ service: "prod-db", host: "127.0.0.1", port: 5432 }], earlier)).toThrow(
+      "prod-db is still reached on 127.0.0.1:5432 by an earlier connect dev for /repo/pconnect.yml: run connect dev --stop first",
+    );
     expect(() => planReaches(project, 60000, [], undefined)).toThrow(
       "--port-offset 60000 moves cache's port 6379 to 66379, outside 1-65535",
     );

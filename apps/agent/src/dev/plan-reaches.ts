@@ -41,6 +41,13 @@ export function planReaches(
     const present = existing.find((info) => isSameReach(info, reach));
     if (present === undefined) return { service, reach, isPresent: false, isMadeByDev: true };
     if (present.port !== port || present.host !== PROJECT_REACH_HOST) {
+      const isEarlierDevReach = session?.reaches.some((made) => isSameReach(made, reach) && made.port === present.port) ?? false;
+      if (isEarlierDevReach) {
+        throw new ConnectError(
+          "INVALID_INPUT",
+          `${service.name} is still reached on ${formatHostPort(present.host, present.port)} by an earlier connect dev for ${project.path}: run connect dev --stop first, then connect dev with the new ports`,
+        );
+      }
       const stop = service.from === undefined ? service.name : `${service.name} --from ${service.from}`;
       throw new ConnectError(
         "INVALID_INPUT",
