@@ -1,26 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ControlClient } from "../daemon/control-client.js";
-import type { ControlMethod, ControlMethods } from "../daemon/control-protocol.js";
+import type { ControlMethods } from "../daemon/control-protocol.js";
 import { ConnectError } from "../errors.js";
+import { createFakeControl } from "../test-support/fake-control.js";
 import { startFakeService } from "../test-support/fake-service.js";
 import { checkService } from "./check-service.js";
-
-type Handlers = { [M in ControlMethod]?: (params: ControlMethods[M]["params"]) => Promise<ControlMethods[M]["result"]> };
-
-/** A running agent as checkService sees it: only the control methods a test gives, each call recorded. */
-function createFakeControl(handlers: Handlers): ControlClient & { calls: { method: string; params: unknown }[] } {
-  const calls: { method: string; params: unknown }[] = [];
-  return {
-    socketPath: "/nonexistent/agent.sock",
-    calls,
-    request(method, params) {
-      calls.push({ method, params });
-      const handler = handlers[method] as ((p: unknown) => Promise<unknown>) | undefined;
-      if (handler === undefined) return Promise.reject(new ConnectError("CONTROL_FAILED", `no ${method} here`));
-      return handler(params) as Promise<never>;
-    },
-  };
-}
 
 function statusWith(reaches: { service: string; host: string; port: number }[]) {
   return async () =>

@@ -5,6 +5,7 @@ import { escapeUnprintable } from "@private-connect/protocol";
 import { checkService } from "../check/check-service.js";
 import { BaseCommand } from "../cli/base-command.js";
 import { formatHostPort } from "../cli/format.js";
+import { bindPlannedReaches, stopDevReaches } from "../dev/dev-reaches.js";
 import {
   addDevReaches,
   type DevReach,
@@ -21,7 +22,7 @@ import { parseWaitTimeout } from "../dev/parse-wait-timeout.js";
 import { type PlannedReach, planReaches } from "../dev/plan-reaches.js";
 import { runExec } from "../dev/run-exec.js";
 import { waitUntilAnswering } from "../dev/wait-until-answering.js";
-import { ConnectError, describeError, isConnectError } from "../errors.js";
+import { ConnectError, isConnectError } from "../errors.js";
 import {
   assertProjectHub,
   fillConnectionVariables,
@@ -105,7 +106,7 @@ export default class Dev extends BaseCommand<typeof Dev> {
     const session = await readDevSession(this.paths.dir, projectPath);
     const plan = planReaches(project, portOffset, status.reaches, session);
     await assertPortsFree(project, plan);
-    const made = await this.reachAll(plan);
+    const made = await bindPlannedReaches(this.control, plan, (line) => this.warnLine(line));
     await addDevReaches(this.paths.dir, projectPath, made);
 
     let results: DevServiceResult[];
@@ -162,27 +163,6 @@ export default class Dev extends BaseCommand<typeof Dev> {
       throw new ConnectError("INVALID_INPUT", "Give the command to run after --, for example connect dev --exec -- npm run dev");
     }
     return command;
-  }
-
-  /** Binds every planned reach that is not there yet; on a failure, unbinds the ones this run bound. */
-  private async reachAll(plan: readonly PlannedReach[]): Promise<DevReach[]> {
-    const made: DevReach[] = [];
-    for (const { reach, isPresent } of plan) {
-      if (isPresent) continue;
-      try {
-        await this.control.request("reach", {
-          service: reach.service,
-          host: reach.host,
-          port: reach.port,
-          ...(reach.from === undefined ? {} : { from: reach.from }),
-        });
-      } catch (error) {
-        await this.stopReaches(made);
-        throw explainReachFailure(error, reach);
-      }
-      made.push(reach);
-    }
-    return made;
   }
 
   /** Checks every service in parallel until it answers or the wait is over. */
@@ -279,7 +259,7 @@ export default class Dev extends BaseCommand<typeof Dev> {
     const stillDevs = session.reaches.filter((made) =>
       current.some((reach) => reach.service === made.service && reach.from === made.from && reach.port === made.port),
     );
-    await this.stopReaches(stillDevs);
+    await stopDevReaches(this.control, stillDevs, (line) => this.warnLine(line));
     if (session.envFile !== undefined) await rm(session.envFile, { force: true });
     await forgetDevSession(this.paths.dir, projectPath);
     const lines = stillDevs.map((reach) => `Stopped reaching ${reach.service} on ${formatHostPort(reach.host, reach.port)}`);
@@ -289,21 +269,8 @@ export default class Dev extends BaseCommand<typeof Dev> {
   }
 
   private async forgetReaches(projectPath: string, reaches: readonly DevReach[]): Promise<void> {
-    await this.stopReaches(reaches);
+    await stopDevReaches(this.control, reaches, (line) => this.warnLine(line));
     await removeDevReaches(this.paths.dir, projectPath, reaches);
-  }
-
-  /** Best effort, each on its own: one that fails to stop must not keep the others bound. */
-  private async stopReaches(reaches: readonly DevReach[]): Promise<void> {
-    for (const reach of reaches) {
-      try {
-        await this.control.request("stopReach", reach.from === undefined ? { service: reach.service } : reach);
-      } catch (error) {
-        this.warnLine(
-          `Could not stop reaching ${reach.service}: ${describeError(error)}; stop it with connect reach --stop ${reach.service}`,
-        );
-      }
-    }
   }
 
   private reportProblems(results: readonly DevServiceResult[]): void {
@@ -341,21 +308,4 @@ function findStrayArgument(args: readonly string[]): string | undefined {
     const previous = index > 0 ? args[index - 1] : undefined;
     return previous === undefined || !/^--(file|port-offset|timeout|config)$/.test(previous);
   });
-}
-
-function explainReachFailure(error: unknown, reach: DevReach): unknown {
-  if (isConnectError(error, "SERVICE_NOT_FOUND")) {
-    const what = reach.from === undefined ? reach.service : `${reach.service} from ${reach.from}`;
-    return new ConnectError(
-      "SERVICE_NOT_FOUND",
-      `Service not found: this agent can reach no service ${what}; list the ones it can with connect services (nothing was left reached)`,
-      { cause: error },
-    );
-  }
-  if (isConnectError(error)) {
-    return new ConnectError(error.code, `${error.message} (reaching ${reach.service}; nothing was left reached)`, {
-      cause: error,
-    });
-  }
-  return error;
 }
