@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import type { CheckReport } from "@private-connect/agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectTcp, findFreePort, waitFor } from "../support/net.ts";
 import {
@@ -21,18 +22,6 @@ import {
   startAgent,
   startHub,
 } from "../support/processes.ts";
-
-interface CheckReport {
-  service: string;
-  protocol: string;
-  isProtocolGuessed: boolean;
-  isHealthy: boolean;
-  openMs: number | null;
-  probeMs: number | null;
-  summary: string;
-  details: Record<string, string | number | boolean>;
-  problem?: string;
-}
 
 interface StatusJson {
   reaches: { service: string; port: number }[];

@@ -1,5 +1,13 @@
 // The SDK surface of @private-connect/agent: what `connect` does, for TypeScript programs.
 
+export {
+  type CheckProtocol,
+  type CheckReport,
+  type CheckServiceRequest,
+  checkProtocols,
+  checkService,
+} from "./check/check-service.js";
+
 export { isLoopbackHost, normalizeHubUrl } from "./config/hub-url.js";
 export { type AgentIdentity, readIdentity, writeIdentity } from "./config/identity.js";
 export { type ConfigPaths, getConfigPaths, resolveConfigDir } from "./config/paths.js";

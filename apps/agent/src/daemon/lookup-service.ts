@@ -1,10 +1,12 @@
 import { callHub, type HubClient } from "../sdk/hub-client.js";
+import { findReachableService } from "../sdk/services.js";
 import type { ServiceLookup } from "./control-protocol.js";
 
 /**
  * The service a reach of `service` (with `from`, as reach takes it) goes to, as services.list and
- * services.shared describe it to this agent: the workspace's own service wins over a shared one of
- * the same name, as at a stream open. Null when the hub lists no such service for this agent.
+ * services.shared describe it to this agent, matched as connect reach matches
+ * (findReachableService). Unlike listReachableServices it asks nothing about traffic, and keeps
+ * the own service's target port. Null when the hub lists no such service for this agent.
  */
 export async function lookupService(
   hub: HubClient,
@@ -15,20 +17,24 @@ export async function lookupService(
     request.from === undefined ? callHub(hubUrl, () => hub.services.list.query()) : Promise.resolve([]),
     callHub(hubUrl, () => hub.services.shared.query()),
   ]);
-  const ownService = own.find((service) => service.name === request.service);
-  if (ownService !== undefined) {
-    return {
-      name: ownService.name,
-      isOnline: ownService.online,
-      agentLabel: ownService.agentLabel,
-      targetPort: ownService.targetPort,
-    };
-  }
-  const sharedService = shared.find(
-    (service) =>
-      service.name === request.service &&
-      (request.from === undefined || service.from === request.from || service.shareName === request.from),
-  );
-  if (sharedService === undefined) return null;
-  return { name: sharedService.name, from: sharedService.from, isOnline: sharedService.online };
+  const candidates: (Omit<ServiceLookup, "from"> & { from: string | null; shareName: string | null })[] = [
+    ...own.map((service) => ({
+      name: service.name,
+      from: null,
+      shareName: null,
+      isOnline: service.online,
+      agentLabel: service.agentLabel,
+      targetPort: service.targetPort,
+    })),
+    ...shared.map((service) => ({
+      name: service.name,
+      from: service.from,
+      shareName: service.shareName,
+      isOnline: service.online,
+    })),
+  ];
+  const found = findReachableService(candidates, request.service, request.from);
+  if (found === undefined) return null;
+  const { from, shareName: _shareName, ...lookup } = found;
+  return from === null ? lookup : { ...lookup, from };
 }

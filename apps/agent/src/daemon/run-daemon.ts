@@ -204,9 +204,13 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     onStreamReset,
     onTargetFailure,
     onStreamAnswered: (answer) => {
-      const { localPort, remotePort } = answer.socket;
-      if (localPort === undefined || remotePort === undefined) return;
-      streamOpenings.record(getStreamKey(localPort, remotePort), {
+      const { socket } = answer;
+      // A socket already gone has no ports left to name it: no client can be waiting for it.
+      const keyOf = () =>
+        socket.localPort === undefined || socket.remotePort === undefined
+          ? ""
+          : getStreamKey(socket.localPort, socket.remotePort);
+      streamOpenings.record(keyOf, {
         isOpened: answer.refusal === undefined,
         openMs: answer.elapsedMs,
         ...(answer.refusal === undefined ? {} : { refusal: answer.refusal }),

@@ -22,39 +22,50 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+interface KeptAnswer {
+  keyOf: () => string;
+  opening: StreamOpening;
+  at: number;
+}
+
 /**
  * Matches the hub's answers to stream opens (from the tunnel) with the clients that wait for
  * them (over the control socket), whichever comes first. The answer may arrive before the
  * question (the client's control request is slower than a fast hub), so answers are kept a
  * while; memory stays bounded by MAX_KEPT whatever the clients do.
+ *
+ * Every reached stream leaves an answer, and few are ever asked for, so an answer's key (the
+ * socket's two ports, a getsockname and a getpeername) is worked out only when a client waits.
  */
 export class StreamOpenings {
-  readonly #answers = new Map<string, { opening: StreamOpening; at: number }>();
+  /** In arrival order. */
+  readonly #answers: KeptAnswer[] = [];
   readonly #waiters = new Map<string, Waiter[]>();
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  record(key: string, opening: StreamOpening): void {
-    const waiters = this.#waiters.get(key);
+  record(keyOf: () => string, opening: StreamOpening): void {
+    const waiters = this.#waiters.size === 0 ? undefined : this.#waiters.get(keyOf());
     if (waiters !== undefined) {
-      this.#waiters.delete(key);
+      this.#waiters.delete(keyOf());
       for (const waiter of waiters) {
         clearTimeout(waiter.timer);
         waiter.resolve({ ...opening });
       }
       return;
     }
-    this.#answers.delete(key);
-    this.#answers.set(key, { opening, at: this.now() });
+    this.#answers.push({ keyOf, opening, at: this.now() });
     this.#prune();
   }
 
   /** The answer for this connection, waiting up to timeoutMs for it; undefined if none came. */
   wait(key: string, timeoutMs: number): Promise<StreamOpening | undefined> {
     this.#prune();
-    const known = this.#answers.get(key);
+    // Taken once: every answer kept for the key goes, and the newest one is the answer.
+    const matching = this.#answers.filter((answer) => answer.keyOf() === key);
+    const known = matching.at(-1);
     if (known !== undefined) {
-      this.#answers.delete(key);
+      for (const answer of matching) this.#answers.splice(this.#answers.indexOf(answer), 1);
       return Promise.resolve({ ...known.opening });
     }
     return new Promise((resolve) => {
@@ -74,10 +85,13 @@ export class StreamOpenings {
 
   #prune(): void {
     const oldest = this.now() - KEEP_MS;
-    for (const [key, answer] of this.#answers) {
-      // Insertion order is arrival order: the first young one ends the old ones.
-      if (answer.at >= oldest && this.#answers.size <= MAX_KEPT) break;
-      this.#answers.delete(key);
+    let drop = 0;
+    // Arrival order: the first young one ends the old ones.
+    while (drop < this.#answers.length) {
+      const answer = this.#answers[drop];
+      if (answer !== undefined && answer.at >= oldest && this.#answers.length - drop <= MAX_KEPT) break;
+      drop += 1;
     }
+    if (drop > 0) this.#answers.splice(0, drop);
   }
 }

@@ -60,11 +60,11 @@ export async function listReachableServices(client: HubClient, hubUrl: string): 
  * without `from` the workspace's own service wins over a shared one of the same name. `from` may
  * name the sharing workspace or the share. Undefined when the list has no such service.
  */
-export function findReachableService(
-  services: readonly ServiceListEntry[],
+export function findReachableService<T extends Pick<ServiceListEntry, "name" | "from" | "shareName">>(
+  services: readonly T[],
   service: string,
   from?: string,
-): ServiceListEntry | undefined {
+): T | undefined {
   const named = services.filter((entry) => entry.name === service);
   if (from !== undefined) return named.find((entry) => entry.from === from || entry.shareName === from);
   return named.find((entry) => entry.from === null) ?? named[0];

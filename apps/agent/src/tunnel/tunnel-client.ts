@@ -188,15 +188,16 @@ export function relayUrlFor(hubUrl: string): string {
 export class TunnelClient {
   private ws: WebSocket | undefined;
   private currentState: TunnelState = "disconnected";
-  /** Streams this agent opened (odd ids), for saying which service a reset concerned. */
+  /**
+   * Streams this agent opened (odd ids), for saying which service a reset concerned; `sentAt`
+   * (when the OPEN left) times the hub's answer for onStreamAnswered.
+   */
   private readonly openedStreams = new Map<
     number,
-    { service: string; from?: string; wasOpened: boolean; handshake?: InitiatorHandshake | undefined }
+    { service: string; from?: string; wasOpened: boolean; sentAt: number; handshake?: InitiatorHandshake | undefined }
   >();
   /** Streams the hub opened to services this agent exposes (even ids): which service each is. */
   private readonly servedServices = new Map<number, string>();
-  /** When each stream this agent opened sent its OPEN, kept only for onStreamAnswered. */
-  private readonly pendingOpens = new Map<number, { socket: Socket; sentAt: number }>();
   private welcomeInfo: WelcomeInfo | undefined;
   private readonly streams = new Map<number, StreamBridge>();
   /** Bridges given DATA by the message being read; uncorked once it is done. */
@@ -326,8 +327,7 @@ export class TunnelClient {
     this.send(encodeOpen(id, open));
     const bridge = this.addBridge(id, socket);
     if (handshake !== undefined) bridge.awaitHandshake();
-    this.openedStreams.set(id, { ...request, wasOpened: false, handshake });
-    if (this.options.onStreamAnswered !== undefined) this.pendingOpens.set(id, { socket, sentAt: performance.now() });
+    this.openedStreams.set(id, { ...request, wasOpened: false, sentAt: performance.now(), handshake });
   }
 
   async close(): Promise<void> {
@@ -358,7 +358,6 @@ export class TunnelClient {
         this.streams.delete(closed.id);
         this.openedStreams.delete(closed.id);
         this.servedServices.delete(closed.id);
-        this.pendingOpens.delete(closed.id);
         // The one stream left has the connection to itself again.
         if (this.streams.size === 1) for (const alone of this.streams.values()) alone.setSharingConnection(false);
       }
@@ -486,8 +485,8 @@ export class TunnelClient {
         const opened = this.openedStreams.get(streamId);
         // Only the streams this agent opened get one; any other is a stale race, like other frames.
         if (!opened) break;
+        if (!opened.wasOpened) this.answerOpen(streamId, opened);
         opened.wasOpened = true;
-        this.answerOpen(streamId, opened);
         const { maxWindow, handshake: answer } = decodeOpenOk(payload);
         // An older hub forwards the exposing agent's empty OPEN_OK: no limit, no growth.
         bridge.setHubWindowLimit(maxWindow);
@@ -571,19 +570,19 @@ export class TunnelClient {
     });
   }
 
+  /** The hub's first answer to a stream this agent opened (called once, before its bridge goes). */
   private answerOpen(
     streamId: number,
-    opened: { service: string; from?: string },
+    opened: { service: string; from?: string; sentAt: number },
     refusal?: { code: number; reason: string },
   ): void {
-    const pending = this.pendingOpens.get(streamId);
-    if (pending === undefined) return;
-    this.pendingOpens.delete(streamId);
-    this.options.onStreamAnswered?.({
-      socket: pending.socket,
+    const socket = this.streams.get(streamId)?.socket;
+    if (this.options.onStreamAnswered === undefined || socket === undefined) return;
+    this.options.onStreamAnswered({
+      socket,
       service: opened.service,
       ...(opened.from === undefined ? {} : { from: opened.from }),
-      elapsedMs: performance.now() - pending.sentAt,
+      elapsedMs: performance.now() - opened.sentAt,
       ...(refusal === undefined ? {} : { refusal: { code: refusal.code, reason: refusal.reason } }),
     });
   }
@@ -674,7 +673,6 @@ export class TunnelClient {
     this.streams.clear();
     this.openedStreams.clear();
     this.servedServices.clear();
-    this.pendingOpens.clear();
     this.welcomeInfo = undefined;
     if (refusal) this.lastError = new Error(refusal.message);
     const errorCode = this.lastErrorCode;
